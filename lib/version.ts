@@ -1,0 +1,2 @@
+/** geoipmq's version. */
+export const VERSION = "0.1.0";
