@@ -188,10 +188,16 @@ export class GeoDatabase {
    *
    * @param bytes the whole `.mmdb` file
    * @param source where it came from (a path), used in messages
+   * @param options `checked: true` skips the checks for bytes already checked once (a
+   *   worker opening the main thread's copy)
    * @returns the open database
    * @throws {DatabaseError} naming the source when the bytes are not a usable database
    */
-  static fromBytes(bytes: Uint8Array<ArrayBufferLike>, source: string): GeoDatabase {
+  static fromBytes(
+    bytes: Uint8Array<ArrayBufferLike>,
+    source: string,
+    options: { checked?: boolean } = {},
+  ): GeoDatabase {
     if (!hasMetadataMarker(bytes)) {
       throw new DatabaseError(
         `Cannot open database "${source}": not a MaxMind DB file (no metadata section)`,
@@ -202,10 +208,10 @@ export class GeoDatabase {
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       reader = new Reader(buffer) as unknown as ReaderInternals;
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new DatabaseError(`Cannot open database "${source}": invalid metadata (${reason})`, {
-        cause: error,
-      });
+      const reason = error instanceof RangeError
+        ? "metadata section is truncated"
+        : `invalid metadata (${error instanceof Error ? error.message : String(error)})`;
+      throw new DatabaseError(`Cannot open database "${source}": ${reason}`, { cause: error });
     }
     const m = reader.metadata;
     const problem = checkMetadata(m, bytes.length);
@@ -213,7 +219,7 @@ export class GeoDatabase {
       throw new DatabaseError(`Cannot open database "${source}": ${problem}`);
     }
     const database = new GeoDatabase(bytes, source, reader);
-    database.#selfCheck();
+    if (options.checked !== true) database.#selfCheck();
     return database;
   }
 
@@ -229,6 +235,10 @@ export class GeoDatabase {
   }
 
   #selfCheck(): void {
+    const badRecord = this.#findBadRecord();
+    if (badRecord !== undefined) {
+      throw new DatabaseError(`Cannot open database "${this.source}": corrupt (${badRecord})`);
+    }
     const probes: IpAddress[] = PROBE_ADDRESSES.map((b) => ({
       version: 4,
       bytes: new Uint8Array(b),
@@ -248,6 +258,26 @@ export class GeoDatabase {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * Checks every record of the search tree: each must name a node, "not found", or an
+   * offset inside the data section. About 50 ms for a 6-million-node GeoLite2-City.
+   */
+  #findBadRecord(): string | undefined {
+    const nodeCount = this.#nodeCount;
+    const limit = nodeCount + DATA_SECTION_SEPARATOR + this.#dataSectionSize;
+    for (let node = 0; node < nodeCount; node++) {
+      for (let bit = 0; bit < 2; bit++) {
+        const record = this.#readRecord(node, bit);
+        if (
+          record > nodeCount && (record < nodeCount + DATA_SECTION_SEPARATOR || record >= limit)
+        ) {
+          return `search tree node ${node} points outside the data section`;
+        }
+      }
+    }
+    return undefined;
   }
 
   #readRecord(node: number, bit: number): number {
@@ -361,7 +391,7 @@ function checkMetadata(m: ReaderInternals["metadata"], fileSize: number): string
     return `invalid node count ${m.nodeCount}`;
   }
   if (m.searchTreeSize + DATA_SECTION_SEPARATOR > fileSize) {
-    return "truncated (search tree larger than the file)";
+    return `node count ${m.nodeCount} makes the search tree larger than the file (truncated?)`;
   }
   if (typeof m.databaseType !== "string") return "metadata has no database_type";
   return undefined;

@@ -104,7 +104,7 @@ export class GeoipServer {
         libzmqVersion: options.lib.version(),
         startedAt: Date.now(),
       };
-      const setup: WorkerSetup = {
+      const setup: Omit<WorkerSetup, "worker"> = {
         libzmqPath: options.lib.path,
         contextAddress: context.address,
         backendEndpoint,
@@ -124,7 +124,7 @@ export class GeoipServer {
         const events = watchWorker(worker);
         ready.push(events.ready);
         stopped.push(events.stopped);
-        worker.postMessage(setup);
+        worker.postMessage({ ...setup, worker: i } satisfies WorkerSetup);
       }
       await Promise.all(ready);
       return new GeoipServer({ endpoints, context, frontend, backend, workers, stopped });

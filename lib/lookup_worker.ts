@@ -31,6 +31,8 @@ export interface WorkerSetup {
   limits: RequestLimits;
   /** What `info` says about the server. */
   server: ServerInfo;
+  /** This worker's number, from 0. */
+  worker: number;
 }
 
 /** Messages a worker posts to the main thread. */
@@ -50,8 +52,14 @@ const encoder = new TextEncoder();
 export function serveRequests(setup: WorkerSetup, post: (event: WorkerEvent) => void): void {
   const lib = Libzmq.open(setup.libzmqPath);
   const context = ZmqContext.fromAddress(lib, setup.contextAddress);
-  const database = GeoDatabase.fromBytes(setup.databaseBytes, setup.databaseSource);
-  const responder = new GeoipResponder(database, { limits: setup.limits, server: setup.server });
+  const database = GeoDatabase.fromBytes(setup.databaseBytes, setup.databaseSource, {
+    checked: true,
+  });
+  const responder = new GeoipResponder(database, {
+    limits: setup.limits,
+    server: setup.server,
+    worker: setup.worker,
+  });
   const socket = context.socket(SocketType.REP);
   socket.setOption(SocketOption.LINGER, 0);
   socket.connect(setup.backendEndpoint);

@@ -26,6 +26,8 @@ export interface ResponderOptions {
   limits: RequestLimits;
   /** What `info` says about the server. */
   server: ServerInfo;
+  /** Which worker this responder runs in, reported by `info`. */
+  worker?: number;
 }
 
 /**
@@ -138,6 +140,7 @@ export class GeoipResponder {
       database_path: this.#database.source,
       database_bytes: this.#database.bytes.length,
       version: server.version,
+      worker: this.#options.worker ?? 0,
       libzmq_version: server.libzmqVersion,
       started_at: new Date(server.startedAt).toISOString(),
       uptime_seconds: Math.floor((Date.now() - server.startedAt) / 1000),
