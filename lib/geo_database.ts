@@ -68,7 +68,43 @@ const PROBE_ADDRESSES: readonly number[][] = [
   [255, 255, 255, 255],
 ];
 
+/**
+ * The largest size each fixed-size type may declare (double and float exactly), as
+ * libmaxminddb enforces; `npm:maxmind`'s decoder reads such values whatever their size.
+ * Keys are the format's type numbers.
+ */
+const SIZE_RULES: ReadonlyMap<number, { name: string; size: number; exact: boolean }> = new Map([
+  [3, { name: "double", size: 8, exact: true }],
+  [5, { name: "uint16", size: 2, exact: false }],
+  [6, { name: "uint32", size: 4, exact: false }],
+  [8, { name: "int32", size: 4, exact: false }],
+  [9, { name: "uint64", size: 8, exact: false }],
+  [10, { name: "uint128", size: 16, exact: false }],
+  [15, { name: "float", size: 4, exact: true }],
+]);
+
+interface DecoderInternals {
+  decodeByType(type: number, offset: number, size: number): unknown;
+}
+
+/**
+ * Makes the reader's decoder refuse values whose declared size does not fit their type,
+ * so a corrupt record is an error, as in libmaxminddb, rather than a wrong answer.
+ */
+function guardValueSizes(reader: ReaderInternals): void {
+  const decoder = reader.decoder;
+  const decode = decoder.decodeByType.bind(decoder);
+  decoder.decodeByType = (type, offset, size) => {
+    const rule = SIZE_RULES.get(type);
+    if (rule !== undefined && (rule.exact ? size !== rule.size : size > rule.size)) {
+      throw new Error(`invalid size ${size} for a ${rule.name} at offset ${offset}`);
+    }
+    return decode(type, offset, size);
+  };
+}
+
 interface ReaderInternals {
+  decoder: DecoderInternals;
   metadata: {
     nodeCount: number;
     recordSize: number;
@@ -218,6 +254,7 @@ export class GeoDatabase {
     if (problem !== undefined) {
       throw new DatabaseError(`Cannot open database "${source}": ${problem}`);
     }
+    guardValueSizes(reader);
     const database = new GeoDatabase(bytes, source, reader);
     if (options.checked !== true) database.#selfCheck();
     return database;

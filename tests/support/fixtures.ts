@@ -115,3 +115,24 @@ export function openFixture(data: Uint8Array): GeoDatabase {
   shared.set(data);
   return GeoDatabase.fromBytes(shared, "fixture.mmdb");
 }
+
+/**
+ * A database whose record for 100.64.0.0/10 holds a double declared 7 bytes long (the
+ * format requires 8), as in MaxMind's broken test databases; 81.2.69.160/27 is intact.
+ * The well-known addresses a database is checked with at open time do not reach it.
+ *
+ * @returns the database bytes
+ */
+export function brokenDoubleFixture(): Uint8Array {
+  const data = buildMmdb({ ipVersion: 6, databaseType: "GeoIP2-City" }, [
+    { network: "81.2.69.160/27", record: LONDON },
+    { network: "100.64.0.0/10", record: { location: { latitude: 12.5 } } },
+  ]);
+  // 0x68: type 3 (double), size 8; then 12.5 as a big-endian IEEE 754 double.
+  const double = [0x68, 0x40, 0x29, 0, 0, 0, 0, 0, 0];
+  const at = data.findIndex((_, i) => double.every((byte, j) => data[i + j] === byte));
+  if (at < 0) throw new Error("fixture: the double was not found");
+  const broken = data.slice();
+  broken[at] = 0x67; // size 7
+  return broken;
+}
