@@ -78,6 +78,7 @@ async function serve(config: Config, log: Logger): Promise<number> {
       bind: config.bind,
       workers: config.workers,
       limits: { maxRequestBytes: config.maxRequestBytes, maxAddresses: config.maxAddresses },
+      cacheEntries: config.cacheSize,
       version: VERSION,
     });
   } catch (error) {

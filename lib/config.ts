@@ -31,11 +31,16 @@ export interface Config {
   maxRequestBytes: number;
   /** Most addresses in one request. */
   maxAddresses: number;
+  /** Entries in each worker's caches of rendered answers; 0 disables them. */
+  cacheSize: number;
   /** `--help` was given. */
   help: boolean;
   /** `--version` was given. */
   version: boolean;
 }
+
+/** The default number of rendered answers each worker keeps per reply format. */
+export const DEFAULT_CACHE_SIZE = 100_000;
 
 /** The default endpoint. */
 export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
@@ -58,6 +63,8 @@ Options (each also read from the environment variable shown):
                                                                       GEOIPMQ_MAX_REQUEST_BYTES
   --max-addresses N         most addresses in one request (default: ${DEFAULT_LIMITS.maxAddresses})
                                                                       GEOIPMQ_MAX_ADDRESSES
+  --cache-size N            rendered answers each worker keeps, per   GEOIPMQ_CACHE_SIZE
+                            format (default: ${DEFAULT_CACHE_SIZE}; 0: no cache)
   --help                    print this text and exit
   --version                 print the version and exit
 
@@ -71,6 +78,7 @@ const OPTIONS = {
   libzmq: { type: "string" },
   "max-request-bytes": { type: "string" },
   "max-addresses": { type: "string" },
+  "cache-size": { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
 } as const;
@@ -129,6 +137,11 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
       min: 1,
       max: 100_000,
       fallback: DEFAULT_LIMITS.maxAddresses,
+    }),
+    cacheSize: integer("cache-size", text("cache-size", "GEOIPMQ_CACHE_SIZE"), {
+      min: 0,
+      max: 10_000_000,
+      fallback: DEFAULT_CACHE_SIZE,
     }),
     help: values.help === true,
     version: values.version === true,

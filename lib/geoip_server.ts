@@ -25,11 +25,15 @@ export interface ServerOptions {
   workers: number;
   /** Request bounds. */
   limits: RequestLimits;
+  /** Entries in each worker's caches of rendered answers; 0 disables them. */
+  cacheEntries: number;
   /** geoipmq's version, for `info`. */
   version: string;
 }
 
 const STOP_TIMEOUT_MS = 5000;
+/** The most characters each cache of a worker holds (8 Mi: 8 to 16 MiB of strings). */
+export const CACHE_MAX_CHARS = 8 * 1024 * 1024;
 
 /**
  * A running server. Start it with {@linkcode GeoipServer.start}, stop it with
@@ -112,6 +116,7 @@ export class GeoipServer {
         databaseSource: options.database.source,
         limits: options.limits,
         server,
+        cache: { maxEntries: options.cacheEntries, maxChars: CACHE_MAX_CHARS },
       };
       const ready: Promise<void>[] = [];
       const stopped: Promise<void>[] = [];

@@ -33,6 +33,8 @@ export interface WorkerSetup {
   server: ServerInfo;
   /** This worker's number, from 0. */
   worker: number;
+  /** Bounds of each cache of rendered answers. */
+  cache: { maxEntries: number; maxChars: number };
 }
 
 /** Messages a worker posts to the main thread. */
@@ -59,6 +61,7 @@ export function serveRequests(setup: WorkerSetup, post: (event: WorkerEvent) => 
     limits: setup.limits,
     server: setup.server,
     worker: setup.worker,
+    cache: setup.cache,
   });
   const socket = context.socket(SocketType.REP);
   socket.setOption(SocketOption.LINGER, 0);

@@ -125,13 +125,3 @@ function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
 export function stringifyJson(value: unknown): string {
   return JSON.stringify(value, jsonReplacer);
 }
-
-/** One answer of the `json` verb. */
-export interface JsonAnswer {
-  /** The address as it was asked. */
-  ip: string;
-  /** The matched network in CIDR form, or null when not found. */
-  network: string | null;
-  /** The record as stored, or null when not found. */
-  record: unknown;
-}

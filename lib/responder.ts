@@ -5,10 +5,11 @@
  * @module
  */
 
+import { AnswerCache } from "./answer_cache.ts";
 import type { GeoDatabase } from "./geo_database.ts";
 import { formatNetwork, parseIpAddress } from "./ip_address.ts";
 import { errorReply, parseRequest, quoteValue, type RequestLimits } from "./protocol.ts";
-import { formatTsv, type JsonAnswer, NOT_FOUND, stringifyJson } from "./reply_format.ts";
+import { formatTsv, NOT_FOUND, stringifyJson } from "./reply_format.ts";
 
 /** What `info` reports about the server beside the database. */
 export interface ServerInfo {
@@ -28,10 +29,13 @@ export interface ResponderOptions {
   server: ServerInfo;
   /** Which worker this responder runs in, reported by `info`. */
   worker?: number;
+  /** Bounds of each cache of rendered answers (TSV lines, JSON records); default none. */
+  cache?: { maxEntries: number; maxChars: number };
 }
 
 /**
- * Answers requests from one database.
+ * Answers requests from one database, keeping the rendered answer of each record it has
+ * met in a bounded cache, so a repeated record costs a tree walk and a map look-up.
  *
  * @example
  * ```ts ignore
@@ -43,14 +47,19 @@ export interface ResponderOptions {
 export class GeoipResponder {
   readonly #database: GeoDatabase;
   readonly #options: ResponderOptions;
+  readonly #tsvCache: AnswerCache;
+  readonly #jsonCache: AnswerCache;
 
   /**
    * @param database the database to answer from
-   * @param options limits and server facts
+   * @param options limits, server facts and cache bounds
    */
   constructor(database: GeoDatabase, options: ResponderOptions) {
     this.#database = database;
     this.#options = options;
+    const cache = options.cache ?? { maxEntries: 0, maxChars: 0 };
+    this.#tsvCache = new AnswerCache(cache);
+    this.#jsonCache = new AnswerCache(cache);
   }
 
   /** The database this responder answers from. */
@@ -85,16 +94,21 @@ export class GeoipResponder {
   }
 
   #geoip(addresses: string[]): string {
-    if (addresses.length === 1) return this.#geoipLine(addresses[0]!);
-    return addresses.map((address) => this.#geoipLine(address)).join("\n");
+    let reply = this.#geoipLine(addresses[0]!);
+    for (let i = 1; i < addresses.length; i++) reply += "\n" + this.#geoipLine(addresses[i]!);
+    return reply;
   }
 
   #geoipLine(text: string): string {
     const address = parseIpAddress(text);
     if (address === undefined) return errorReply(`invalid IP address ${quoteValue(text)}`);
     try {
-      const found = this.#database.lookup(address);
-      return found === null ? NOT_FOUND : formatTsv(found.record);
+      const { recordOffset } = this.#database.findRecord(address);
+      if (recordOffset < 0) return NOT_FOUND;
+      return this.#tsvCache.get(
+        recordOffset,
+        () => formatTsv(this.#database.decodeRecord(recordOffset)),
+      );
     } catch (error) {
       return errorReply(lookupFailure(text, error));
     }
@@ -103,22 +117,31 @@ export class GeoipResponder {
   #json(addresses: string[]): string {
     if (addresses.length === 1) {
       const answer = this.#jsonAnswer(addresses[0]!);
-      return "error" in answer ? errorReply(answer.error) : stringifyJson(answer);
+      return typeof answer === "string" ? answer : errorReply(answer.error);
     }
-    return stringifyJson(addresses.map((address) => this.#jsonAnswer(address)));
+    let reply = "[";
+    for (let i = 0; i < addresses.length; i++) {
+      const answer = this.#jsonAnswer(addresses[i]!);
+      if (i > 0) reply += ",";
+      reply += typeof answer === "string" ? answer : stringifyJson(answer);
+    }
+    return reply + "]";
   }
 
-  #jsonAnswer(text: string): JsonAnswer | { ip: string; error: string } {
+  /** The JSON text of one answer, or the error for that address. */
+  #jsonAnswer(text: string): string | { ip: string; error: string } {
     const address = parseIpAddress(text);
     if (address === undefined) return { ip: text, error: `invalid IP address ${quoteValue(text)}` };
     try {
-      const found = this.#database.lookup(address);
-      if (found === null) return { ip: text, network: null, record: null };
-      return {
-        ip: text,
-        network: formatNetwork(address, found.prefixLength),
-        record: found.record,
-      };
+      const { recordOffset, prefixLength } = this.#database.findRecord(address);
+      // A valid address is made of hex digits, dots and colons: no JSON escaping needed.
+      if (recordOffset < 0) return `{"ip":"${text}","network":null,"record":null}`;
+      const record = this.#jsonCache.get(
+        recordOffset,
+        () => stringifyJson(this.#database.decodeRecord(recordOffset)),
+      );
+      const network = formatNetwork(address, prefixLength);
+      return `{"ip":"${text}","network":"${network}","record":${record}}`;
     } catch (error) {
       return { ip: text, error: lookupFailure(text, error) };
     }
@@ -146,6 +169,7 @@ export class GeoipResponder {
       uptime_seconds: Math.floor((Date.now() - server.startedAt) / 1000),
       max_request_bytes: this.#options.limits.maxRequestBytes,
       max_addresses: this.#options.limits.maxAddresses,
+      cache: { geoip: this.#tsvCache.stats(), json: this.#jsonCache.stats() },
     };
   }
 }

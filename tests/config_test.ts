@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { checkEndpoint, DEFAULT_BIND, parseConfig, UsageError } from "../lib/config.ts";
+import {
+  checkEndpoint,
+  DEFAULT_BIND,
+  DEFAULT_CACHE_SIZE,
+  parseConfig,
+  UsageError,
+} from "../lib/config.ts";
 import { DEFAULT_LIMITS } from "../lib/protocol.ts";
 
 function usageError(args: string[], env: Record<string, string> = {}): string {
@@ -20,6 +26,7 @@ Deno.test("parseConfig() has sane defaults", () => {
   assert.equal(config.workers, navigator.hardwareConcurrency);
   assert.equal(config.maxRequestBytes, DEFAULT_LIMITS.maxRequestBytes);
   assert.equal(config.maxAddresses, DEFAULT_LIMITS.maxAddresses);
+  assert.equal(config.cacheSize, DEFAULT_CACHE_SIZE);
   assert.equal(config.help, false);
   assert.equal(config.version, false);
 });
@@ -39,6 +46,8 @@ Deno.test("parseConfig() reads every flag", () => {
     "1024",
     "--max-addresses",
     "10",
+    "--cache-size",
+    "0",
   ], {});
   assert.equal(config.db, "a.mmdb");
   assert.deepEqual(config.bind, ["tcp://127.0.0.1:1", "ipc:///tmp/g.sock"]);
@@ -46,6 +55,7 @@ Deno.test("parseConfig() reads every flag", () => {
   assert.equal(config.workers, 3);
   assert.equal(config.maxRequestBytes, 1024);
   assert.equal(config.maxAddresses, 10);
+  assert.equal(config.cacheSize, 0);
 });
 
 Deno.test("parseConfig() reads every GEOIPMQ_* variable, and flags win over them", () => {
@@ -56,6 +66,7 @@ Deno.test("parseConfig() reads every GEOIPMQ_* variable, and flags win over them
     GEOIPMQ_WORKERS: "5",
     GEOIPMQ_MAX_REQUEST_BYTES: "2048",
     GEOIPMQ_MAX_ADDRESSES: "20",
+    GEOIPMQ_CACHE_SIZE: "30",
   };
   const fromEnv = parseConfig([], env);
   assert.equal(fromEnv.db, "env.mmdb");
@@ -64,6 +75,7 @@ Deno.test("parseConfig() reads every GEOIPMQ_* variable, and flags win over them
   assert.equal(fromEnv.workers, 5);
   assert.equal(fromEnv.maxRequestBytes, 2048);
   assert.equal(fromEnv.maxAddresses, 20);
+  assert.equal(fromEnv.cacheSize, 30);
   const flagsWin = parseConfig([
     "--db",
     "flag.mmdb",

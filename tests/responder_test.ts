@@ -42,3 +42,41 @@ Deno.test("GeoipResponder.info() describes the database and the server", () => {
   assert.equal(info.max_addresses, 7);
   assert.equal(info.worker, 3);
 });
+
+Deno.test("GeoipResponder gives the same answers with and without its cache", () => {
+  const database = GeoDatabase.fromBytes(cityFixture(), "city.mmdb");
+  const cached = new GeoipResponder(database, {
+    limits: DEFAULT_LIMITS,
+    server: SERVER,
+    cache: { maxEntries: 100, maxChars: 100_000 },
+  });
+  const uncached = new GeoipResponder(database, { limits: DEFAULT_LIMITS, server: SERVER });
+  const addresses = [
+    "81.2.69.160",
+    "81.2.69.161",
+    "::ffff:81.2.69.170",
+    "2.125.160.216",
+    "192.0.2.1",
+    "198.51.100.1",
+    "203.0.113.9",
+    "2001:db8::1",
+    "8.8.8.8",
+    "bogus",
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const verb of ["geoip", "json"]) {
+      for (const address of addresses) {
+        const request = encode(`${verb} ${address}`);
+        assert.equal(cached.respond(request), uncached.respond(request), `${verb} ${address}`);
+      }
+      const batch = encode(`${verb} ${addresses.join(" ")}`);
+      assert.equal(cached.respond(batch), uncached.respond(batch), `${verb} batch`);
+    }
+  }
+  const stats = JSON.parse(cached.respond(encode("info"))).cache;
+  assert.ok(stats.geoip.hits > stats.geoip.misses, JSON.stringify(stats));
+  assert.ok(stats.json.hits > stats.json.misses, JSON.stringify(stats));
+  assert.equal(stats.geoip.entries, 6, "one entry per distinct record met");
+  const none = JSON.parse(uncached.respond(encode("info"))).cache;
+  assert.equal(none.geoip.entries, 0);
+});

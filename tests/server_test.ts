@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { GeoipServer } from "../lib/geoip_server.ts";
 import { Errno, SocketType, ZmqError } from "../lib/libzmq.ts";
-import { DEFAULT_LIMITS } from "../lib/protocol.ts";
 import { VERSION } from "../lib/version.ts";
 import { cityFixture, ipv4OnlyFixture, LONDON_TSV, openFixture } from "./support/fixtures.ts";
 import { askOn, askOnDealer, TestClient } from "./support/test_client.ts";
@@ -18,6 +17,7 @@ async function startServer(
     bind: options.bind ?? ["tcp://127.0.0.1:*"],
     workers: options.workers ?? 2,
     limits: { maxRequestBytes: 4096, maxAddresses: 100 },
+    cacheEntries: 1000,
     version: VERSION,
   });
 }
