@@ -205,14 +205,13 @@ Deno.test("the server serves 20 clients at once with every worker", async () => 
     const workersSeen = new Set<number>();
     for (let round = 0; round < 25; round++) {
       // Every client has a request in flight before any reply is read.
-      sockets.forEach((socket, i) => {
-        socket.send(i % 2 === 0 ? "geoip 81.2.69.160" : "info");
-      });
-      sockets.forEach((socket, i) => {
+      const request = round % 2 === 0 ? "geoip 81.2.69.160" : "info";
+      for (const socket of sockets) socket.send(request);
+      for (const socket of sockets) {
         const reply = new TextDecoder().decode(socket.receive()![0]);
-        if (i % 2 === 0) assert.equal(reply, LONDON_TSV);
+        if (round % 2 === 0) assert.equal(reply, LONDON_TSV);
         else workersSeen.add(JSON.parse(reply).worker);
-      });
+      }
     }
     assert.deepEqual([...workersSeen].sort(), [0, 1], "both workers answered");
   } finally {
