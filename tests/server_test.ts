@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { GeoipServer } from "../lib/geoip_server.ts";
 import { Errno, SocketType, ZmqError } from "../lib/libzmq.ts";
 import { VERSION } from "../lib/version.ts";
-import { cityFixture, ipv4OnlyFixture, LONDON_TSV, openFixture } from "./support/fixtures.ts";
+import {
+  brokenDoubleFixture,
+  cityFixture,
+  ipv4OnlyFixture,
+  LONDON_TSV,
+  openFixture,
+} from "./support/fixtures.ts";
 import { askOn, askOnDealer, TestClient } from "./support/test_client.ts";
 
 const NULLS = new Array(8).fill("(null)").join("\t");
@@ -264,4 +270,29 @@ Deno.test("a stopped server no longer answers", async () => {
   assert.throws(() => socket.receive(), (error: unknown) => {
     return error instanceof ZmqError && error.errno === Errno.EAGAIN;
   });
+});
+
+Deno.test("a worker that fails on a request answers ERROR and keeps serving", async () => {
+  await using client = new TestClient();
+  const server = await startServer(client, { fixture: brokenDoubleFixture(), workers: 2 });
+  try {
+    const sockets = Array.from(
+      { length: 8 },
+      () => client.socket(SocketType.REQ, server.endpoints[0]!),
+    );
+    for (let round = 0; round < 10; round++) {
+      // Half the requests meet the corrupt record, spread over both workers.
+      sockets.forEach((socket, i) => socket.send(`geoip ${i % 2 ? "100.64.0.1" : "81.2.69.160"}`));
+      sockets.forEach((socket, i) => {
+        const reply = new TextDecoder().decode(socket.receive()![0]);
+        if (i % 2) assert.match(reply, /^ERROR\tdatabase error for "100\.64\.0\.1": invalid size/);
+        else assert.equal(reply, LONDON_TSV);
+      });
+    }
+    const workers = new Set<number>();
+    for (const socket of sockets) workers.add(JSON.parse(askOn(socket, "info")).worker);
+    assert.deepEqual([...workers].sort(), [0, 1], "both workers still answer");
+  } finally {
+    await server.stop();
+  }
 });
