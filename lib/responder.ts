@@ -94,12 +94,18 @@ export class GeoipResponder {
   }
 
   #geoip(addresses: string[]): string {
-    let reply = this.#geoipLine(addresses[0]!);
-    for (let i = 1; i < addresses.length; i++) reply += "\n" + this.#geoipLine(addresses[i]!);
+    let reply = this.answerTsv(addresses[0]!);
+    for (let i = 1; i < addresses.length; i++) reply += "\n" + this.answerTsv(addresses[i]!);
     return reply;
   }
 
-  #geoipLine(text: string): string {
+  /**
+   * The `geoip` answer for one address: the TSV line, `NOT_FOUND`, or an `ERROR` line.
+   *
+   * @param text the address as sent
+   * @returns one line
+   */
+  answerTsv(text: string): string {
     const address = parseIpAddress(text);
     if (address === undefined) return errorReply(`invalid IP address ${quoteValue(text)}`);
     try {
@@ -116,20 +122,25 @@ export class GeoipResponder {
 
   #json(addresses: string[]): string {
     if (addresses.length === 1) {
-      const answer = this.#jsonAnswer(addresses[0]!);
+      const answer = this.answerJson(addresses[0]!);
       return typeof answer === "string" ? answer : errorReply(answer.error);
     }
     let reply = "[";
     for (let i = 0; i < addresses.length; i++) {
-      const answer = this.#jsonAnswer(addresses[i]!);
+      const answer = this.answerJson(addresses[i]!);
       if (i > 0) reply += ",";
       reply += typeof answer === "string" ? answer : stringifyJson(answer);
     }
     return reply + "]";
   }
 
-  /** The JSON text of one answer, or the error for that address. */
-  #jsonAnswer(text: string): string | { ip: string; error: string } {
+  /**
+   * The `json` answer for one address.
+   *
+   * @param text the address as sent
+   * @returns the JSON text of `{"ip", "network", "record"}`, or why the address failed
+   */
+  answerJson(text: string): string | { ip: string; error: string } {
     const address = parseIpAddress(text);
     if (address === undefined) return { ip: text, error: `invalid IP address ${quoteValue(text)}` };
     try {
