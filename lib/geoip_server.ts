@@ -1,8 +1,11 @@
 /**
- * The geoipmq server: the ZeroMQ Guide's multithreaded server. A ROUTER front end bound
- * to every endpoint, `zmq_proxy` to an `inproc://` DEALER back end, and lookup workers
- * (Web Workers, each with a REP socket and a blocking receive loop) that share one copy
- * of the database.
+ * The geoipmq server, after the ZeroMQ Guide's multithreaded server: a ROUTER bound to
+ * every endpoint, an `inproc://` DEALER to a pool of REP workers, and lookup workers (Web
+ * Workers with blocking receive loops) that share one copy of the database.
+ *
+ * Unlike the Guide's version there is no proxy thread: worker 0 owns the ROUTER and
+ * answers small requests itself, which spares every such request two thread hand-offs,
+ * and passes larger ones (batches) to the pool. See `front_end_loop.ts`.
  *
  * @module
  */
@@ -11,7 +14,6 @@ import type { GeoDatabase } from "./geo_database.ts";
 import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "./libzmq.ts";
 import type { WorkerEvent, WorkerSetup } from "./lookup_worker.ts";
 import type { RequestLimits } from "./protocol.ts";
-import type { ServerInfo } from "./responder.ts";
 
 /** Options for {@linkcode GeoipServer.start}. */
 export interface ServerOptions {
@@ -42,7 +44,7 @@ export const CACHE_MAX_CHARS = 8 * 1024 * 1024;
  * @example
  * ```ts ignore
  * const server = await GeoipServer.start({ lib, database, bind: ["tcp://127.0.0.1:*"],
- *   workers: 2, limits: DEFAULT_LIMITS, version: VERSION });
+ *   workers: 2, limits: DEFAULT_LIMITS, cacheEntries: 100_000, version: VERSION });
  * console.log(server.endpoints); // ["tcp://127.0.0.1:41234"]
  * await server.stop();
  * ```
@@ -53,33 +55,27 @@ export class GeoipServer {
   /** How many workers serve. */
   readonly workerCount: number;
   readonly #context: ZmqContext;
-  readonly #frontend: ZmqSocket;
-  readonly #backend: ZmqSocket;
   readonly #workers: Worker[];
   readonly #stopped: Promise<void>[];
-  readonly #proxy: Promise<void>;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
     endpoints: string[];
     context: ZmqContext;
-    frontend: ZmqSocket;
-    backend: ZmqSocket;
     workers: Worker[];
     stopped: Promise<void>[];
   }) {
     this.endpoints = parts.endpoints;
     this.workerCount = parts.workers.length;
     this.#context = parts.context;
-    this.#frontend = parts.frontend;
-    this.#backend = parts.backend;
     this.#workers = parts.workers;
     this.#stopped = parts.stopped;
-    this.#proxy = this.#context.proxy(this.#frontend, this.#backend);
   }
 
   /**
    * Binds every endpoint, starts the workers and waits until all of them are ready.
+   * The sockets are made and bound here, so a bad endpoint fails the start; then the
+   * ROUTER and the pool's DEALER are handed to worker 0, the front end.
    *
    * @param options what to serve and where
    * @returns the running server
@@ -90,32 +86,33 @@ export class GeoipServer {
     const sockets: ZmqSocket[] = [];
     const workers: Worker[] = [];
     try {
-      const frontend = context.socket(SocketType.ROUTER);
-      sockets.push(frontend);
-      frontend.setOption(SocketOption.LINGER, 0);
+      const router = context.socket(SocketType.ROUTER);
+      sockets.push(router);
+      router.setOption(SocketOption.LINGER, 0);
       const endpoints = options.bind.map((endpoint) => {
-        frontend.setOption(SocketOption.IPV6, wantsIpv6(endpoint) ? 1 : 0);
-        return frontend.bind(endpoint);
+        router.setOption(SocketOption.IPV6, wantsIpv6(endpoint) ? 1 : 0);
+        return router.bind(endpoint);
       });
-      const backend = context.socket(SocketType.DEALER);
-      sockets.push(backend);
-      backend.setOption(SocketOption.LINGER, 0);
-      const backendEndpoint = `inproc://geoipmq-workers-${crypto.randomUUID()}`;
-      backend.bind(backendEndpoint);
+      const poolEndpoint = `inproc://geoipmq-pool-${crypto.randomUUID()}`;
+      let pool: ZmqSocket | null = null;
+      if (options.workers > 1) {
+        pool = context.socket(SocketType.DEALER);
+        sockets.push(pool);
+        pool.setOption(SocketOption.LINGER, 0);
+        pool.bind(poolEndpoint);
+      }
 
-      const server: ServerInfo = {
-        version: options.version,
-        libzmqVersion: options.lib.version(),
-        startedAt: Date.now(),
-      };
-      const setup: Omit<WorkerSetup, "worker"> = {
+      const common: Omit<WorkerSetup, "worker"> = {
         libzmqPath: options.lib.path,
         contextAddress: context.address,
-        backendEndpoint,
         databaseBytes: options.database.bytes as Uint8Array<SharedArrayBuffer>,
         databaseSource: options.database.source,
         limits: options.limits,
-        server,
+        server: {
+          version: options.version,
+          libzmqVersion: options.lib.version(),
+          startedAt: Date.now(),
+        },
         cache: { maxEntries: options.cacheEntries, maxChars: CACHE_MAX_CHARS },
       };
       const ready: Promise<void>[] = [];
@@ -129,10 +126,15 @@ export class GeoipServer {
         const events = watchWorker(worker);
         ready.push(events.ready);
         stopped.push(events.stopped);
-        worker.postMessage({ ...setup, worker: i } satisfies WorkerSetup);
+        const role: Partial<WorkerSetup> = i === 0
+          ? { frontEnd: { routerAddress: router.address, poolAddress: pool?.address ?? 0n } }
+          : { poolEndpoint };
+        worker.postMessage({ ...common, ...role, worker: i } satisfies WorkerSetup);
       }
+      // The front end owns the ROUTER and the DEALER from here on, and closes them.
+      sockets.length = 0;
       await Promise.all(ready);
-      return new GeoipServer({ endpoints, context, frontend, backend, workers, stopped });
+      return new GeoipServer({ endpoints, context, workers, stopped });
     } catch (error) {
       context.shutdown();
       for (const socket of sockets) socket.close();
@@ -143,9 +145,9 @@ export class GeoipServer {
   }
 
   /**
-   * Stops serving: shuts the context down (the proxy returns, every worker's receive
-   * fails with ETERM), closes the sockets, ends the workers and destroys the context.
-   * Calling it again returns the same promise.
+   * Stops serving: shuts the context down (every worker's receive fails with `ETERM`,
+   * and each closes its sockets), ends the workers and destroys the context. Calling it
+   * again returns the same promise.
    *
    * @returns a promise that settles when everything is closed
    */
@@ -156,10 +158,7 @@ export class GeoipServer {
 
   async #stop(): Promise<void> {
     this.#context.shutdown();
-    await this.#proxy;
     await withTimeout(Promise.allSettled(this.#stopped), STOP_TIMEOUT_MS);
-    this.#frontend.close();
-    this.#backend.close();
     for (const worker of this.#workers) worker.terminate();
     await this.#context.terminate();
   }

@@ -95,6 +95,7 @@ const SYMBOLS = {
   zmq_msg_data: { parameters: ["buffer"], result: "pointer" },
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },
   zmq_msg_close: { parameters: ["buffer"], result: "i32" },
+  zmq_msg_send: { parameters: ["buffer", "pointer", "i32"], result: "i32" },
   zmq_poll: { parameters: ["buffer", "i32", "i64"], result: "i32" },
   zmq_proxy: { parameters: ["pointer", "pointer", "pointer"], result: "i32", nonblocking: true },
   zmq_z85_encode: { parameters: ["buffer", "buffer", "usize"], result: "pointer" },
@@ -356,7 +357,9 @@ export class ZmqSocket {
   #pointer: Deno.PointerObject | null;
   #message = new Uint8Array(ZMQ_MSG_T_SIZE);
   #intOption = new Int32Array(1);
+  #intOptionBytes = new Uint8Array(this.#intOption.buffer);
   #optionLength = new BigUint64Array(1);
+  #optionLengthBytes = new Uint8Array(this.#optionLength.buffer);
 
   private constructor(lib: Libzmq, pointer: Deno.PointerObject) {
     this.#lib = lib;
@@ -373,6 +376,25 @@ export class ZmqSocket {
     const pointer = context.lib.symbols.zmq_socket(context.pointer, type);
     if (pointer === null) throw context.lib.lastError("zmq_socket");
     return new ZmqSocket(context.lib, pointer);
+  }
+
+  /**
+   * Takes over a socket made on another thread, which must not use it any more (libzmq
+   * allows moving a socket between threads; `postMessage` gives the memory barrier).
+   *
+   * @param lib the library, opened on this thread
+   * @param address the other side's {@linkcode ZmqSocket.address}
+   * @returns the socket
+   */
+  static adopt(lib: Libzmq, address: bigint): ZmqSocket {
+    const pointer = Deno.UnsafePointer.create(address);
+    if (pointer === null) throw new TypeError("Socket address must not be 0");
+    return new ZmqSocket(lib, pointer);
+  }
+
+  /** The socket's address, to hand the socket to another thread. */
+  get address(): bigint {
+    return BigInt(Deno.UnsafePointer.value(this.pointer));
   }
 
   /** The raw socket pointer; throws once the socket is closed. */
@@ -417,7 +439,7 @@ export class ZmqSocket {
    */
   setOption(option: number, value: number): void {
     this.#intOption[0] = value;
-    const bytes = new Uint8Array(this.#intOption.buffer);
+    const bytes = this.#intOptionBytes;
     if (this.#symbols.zmq_setsockopt(this.pointer, option, bytes, usize(4)) !== 0) {
       throw this.#lib.lastError(`setsockopt ${option}`);
     }
@@ -453,8 +475,8 @@ export class ZmqSocket {
    */
   getOption(option: number): number {
     this.#optionLength[0] = 4n;
-    const bytes = new Uint8Array(this.#intOption.buffer);
-    const length = new Uint8Array(this.#optionLength.buffer);
+    const bytes = this.#intOptionBytes;
+    const length = this.#optionLengthBytes;
     if (this.#symbols.zmq_getsockopt(this.pointer, option, bytes, length) !== 0) {
       throw this.#lib.lastError(`getsockopt ${option}`);
     }
@@ -469,7 +491,7 @@ export class ZmqSocket {
   getBytesOption(option: number, capacity: number): string {
     const value = new Uint8Array(capacity);
     this.#optionLength[0] = BigInt(capacity);
-    const length = new Uint8Array(this.#optionLength.buffer);
+    const length = this.#optionLengthBytes;
     if (this.#symbols.zmq_getsockopt(this.pointer, option, value, length) !== 0) {
       throw this.#lib.lastError(`getsockopt ${option}`);
     }
@@ -557,6 +579,22 @@ export class ZmqSocket {
     return size;
   }
 
+  /**
+   * Like {@linkcode ZmqSocket.receiveFrameInto}, but returns -1 instead of throwing when
+   * `ZMQ_DONTWAIT` is set and nothing is waiting: the cheap test of a polling loop.
+   *
+   * @param buffer where the frame's bytes go
+   * @param flags 0 or `ZMQ_DONTWAIT`
+   * @returns the frame's full size, or -1 when nothing was waiting
+   */
+  tryReceiveFrameInto(buffer: Uint8Array, flags: number): number {
+    const size = this.#symbols.zmq_recv(this.pointer, buffer, usize(buffer.length), flags);
+    if (size >= 0) return size;
+    const error = this.#lib.lastError("receive");
+    if (error.errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return -1;
+    throw error;
+  }
+
   /** @returns whether the last frame received has more frames after it */
   hasMore(): boolean {
     return this.getOption(SocketOption.RCVMORE) === 1;
@@ -630,5 +668,69 @@ export class ZmqPoller {
    */
   readable(index: number): boolean {
     return (this.#view.getInt16(index * POLL_ITEM_SIZE + 14, true) & ZMQ_POLLIN) !== 0;
+  }
+}
+
+/**
+ * One reusable `zmq_msg_t`, for moving frames from one socket to another without copying
+ * them into JavaScript (a front end forwarding replies).
+ */
+export class ZmqMessage {
+  readonly #lib: Libzmq;
+  readonly #message = new Uint8Array(ZMQ_MSG_T_SIZE);
+
+  /** @param lib the library, opened on this thread */
+  constructor(lib: Libzmq) {
+    this.#lib = lib;
+  }
+
+  /**
+   * Receives the next frame from a socket into this message.
+   *
+   * @param socket where to receive from
+   * @param flags 0 or `ZMQ_DONTWAIT`
+   * @returns the frame's size, or -1 when `ZMQ_DONTWAIT` is set and nothing is waiting
+   */
+  receive(socket: ZmqSocket, flags: number): number {
+    const symbols = this.#lib.symbols;
+    symbols.zmq_msg_init(this.#message);
+    const size = symbols.zmq_msg_recv(this.#message, socket.pointer, flags);
+    if (size >= 0) return size;
+    const error = this.#lib.lastError("receive");
+    symbols.zmq_msg_close(this.#message);
+    if (error.errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return -1;
+    throw error;
+  }
+
+  /** @returns whether more frames follow the one last received */
+  more(): boolean {
+    return this.#lib.symbols.zmq_msg_more(this.#message) === 1;
+  }
+
+  /** @returns the first byte of the frame last received, or -1 when it is empty */
+  firstByte(): number {
+    const data = this.#lib.symbols.zmq_msg_data(this.#message);
+    return data === null ? -1 : new Deno.UnsafePointerView(data).getUint8();
+  }
+
+  /** Releases the frame last received without sending it. */
+  discard(): void {
+    this.#lib.symbols.zmq_msg_close(this.#message);
+  }
+
+  /**
+   * Sends the frame last received on another socket (libzmq takes the bytes over).
+   *
+   * @param socket where to send
+   * @param flags `ZMQ_SNDMORE` and/or `ZMQ_DONTWAIT`
+   * @returns false when `ZMQ_DONTWAIT` is set and the frame could not be queued
+   */
+  send(socket: ZmqSocket, flags: number): boolean {
+    const symbols = this.#lib.symbols;
+    if (symbols.zmq_msg_send(this.#message, socket.pointer, flags) >= 0) return true;
+    const error = this.#lib.lastError("send");
+    symbols.zmq_msg_close(this.#message);
+    if (error.errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
+    throw error;
   }
 }

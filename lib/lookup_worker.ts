@@ -1,18 +1,21 @@
 /**
- * A lookup worker: a Web Worker that connects a REP socket to the server's `inproc://`
- * back end and answers requests in a blocking receive loop, the C loop in TypeScript.
- * The database bytes are shared with the main thread, not copied.
+ * A lookup worker: a Web Worker that answers requests in a blocking loop, the C loop in
+ * TypeScript. Worker 0 is the front end (it owns the ROUTER the main thread bound, see
+ * `front_end_loop.ts`); the others form the pool behind it (REP sockets, see
+ * `pool_loop.ts`). The database bytes are shared with the main thread, not copied.
  *
  * The main thread starts it with a {@linkcode WorkerSetup} message; the worker answers
- * `{ type: "ready" }` once connected and `{ type: "stopped" }` when the context is shut
- * down.
+ * `{ type: "ready" }` once its sockets are set up and `{ type: "stopped" }` when the
+ * context is shut down.
  *
  * @module
  */
 
+import { serveFrontEnd } from "./front_end_loop.ts";
 import { GeoDatabase } from "./geo_database.ts";
-import { Errno, Libzmq, SocketOption, SocketType, ZmqContext, ZmqError } from "./libzmq.ts";
-import { errorReply, type RequestLimits } from "./protocol.ts";
+import { Libzmq, SocketOption, SocketType, ZmqContext, ZmqSocket } from "./libzmq.ts";
+import { servePool } from "./pool_loop.ts";
+import type { RequestLimits } from "./protocol.ts";
 import { GeoipResponder, type ServerInfo } from "./responder.ts";
 
 /** The message that starts a worker. */
@@ -21,8 +24,10 @@ export interface WorkerSetup {
   libzmqPath: string;
   /** The main thread's context ({@linkcode ZmqContext.address}). */
   contextAddress: bigint;
-  /** Where the main thread's DEALER listens for workers. */
-  backendEndpoint: string;
+  /** For the front end: the bound ROUTER and the pool's DEALER (0 without a pool). */
+  frontEnd?: { routerAddress: bigint; poolAddress: bigint };
+  /** For a pool worker: the `inproc://` endpoint of the front end's DEALER. */
+  poolEndpoint?: string;
   /** The database file's bytes, in a `SharedArrayBuffer`. */
   databaseBytes: Uint8Array<SharedArrayBuffer>;
   /** Where the database came from. */
@@ -31,7 +36,7 @@ export interface WorkerSetup {
   limits: RequestLimits;
   /** What `info` says about the server. */
   server: ServerInfo;
-  /** This worker's number, from 0. */
+  /** This worker's number, from 0 (the front end). */
   worker: number;
   /** Bounds of each cache of rendered answers. */
   cache: { maxEntries: number; maxChars: number };
@@ -43,8 +48,6 @@ export type WorkerEvent =
   | { type: "stopped" }
   | { type: "failed"; message: string };
 
-const encoder = new TextEncoder();
-
 /**
  * Serves requests until the context is shut down.
  *
@@ -53,7 +56,6 @@ const encoder = new TextEncoder();
  */
 export function serveRequests(setup: WorkerSetup, post: (event: WorkerEvent) => void): void {
   const lib = Libzmq.open(setup.libzmqPath);
-  const context = ZmqContext.fromAddress(lib, setup.contextAddress);
   const database = GeoDatabase.fromBytes(setup.databaseBytes, setup.databaseSource, {
     checked: true,
   });
@@ -63,47 +65,29 @@ export function serveRequests(setup: WorkerSetup, post: (event: WorkerEvent) => 
     worker: setup.worker,
     cache: setup.cache,
   });
-  const socket = context.socket(SocketType.REP);
-  socket.setOption(SocketOption.LINGER, 0);
-  socket.connect(setup.backendEndpoint);
-  post({ type: "ready" });
-
-  const request = new Uint8Array(setup.limits.maxRequestBytes + 1);
-  let reply = new Uint8Array(64 * 1024);
-  const isTerminated = (error: unknown) => error instanceof ZmqError && error.errno === Errno.ETERM;
-  try {
-    while (true) {
-      let size: number;
-      try {
-        size = socket.receiveFrameInto(request, 0);
-      } catch (error) {
-        if (isTerminated(error)) break;
-        if (error instanceof ZmqError && error.errno === Errno.EINTR) continue;
-        throw error;
-      }
-      let text: string;
-      if (socket.hasMore()) {
-        while (socket.hasMore()) socket.receiveFrameInto(request, 0);
-        text = errorReply("a request must be a single frame");
-      } else if (size > setup.limits.maxRequestBytes) {
-        text = errorReply(`request larger than ${setup.limits.maxRequestBytes} bytes`);
-      } else {
-        text = responder.respond(request.subarray(0, size));
-      }
-      let written = encoder.encodeInto(text, reply);
-      if (written.read < text.length) {
-        reply = new Uint8Array(text.length * 3);
-        written = encoder.encodeInto(text, reply);
-      }
-      try {
-        socket.sendFrame(reply.subarray(0, written.written), 0);
-      } catch (error) {
-        if (isTerminated(error)) break;
-        throw error;
-      }
+  if (setup.frontEnd !== undefined) {
+    const router = ZmqSocket.adopt(lib, setup.frontEnd.routerAddress);
+    const pool = setup.frontEnd.poolAddress === 0n
+      ? null
+      : ZmqSocket.adopt(lib, setup.frontEnd.poolAddress);
+    try {
+      post({ type: "ready" });
+      serveFrontEnd({ lib, router, pool, responder, limits: setup.limits });
+    } finally {
+      router.close();
+      pool?.close();
     }
-  } finally {
-    socket.close();
+  } else {
+    const context = ZmqContext.fromAddress(lib, setup.contextAddress);
+    const socket = context.socket(SocketType.REP);
+    try {
+      socket.setOption(SocketOption.LINGER, 0);
+      socket.connect(setup.poolEndpoint!);
+      post({ type: "ready" });
+      servePool({ socket, responder, limits: setup.limits });
+    } finally {
+      socket.close();
+    }
   }
   post({ type: "stopped" });
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { SMALL_REQUEST_BYTES } from "../lib/front_end_loop.ts";
 import { GeoipServer } from "../lib/geoip_server.ts";
 import { Errno, SocketType, ZmqError } from "../lib/libzmq.ts";
 import { VERSION } from "../lib/version.ts";
@@ -200,26 +201,60 @@ Deno.test("the server refuses IPv6 lookups in an IPv4-only database", async () =
   }
 });
 
+/** `info`, padded past the front end's small-request size so the pool answers it. */
+const POOL_INFO = "info" + " ".repeat(SMALL_REQUEST_BYTES);
+
 Deno.test("the server serves 20 clients at once with every worker", async () => {
   await using client = new TestClient();
-  const server = await startServer(client, { workers: 2 });
+  const server = await startServer(client, { workers: 3 });
   try {
     const sockets = Array.from(
       { length: 20 },
       () => client.socket(SocketType.REQ, server.endpoints[0]!),
     );
+    const batch = "geoip " + new Array(10).fill("81.2.69.160").join(" ");
     const workersSeen = new Set<number>();
-    for (let round = 0; round < 25; round++) {
+    for (let round = 0; round < 24; round++) {
       // Every client has a request in flight before any reply is read.
-      const request = round % 2 === 0 ? "geoip 81.2.69.160" : "info";
+      const request = [`geoip 81.2.69.160`, batch, "info", POOL_INFO][round % 4]!;
       for (const socket of sockets) socket.send(request);
       for (const socket of sockets) {
         const reply = new TextDecoder().decode(socket.receive()![0]);
-        if (round % 2 === 0) assert.equal(reply, LONDON_TSV);
+        if (request === batch) assert.equal(reply, new Array(10).fill(LONDON_TSV).join("\n"));
+        else if (request.startsWith("geoip")) assert.equal(reply, LONDON_TSV);
         else workersSeen.add(JSON.parse(reply).worker);
       }
     }
-    assert.deepEqual([...workersSeen].sort(), [0, 1], "both workers answered");
+    assert.deepEqual([...workersSeen].sort(), [0, 1, 2], "every worker answered");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("one worker serves small and large requests alike", async () => {
+  await using client = new TestClient();
+  const server = await startServer(client, { workers: 1 });
+  try {
+    const endpoint = server.endpoints[0]!;
+    const batch = "geoip " + new Array(50).fill("2001:db8::1").join(" ");
+    assert.equal(client.ask(endpoint, batch).split("\n").length, 50);
+    assert.equal(JSON.parse(client.ask(endpoint, POOL_INFO)).worker, 0);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a DEALER without the empty delimiter gets the reply without it", async () => {
+  await using client = new TestClient();
+  const server = await startServer(client, { workers: 2 });
+  try {
+    const dealer = client.socket(SocketType.DEALER, server.endpoints[0]!);
+    dealer.send("geoip 81.2.69.160");
+    assert.deepEqual(dealer.receive()!.map((f) => new TextDecoder().decode(f)), [LONDON_TSV]);
+    dealer.send(POOL_INFO); // through the pool, too
+    const frames = dealer.receive()!;
+    assert.equal(frames.length, 1);
+    assert.equal(JSON.parse(new TextDecoder().decode(frames[0])).worker, 1);
   } finally {
     await server.stop();
   }
@@ -280,17 +315,28 @@ Deno.test("a worker that fails on a request answers ERROR and keeps serving", as
       { length: 8 },
       () => client.socket(SocketType.REQ, server.endpoints[0]!),
     );
+    // The corrupt record, asked alone (front end) and in batches (pool), between good ones.
+    const requests = [
+      "geoip 100.64.0.1",
+      "geoip 81.2.69.160",
+      "geoip " + new Array(8).fill("100.64.0.1").join(" "),
+      "geoip " + new Array(8).fill("81.2.69.160").join(" "),
+    ];
     for (let round = 0; round < 10; round++) {
-      // Half the requests meet the corrupt record, spread over both workers.
-      sockets.forEach((socket, i) => socket.send(`geoip ${i % 2 ? "100.64.0.1" : "81.2.69.160"}`));
+      sockets.forEach((socket, i) => socket.send(requests[i % 4]!));
       sockets.forEach((socket, i) => {
-        const reply = new TextDecoder().decode(socket.receive()![0]);
-        if (i % 2) assert.match(reply, /^ERROR\tdatabase error for "100\.64\.0\.1": invalid size/);
-        else assert.equal(reply, LONDON_TSV);
+        const lines = new TextDecoder().decode(socket.receive()![0]).split("\n");
+        for (const line of lines) {
+          if (i % 2 === 0) assert.match(line, /^ERROR\tdatabase error for "100\.64\.0\.1"/);
+          else assert.equal(line, LONDON_TSV);
+        }
       });
     }
     const workers = new Set<number>();
-    for (const socket of sockets) workers.add(JSON.parse(askOn(socket, "info")).worker);
+    for (const socket of sockets.slice(0, 2)) {
+      workers.add(JSON.parse(askOn(socket, "info")).worker);
+      workers.add(JSON.parse(askOn(socket, POOL_INFO)).worker);
+    }
     assert.deepEqual([...workers].sort(), [0, 1], "both workers still answer");
   } finally {
     await server.stop();

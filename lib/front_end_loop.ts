@@ -1,0 +1,215 @@
+/**
+ * The loop of the front-end worker: it owns the ROUTER socket bound to every endpoint
+ * and answers small requests (one address, `ping`, `info`) itself, since with the answer
+ * cache such a request costs about a microsecond, less than handing it to another
+ * thread. Larger requests (batches, up to the size limit) go to the pool workers over
+ * an `inproc://` DEALER, and their replies come back through here. Without pool workers
+ * it answers everything itself.
+ *
+ * Envelopes follow the ZeroMQ Guide: a REQ client's message reaches the ROUTER as
+ * `[routing id, empty delimiter, request]` and the reply goes back with the same frames
+ * in front; a DEALER that sends `[request]` without a delimiter gets `[reply]` back.
+ *
+ * @module
+ */
+
+import {
+  type Libzmq,
+  ZMQ_DONTWAIT,
+  ZMQ_SNDMORE,
+  ZmqMessage,
+  ZmqPoller,
+  type ZmqSocket,
+} from "./libzmq.ts";
+import { isInterrupted, isTerminated } from "./pool_loop.ts";
+import { errorReply, type RequestLimits } from "./protocol.ts";
+import { ReplyBuffer } from "./reply_buffer.ts";
+import type { GeoipResponder } from "./responder.ts";
+
+/** Requests up to this many bytes are answered by the front end itself. */
+export const SMALL_REQUEST_BYTES = 64;
+
+/** Envelope frames kept per request; a longer envelope is dropped. */
+const MAX_ENVELOPE_FRAMES = 16;
+/** The largest envelope frame (ZeroMQ routing ids are at most 255 bytes). */
+const MAX_ENVELOPE_FRAME_BYTES = 255;
+const EMPTY = new Uint8Array(0);
+const WITH_DELIMITER = new Uint8Array([1]);
+const WITHOUT_DELIMITER = new Uint8Array([0]);
+
+/** What the front end's loop works with. */
+export interface FrontEndLoopOptions {
+  /** The library, opened on this thread. */
+  lib: Libzmq;
+  /** The ROUTER bound to the service's endpoints. */
+  router: ZmqSocket;
+  /** A DEALER bound to the pool's `inproc://` endpoint, or null without a pool. */
+  pool: ZmqSocket | null;
+  /** Answers requests. */
+  responder: GeoipResponder;
+  /** Request bounds. */
+  limits: RequestLimits;
+}
+
+/**
+ * Serves until the context is shut down (`ETERM`).
+ *
+ * @param options sockets, responder and limits
+ */
+export function serveFrontEnd(options: FrontEndLoopOptions): void {
+  new FrontEnd(options).run();
+}
+
+/** The state of one front end: its sockets and reusable buffers. */
+class FrontEnd {
+  readonly #router: ZmqSocket;
+  readonly #pool: ZmqSocket | null;
+  readonly #responder: GeoipResponder;
+  readonly #limits: RequestLimits;
+  readonly #poller: ZmqPoller | null;
+  readonly #message: ZmqMessage;
+  readonly #request: Uint8Array;
+  readonly #reply = new ReplyBuffer();
+  readonly #envelope: Uint8Array[];
+  readonly #envelopeSizes = new Int32Array(MAX_ENVELOPE_FRAMES);
+  readonly #marker = new Uint8Array(1);
+  #envelopeCount = 0;
+  #hasDelimiter = false;
+  #inPool = 0;
+
+  constructor(options: FrontEndLoopOptions) {
+    this.#router = options.router;
+    this.#pool = options.pool;
+    this.#responder = options.responder;
+    this.#limits = options.limits;
+    this.#poller = options.pool === null
+      ? null
+      : new ZmqPoller(options.lib, [options.router, options.pool]);
+    this.#message = new ZmqMessage(options.lib);
+    this.#request = new Uint8Array(options.limits.maxRequestBytes + 1);
+    this.#envelope = Array.from(
+      { length: MAX_ENVELOPE_FRAMES },
+      () => new Uint8Array(MAX_ENVELOPE_FRAME_BYTES),
+    );
+  }
+
+  run(): void {
+    while (true) {
+      try {
+        if (this.#inPool === 0) {
+          // Nothing to collect from the pool: block on the clients, like a C REP loop.
+          this.#serveClient(0);
+          continue;
+        }
+        let worked = this.#collectFromPool();
+        worked = this.#serveClient(ZMQ_DONTWAIT) || worked;
+        if (!worked) this.#poller!.poll(-1);
+      } catch (error) {
+        if (isInterrupted(error)) continue;
+        if (isTerminated(error)) return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Receives one client request and answers it or passes it to the pool.
+   *
+   * @returns false when `ZMQ_DONTWAIT` was set and nothing was waiting
+   */
+  #serveClient(flags: number): boolean {
+    const router = this.#router;
+    const request = this.#request;
+    let size = router.tryReceiveFrameInto(request, flags);
+    if (size < 0) return false;
+    this.#envelopeCount = 0;
+    this.#hasDelimiter = false;
+    let frames = 1;
+    let valid = true;
+    while (router.hasMore()) {
+      // The frame just received was part of the envelope: keep it for the reply.
+      if (this.#hasDelimiter || size > MAX_ENVELOPE_FRAME_BYTES) valid = false;
+      else if (size === 0) this.#hasDelimiter = true;
+      else if (this.#envelopeCount < MAX_ENVELOPE_FRAMES) {
+        this.#envelope[this.#envelopeCount]!.set(request.subarray(0, size));
+        this.#envelopeSizes[this.#envelopeCount++] = size;
+      } else valid = false;
+      size = router.receiveFrameInto(request, 0);
+      frames++;
+    }
+    if (frames === 1 || this.#envelopeCount === 0) return true; // not from a peer: drop
+    let text: string;
+    if (!valid) {
+      if (!this.#hasDelimiter) return true; // an envelope we cannot send back: drop
+      text = errorReply("a request must be a single frame");
+    } else if (size > this.#limits.maxRequestBytes) {
+      text = errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`);
+    } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size)) {
+      return true;
+    } else {
+      text = this.#responder.respond(request.subarray(0, size));
+    }
+    this.#sendEnvelope();
+    router.sendFrame(this.#reply.encode(text), ZMQ_DONTWAIT);
+    return true;
+  }
+
+  /** Sends the kept envelope (and delimiter) to the client, ahead of the reply. */
+  #sendEnvelope(): void {
+    for (let i = 0; i < this.#envelopeCount; i++) {
+      const frame = this.#envelope[i]!.subarray(0, this.#envelopeSizes[i]!);
+      this.#router.sendFrame(frame, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    }
+    if (this.#hasDelimiter) this.#router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+  }
+
+  /**
+   * Hands the request in the buffer to the pool as `[marker, envelope..., empty,
+   * request]`; the REP socket there sends `[marker, envelope..., empty, reply]` back.
+   *
+   * @returns false when there is no pool or its queue is full
+   */
+  #toPool(size: number): boolean {
+    const pool = this.#pool;
+    if (pool === null) return false;
+    const marker = this.#hasDelimiter ? WITH_DELIMITER : WITHOUT_DELIMITER;
+    if (!pool.sendFrame(marker, ZMQ_SNDMORE | ZMQ_DONTWAIT)) return false;
+    for (let i = 0; i < this.#envelopeCount; i++) {
+      pool.sendFrame(this.#envelope[i]!.subarray(0, this.#envelopeSizes[i]!), ZMQ_SNDMORE);
+    }
+    pool.sendFrame(EMPTY, ZMQ_SNDMORE);
+    pool.sendFrame(this.#request.subarray(0, size), 0);
+    this.#inPool++;
+    return true;
+  }
+
+  /**
+   * Passes every reply waiting from the pool on to its client, without copying it.
+   *
+   * @returns whether there was one
+   */
+  #collectFromPool(): boolean {
+    const pool = this.#pool!;
+    const router = this.#router;
+    const message = this.#message;
+    let collected = false;
+    while (pool.tryReceiveFrameInto(this.#marker, ZMQ_DONTWAIT) >= 0) {
+      collected = true;
+      this.#inPool--;
+      const withDelimiter = this.#marker[0] === 1;
+      // Envelope frames up to the empty delimiter go back to the ROUTER as they are.
+      while (true) {
+        const size = message.receive(pool, 0);
+        if (size === 0) {
+          message.discard();
+          break;
+        }
+        message.send(router, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      }
+      if (withDelimiter) router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      message.receive(pool, 0);
+      message.send(router, ZMQ_DONTWAIT);
+    }
+    return collected;
+  }
+}
