@@ -14,12 +14,15 @@ export interface CacheStats {
   hits: number;
   misses: number;
   entries: number;
-  /** UTF-16 code units held, about the memory used by the strings. */
+  /** Characters (or bytes) held: about the memory the answers use. */
   chars: number;
 }
 
+/** What an {@linkcode AnswerCache} can hold: text, or bytes ready to send. */
+export type Answer = string | Uint8Array;
+
 /**
- * A first-in-first-out cache of strings by record offset.
+ * A first-in-first-out cache of answers (text or bytes) by record offset.
  *
  * @example
  * ```ts
@@ -30,8 +33,8 @@ export interface CacheStats {
  * console.log(cache.stats().hits); // 1
  * ```
  */
-export class AnswerCache {
-  readonly #entries = new Map<number, string>();
+export class AnswerCache<T extends Answer = string> {
+  readonly #entries = new Map<number, T>();
   readonly #maxEntries: number;
   readonly #maxChars: number;
   #chars = 0;
@@ -53,14 +56,33 @@ export class AnswerCache {
    * @param render makes the answer on a miss
    * @returns the answer
    */
-  get(key: number, render: () => string): string {
+  get(key: number, render: () => T): T {
+    const cached = this.peek(key);
+    if (cached !== undefined) return cached;
+    return this.put(key, render());
+  }
+
+  /**
+   * Looks an answer up, counting a hit or a miss; no closure needed, for request loops.
+   *
+   * @param key the record's data-section offset
+   * @returns the cached answer, or undefined on a miss (then {@linkcode AnswerCache.put})
+   */
+  peek(key: number): T | undefined {
     const cached = this.#entries.get(key);
-    if (cached !== undefined) {
-      this.#hits++;
-      return cached;
-    }
-    this.#misses++;
-    const answer = render();
+    if (cached !== undefined) this.#hits++;
+    else this.#misses++;
+    return cached;
+  }
+
+  /**
+   * Keeps an answer just rendered after a miss, dropping the oldest ones beyond the bounds.
+   *
+   * @param key the record's data-section offset
+   * @param answer the rendered answer
+   * @returns the answer
+   */
+  put(key: number, answer: T): T {
     if (this.#maxEntries > 0 && answer.length <= this.#maxChars) {
       while (
         this.#entries.size >= this.#maxEntries || this.#chars + answer.length > this.#maxChars
@@ -73,6 +95,16 @@ export class AnswerCache {
       this.#chars += answer.length;
     }
     return answer;
+  }
+
+  /** Hits so far. */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** Misses so far. */
+  get misses(): number {
+    return this.#misses;
   }
 
   /** @returns the counts so far */

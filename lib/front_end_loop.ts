@@ -131,34 +131,38 @@ class FrontEnd {
       if (this.#hasDelimiter || size > MAX_ENVELOPE_FRAME_BYTES) valid = false;
       else if (size === 0) this.#hasDelimiter = true;
       else if (this.#envelopeCount < MAX_ENVELOPE_FRAMES) {
-        this.#envelope[this.#envelopeCount]!.set(request.subarray(0, size));
+        const kept = this.#envelope[this.#envelopeCount]!;
+        for (let i = 0; i < size; i++) kept[i] = request[i]!;
         this.#envelopeSizes[this.#envelopeCount++] = size;
       } else valid = false;
       size = router.receiveFrameInto(request, 0);
       frames++;
     }
     if (frames === 1 || this.#envelopeCount === 0) return true; // not from a peer: drop
-    let text: string;
+    const reply = this.#reply;
     if (!valid) {
       if (!this.#hasDelimiter) return true; // an envelope we cannot send back: drop
-      text = errorReply("a request must be a single frame");
+      reply.encode(errorReply("a request must be a single frame"));
     } else if (size > this.#limits.maxRequestBytes) {
-      text = errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`);
+      reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
     } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size)) {
       return true;
     } else {
-      text = this.#responder.respond(request.subarray(0, size));
+      this.#responder.respondInto(request, size, reply);
     }
     this.#sendEnvelope();
-    router.sendFrame(this.#reply.encode(text), ZMQ_DONTWAIT);
+    router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
     return true;
   }
 
   /** Sends the kept envelope (and delimiter) to the client, ahead of the reply. */
   #sendEnvelope(): void {
     for (let i = 0; i < this.#envelopeCount; i++) {
-      const frame = this.#envelope[i]!.subarray(0, this.#envelopeSizes[i]!);
-      this.#router.sendFrame(frame, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      this.#router.sendBytes(
+        this.#envelope[i]!,
+        this.#envelopeSizes[i]!,
+        ZMQ_SNDMORE | ZMQ_DONTWAIT,
+      );
     }
     if (this.#hasDelimiter) this.#router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
   }
@@ -175,10 +179,10 @@ class FrontEnd {
     const marker = this.#hasDelimiter ? WITH_DELIMITER : WITHOUT_DELIMITER;
     if (!pool.sendFrame(marker, ZMQ_SNDMORE | ZMQ_DONTWAIT)) return false;
     for (let i = 0; i < this.#envelopeCount; i++) {
-      pool.sendFrame(this.#envelope[i]!.subarray(0, this.#envelopeSizes[i]!), ZMQ_SNDMORE);
+      pool.sendBytes(this.#envelope[i]!, this.#envelopeSizes[i]!, ZMQ_SNDMORE);
     }
     pool.sendFrame(EMPTY, ZMQ_SNDMORE);
-    pool.sendFrame(this.#request.subarray(0, size), 0);
+    pool.sendBytes(this.#request, size, 0);
     this.#inPool++;
     return true;
   }

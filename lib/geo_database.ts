@@ -349,11 +349,26 @@ export class GeoDatabase {
    * @throws {Error} when the tree is corrupt
    */
   findRecord(address: IpAddress): { recordOffset: number; prefixLength: number } {
-    const bytes = address.bytes;
-    const bitCount = bytes.length * 8;
+    const recordOffset = this.findOffset(address.bytes, address.version);
+    return { recordOffset, prefixLength: this.lastPrefixLength };
+  }
+
+  /**
+   * Walks the search tree without allocating: the request loop's form of
+   * {@linkcode GeoDatabase.findRecord}. The prefix length of the match is left in
+   * {@linkcode GeoDatabase.lastPrefixLength}.
+   *
+   * @param bytes the address bytes: the first 4 for IPv4, 16 for IPv6
+   * @param version 4 or 6
+   * @returns the record's data-section offset, or -1 when not found
+   * @throws {RangeError} for an IPv6 address in an IPv4-only database
+   * @throws {Error} when the tree is corrupt
+   */
+  findOffset(bytes: Uint8Array, version: 4 | 6): number {
+    const bitCount = version === 4 ? 32 : 128;
     const nodeCount = this.#nodeCount;
     let node: number;
-    if (address.version === 4) {
+    if (version === 4) {
       node = this.#ipv4Start;
     } else if (this.metadata.ipVersion === 4) {
       throw new RangeError("IPv6 address in an IPv4-only database");
@@ -364,14 +379,18 @@ export class GeoDatabase {
     for (; depth < bitCount && node < nodeCount; depth++) {
       node = this.#readRecord(node, (bytes[depth >> 3]! >> (7 - (depth & 7))) & 1);
     }
-    if (node === nodeCount) return { recordOffset: -1, prefixLength: depth };
+    this.lastPrefixLength = depth;
+    if (node === nodeCount) return -1;
     if (node < nodeCount) throw new Error("invalid node in search tree");
     const recordOffset = node - nodeCount - DATA_SECTION_SEPARATOR;
     if (recordOffset < 0 || recordOffset >= this.#dataSectionSize) {
       throw new Error("search tree points outside the data section");
     }
-    return { recordOffset, prefixLength: depth };
+    return recordOffset;
   }
+
+  /** The prefix length of the last {@linkcode GeoDatabase.findOffset}. */
+  lastPrefixLength = 0;
 
   /**
    * Decodes the record at a data-section offset.

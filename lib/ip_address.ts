@@ -35,16 +35,44 @@ export const MAX_ADDRESS_LENGTH = 45;
  */
 export function parseIpAddress(text: string): IpAddress | undefined {
   if (text.length === 0 || text.length > MAX_ADDRESS_LENGTH) return undefined;
-  if (text.includes(":")) {
-    const bytes = new Uint8Array(16);
-    return parseIpv6Into(text, bytes) ? { version: 6, bytes } : undefined;
+  const ascii = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7e) return undefined;
+    ascii[i] = code;
   }
-  const bytes = new Uint8Array(4);
-  return parseIpv4Into(text, 0, text.length, bytes, 0) ? { version: 4, bytes } : undefined;
+  const out = new Uint8Array(16);
+  const version = parseIpInto(ascii, 0, ascii.length, out);
+  if (version === 0) return undefined;
+  return { version, bytes: version === 4 ? out.slice(0, 4) : out };
+}
+
+/**
+ * Parses an IP address written in ASCII bytes, without allocating: the request loop's
+ * parser.
+ *
+ * @param text the bytes holding the address
+ * @param start where the address starts
+ * @param end where it ends (exclusive)
+ * @param out at least 16 bytes: receives the 4 (IPv4) or 16 (IPv6) address bytes
+ * @returns 4 or 6, or 0 when the bytes are not a valid address
+ */
+export function parseIpInto(
+  text: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+): 0 | 4 | 6 {
+  const length = end - start;
+  if (length <= 0 || length > MAX_ADDRESS_LENGTH) return 0;
+  for (let i = start; i < end; i++) {
+    if (text[i] === 58) return parseIpv6Into(text, start, end, out) ? 6 : 0;
+  }
+  return parseIpv4Into(text, start, end, out, 0) ? 4 : 0;
 }
 
 function parseIpv4Into(
-  text: string,
+  text: Uint8Array,
   start: number,
   end: number,
   out: Uint8Array,
@@ -54,7 +82,7 @@ function parseIpv4Into(
   let value = 0;
   let digits = 0;
   for (let i = start; i <= end; i++) {
-    const code = i < end ? text.charCodeAt(i) : 46; // a final "." closes the last part
+    const code = i < end ? text[i]! : 46; // a final "." closes the last part
     if (code >= 48 && code <= 57) {
       if (digits > 0 && value === 0) return false; // leading zero
       value = value * 10 + code - 48;
@@ -80,55 +108,59 @@ function hexValue(code: number): number {
   return -1;
 }
 
-function parseIpv6Into(text: string, out: Uint8Array): boolean {
-  const groups: number[] = [];
+function parseIpv6Into(text: Uint8Array, start: number, end: number, out: Uint8Array): boolean {
+  const groups = new Array<number>(8);
+  let groupCount = 0;
   let gapAt = -1;
-  let i = 0;
-  const length = text.length;
-  if (text.startsWith("::")) {
+  let i = start;
+  if (text[start] === 58 && text[start + 1] === 58) {
     gapAt = 0;
-    i = 2;
-    if (i === length) return true; // "::"
-  } else if (text.charCodeAt(0) === 58) {
+    i = start + 2;
+    if (i === end) {
+      out.fill(0, 0, 16);
+      return true; // "::"
+    }
+  } else if (text[start] === 58) {
     return false; // a single leading ":"
   }
-  while (i < length) {
+  while (i < end) {
     let value = 0;
     let digits = 0;
     const groupStart = i;
-    while (i < length) {
-      const digit = hexValue(text.charCodeAt(i));
+    while (i < end) {
+      const digit = hexValue(text[i]!);
       if (digit < 0) break;
       value = value * 16 + digit;
       digits++;
       i++;
     }
-    if (i < length && text.charCodeAt(i) === 46) {
+    if (i < end && text[i] === 46) {
       // An IPv4 tail takes the last two groups.
-      if (groups.length > 6) return false;
-      const tail = new Uint8Array(4);
-      if (!parseIpv4Into(text, groupStart, length, tail, 0)) return false;
-      groups.push((tail[0]! << 8) | tail[1]!, (tail[2]! << 8) | tail[3]!);
-      i = length;
+      if (groupCount > 6) return false;
+      if (!parseIpv4Into(text, groupStart, end, out, 12)) return false;
+      groups[groupCount++] = (out[12]! << 8) | out[13]!;
+      groups[groupCount++] = (out[14]! << 8) | out[15]!;
+      i = end;
       break;
     }
-    if (digits === 0 || digits > 4) return false;
-    groups.push(value);
-    if (i === length) break;
-    if (text.charCodeAt(i) !== 58) return false;
+    if (digits === 0 || digits > 4 || groupCount === 8) return false;
+    groups[groupCount++] = value;
+    if (i === end) break;
+    if (text[i] !== 58) return false;
     i++;
-    if (i < length && text.charCodeAt(i) === 58) {
+    if (i < end && text[i] === 58) {
       if (gapAt >= 0) return false; // a second "::"
-      gapAt = groups.length;
+      gapAt = groupCount;
       i++;
-      if (i === length) break;
-    } else if (i === length) {
+      if (i === end) break;
+    } else if (i === end) {
       return false; // a single trailing ":"
     }
   }
-  if (gapAt < 0 ? groups.length !== 8 : groups.length > 7) return false;
-  const tailStart = gapAt < 0 ? 8 : 8 - (groups.length - gapAt);
-  for (let g = 0; g < groups.length; g++) {
+  if (gapAt < 0 ? groupCount !== 8 : groupCount > 7) return false;
+  out.fill(0, 0, 16);
+  const tailStart = gapAt < 0 ? 8 : 8 - (groupCount - gapAt);
+  for (let g = 0; g < groupCount; g++) {
     const position = gapAt >= 0 && g >= gapAt ? tailStart + (g - gapAt) : g;
     out[position * 2] = groups[g]! >> 8;
     out[position * 2 + 1] = groups[g]! & 0xff;

@@ -107,12 +107,19 @@ type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 const encoder = new TextEncoder();
 
+/** BigInts of the sizes met so far, up to 64 KiB: made once, reused on every call. */
+const SMALL_SIZES: bigint[] = [];
+const SMALL_SIZE_LIMIT = 64 * 1024;
+
 /**
- * Deno's FFI takes a JavaScript number for a `usize` parameter at run time, which spares
- * a BigInt per call on the hot path; its type declarations only admit `bigint`.
+ * A size for a `usize` parameter. Deno's FFI takes a number there too, but then V8's
+ * optimised code for the caller is thrown away on every call ("not a BigInt") and
+ * recompiled, which cost a third of a core under load; sizes up to 64 KiB come from a
+ * table so the hot path does not allocate a BigInt either.
  */
 function usize(length: number): bigint {
-  return length as unknown as bigint;
+  if (length > SMALL_SIZE_LIMIT) return BigInt(length);
+  return SMALL_SIZES[length] ??= BigInt(length);
 }
 
 function cString(text: string): Uint8Array<ArrayBuffer> {
@@ -526,11 +533,23 @@ export class ZmqSocket {
    * @returns false when the frame could not be queued without waiting
    */
   sendFrame(bytes: Uint8Array, flags: number): boolean {
-    const sent = this.#symbols.zmq_send(this.pointer, bytes, usize(bytes.length), flags);
+    return this.sendBytes(bytes, bytes.length, flags);
+  }
+
+  /**
+   * Sends the first `length` bytes of a buffer as one frame, without making a view of
+   * them: the allocation-free form of {@linkcode ZmqSocket.sendFrame}.
+   *
+   * @param buffer holds the frame at its start
+   * @param length the frame's size
+   * @param flags `ZMQ_SNDMORE` and/or `ZMQ_DONTWAIT`
+   * @returns false when the frame could not be queued without waiting
+   */
+  sendBytes(buffer: Uint8Array, length: number, flags: number): boolean {
+    const sent = this.#symbols.zmq_send(this.pointer, buffer, usize(length), flags);
     if (sent >= 0) return true;
-    const error = this.#lib.lastError("send");
-    if (error.errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
-    throw error;
+    if ((flags & ZMQ_DONTWAIT) !== 0 && this.#symbols.zmq_errno() === Errno.EAGAIN) return false;
+    throw this.#lib.lastError("send");
   }
 
   /**
@@ -590,9 +609,9 @@ export class ZmqSocket {
   tryReceiveFrameInto(buffer: Uint8Array, flags: number): number {
     const size = this.#symbols.zmq_recv(this.pointer, buffer, usize(buffer.length), flags);
     if (size >= 0) return size;
-    const error = this.#lib.lastError("receive");
-    if (error.errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return -1;
-    throw error;
+    // Test errno before building an error: a polling loop meets EAGAIN all the time.
+    if ((flags & ZMQ_DONTWAIT) !== 0 && this.#symbols.zmq_errno() === Errno.EAGAIN) return -1;
+    throw this.#lib.lastError("receive");
   }
 
   /** @returns whether the last frame received has more frames after it */
@@ -696,10 +715,10 @@ export class ZmqMessage {
     symbols.zmq_msg_init(this.#message);
     const size = symbols.zmq_msg_recv(this.#message, socket.pointer, flags);
     if (size >= 0) return size;
-    const error = this.#lib.lastError("receive");
+    const errno = symbols.zmq_errno();
     symbols.zmq_msg_close(this.#message);
-    if (error.errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return -1;
-    throw error;
+    if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return -1;
+    throw new ZmqError("receive", errno, this.#lib.strerror(errno));
   }
 
   /** @returns whether more frames follow the one last received */
@@ -728,9 +747,9 @@ export class ZmqMessage {
   send(socket: ZmqSocket, flags: number): boolean {
     const symbols = this.#lib.symbols;
     if (symbols.zmq_msg_send(this.#message, socket.pointer, flags) >= 0) return true;
-    const error = this.#lib.lastError("send");
+    const errno = symbols.zmq_errno();
     symbols.zmq_msg_close(this.#message);
-    if (error.errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
-    throw error;
+    if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
+    throw new ZmqError("send", errno, this.#lib.strerror(errno));
   }
 }

@@ -39,17 +39,16 @@ export function servePool(options: PoolLoopOptions): void {
       if (isTerminated(error)) return;
       throw error;
     }
-    let text: string;
     if (socket.hasMore()) {
       while (socket.hasMore()) socket.receiveFrameInto(request, 0);
-      text = errorReply("a request must be a single frame");
+      reply.encode(errorReply("a request must be a single frame"));
     } else if (size > limits.maxRequestBytes) {
-      text = errorReply(`request larger than ${limits.maxRequestBytes} bytes`);
+      reply.encode(errorReply(`request larger than ${limits.maxRequestBytes} bytes`));
     } else {
-      text = responder.respond(request.subarray(0, size));
+      responder.respondInto(request, size, reply);
     }
     try {
-      socket.sendFrame(reply.encode(text), 0);
+      socket.sendBytes(reply.bytes, reply.length, 0);
     } catch (error) {
       if (isTerminated(error)) return;
       throw error;

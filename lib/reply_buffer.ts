@@ -1,39 +1,89 @@
 /**
- * A reusable buffer that UTF-8-encodes replies without allocating per reply (it grows
- * when a reply is larger than any before).
+ * A reusable buffer that replies are assembled in, as UTF-8, without allocating per
+ * reply (it grows when a reply is larger than any before).
  *
  * @module
  */
 
 /**
- * Encodes reply text into one buffer reused for every reply.
+ * Assembles reply bytes in one buffer reused for every reply.
  *
  * @example
  * ```ts
  * import { ReplyBuffer } from "./reply_buffer.ts";
  * const buffer = new ReplyBuffer(16);
- * console.log(buffer.encode("pong").length); // 4
+ * buffer.reset();
+ * buffer.appendText("NOT_");
+ * buffer.append(new TextEncoder().encode("FOUND"));
+ * console.log(new TextDecoder().decode(buffer.view())); // "NOT_FOUND"
  * ```
  */
 export class ReplyBuffer {
   readonly #encoder = new TextEncoder();
   #bytes: Uint8Array;
+  #length = 0;
 
   /** @param initialSize bytes to start with */
   constructor(initialSize = 64 * 1024) {
     this.#bytes = new Uint8Array(initialSize);
   }
 
+  /** Empties the buffer for the next reply. */
+  reset(): void {
+    this.#length = 0;
+  }
+
+  /** @param bytes bytes to add at the end */
+  append(bytes: Uint8Array): void {
+    this.#reserve(bytes.length);
+    this.#bytes.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /** @param byte one byte to add at the end, e.g. a line feed */
+  appendByte(byte: number): void {
+    this.#reserve(1);
+    this.#bytes[this.#length++] = byte;
+  }
+
+  /** @param text text to add at the end, as UTF-8 */
+  appendText(text: string): void {
+    this.#reserve(text.length * 3);
+    const written = this.#encoder.encodeInto(text, this.#bytes.subarray(this.#length));
+    this.#length += written.written;
+  }
+
+  /** The backing buffer: the reply is its first {@linkcode ReplyBuffer.length} bytes. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** The reply's size so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** @returns the bytes so far, a view valid until the buffer changes */
+  view(): Uint8Array {
+    return this.#bytes.subarray(0, this.#length);
+  }
+
   /**
+   * Replaces the content with one text.
+   *
    * @param text the reply
-   * @returns its UTF-8 bytes, a view valid until the next call
+   * @returns its UTF-8 bytes, a view valid until the buffer changes
    */
   encode(text: string): Uint8Array {
-    let written = this.#encoder.encodeInto(text, this.#bytes);
-    if (written.read < text.length) {
-      this.#bytes = new Uint8Array(text.length * 3);
-      written = this.#encoder.encodeInto(text, this.#bytes);
-    }
-    return this.#bytes.subarray(0, written.written);
+    this.reset();
+    this.appendText(text);
+    return this.view();
+  }
+
+  #reserve(extra: number): void {
+    if (this.#length + extra <= this.#bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.#length + extra));
+    grown.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = grown;
   }
 }

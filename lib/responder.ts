@@ -1,14 +1,20 @@
 /**
  * Turns one request frame into one reply: the whole service logic, without sockets, so
- * that a worker's loop, a test and a benchmark all call the same thing.
+ * that a worker's loop, the HTTP front, a test and a benchmark all call the same thing.
+ *
+ * The request loop's path allocates nothing for a `geoip` request whose records are in
+ * the cache: the frame is scanned in place, addresses are parsed from its bytes into a
+ * scratch buffer, the tree walk returns a number, and the cached answer is UTF-8 bytes
+ * copied into a reused reply buffer.
  *
  * @module
  */
 
 import { AnswerCache } from "./answer_cache.ts";
 import type { GeoDatabase } from "./geo_database.ts";
-import { formatNetwork, parseIpAddress } from "./ip_address.ts";
-import { errorReply, parseRequest, quoteValue, type RequestLimits } from "./protocol.ts";
+import { formatNetwork, parseIpAddress, parseIpInto } from "./ip_address.ts";
+import { errorReply, quoteValue, type RequestLimits, RequestScan } from "./protocol.ts";
+import { ReplyBuffer } from "./reply_buffer.ts";
 import { formatTsv, NOT_FOUND, stringifyJson } from "./reply_format.ts";
 
 /** What `info` reports about the server beside the database. */
@@ -34,8 +40,26 @@ export interface ResponderOptions {
 }
 
 /**
+ * What the last {@linkcode GeoipResponder.respondInto} did, for metrics: the verb, whether
+ * the reply was an `ERROR`, and how each address fared. Reset on every request.
+ */
+export interface ResponseTally {
+  verb: "geoip" | "json" | "ping" | "info" | "invalid";
+  outcome: "ok" | "error";
+  found: number;
+  notFound: number;
+  invalid: number;
+  error: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NOT_FOUND_BYTES = encoder.encode(NOT_FOUND);
+const LINE_FEED = 0x0a;
+
+/**
  * Answers requests from one database, keeping the rendered answer of each record it has
- * met in a bounded cache, so a repeated record costs a tree walk and a map look-up.
+ * met in bounded caches, so a repeated record costs a tree walk and a copy.
  *
  * @example
  * ```ts ignore
@@ -45,10 +69,22 @@ export interface ResponderOptions {
  * ```
  */
 export class GeoipResponder {
+  /** What the last request did; see {@linkcode ResponseTally}. */
+  readonly tally: ResponseTally = {
+    verb: "invalid",
+    outcome: "ok",
+    found: 0,
+    notFound: 0,
+    invalid: 0,
+    error: 0,
+  };
   readonly #database: GeoDatabase;
   readonly #options: ResponderOptions;
-  readonly #tsvCache: AnswerCache;
-  readonly #jsonCache: AnswerCache;
+  readonly #tsvCache: AnswerCache<Uint8Array>;
+  readonly #jsonCache: AnswerCache<string>;
+  readonly #scan: RequestScan;
+  readonly #address = new Uint8Array(16);
+  readonly #reply = new ReplyBuffer();
 
   /**
    * @param database the database to answer from
@@ -60,11 +96,22 @@ export class GeoipResponder {
     const cache = options.cache ?? { maxEntries: 0, maxChars: 0 };
     this.#tsvCache = new AnswerCache(cache);
     this.#jsonCache = new AnswerCache(cache);
+    this.#scan = new RequestScan(options.limits);
   }
 
   /** The database this responder answers from. */
   get database(): GeoDatabase {
     return this.#database;
+  }
+
+  /** Cache hits so far, both reply formats together. */
+  get cacheHits(): number {
+    return this.#tsvCache.hits + this.#jsonCache.hits;
+  }
+
+  /** Cache misses so far, both reply formats together. */
+  get cacheMisses(): number {
+    return this.#tsvCache.misses + this.#jsonCache.misses;
   }
 
   /**
@@ -74,29 +121,115 @@ export class GeoipResponder {
    * @returns the reply text
    */
   respond(frame: Uint8Array): string {
+    this.respondInto(frame, frame.length, this.#reply);
+    return decoder.decode(this.#reply.view());
+  }
+
+  /**
+   * Answers one request into a reply buffer. Never throws: any failure becomes an
+   * `ERROR` reply.
+   *
+   * @param frame holds the request bytes at its start
+   * @param length the request's size
+   * @param out where the reply is assembled (reset first): its first `out.length` bytes
+   */
+  respondInto(frame: Uint8Array, length: number, out: ReplyBuffer): void {
+    const tally = this.tally;
+    tally.verb = "invalid";
+    tally.outcome = "ok";
+    tally.found =
+      tally.notFound =
+      tally.invalid =
+      tally.error =
+        0;
+    out.reset();
     try {
-      const request = parseRequest(frame, this.#options.limits);
-      switch (request.kind) {
+      const scan = this.#scan;
+      switch (scan.scan(frame, length)) {
         case "invalid":
-          return errorReply(request.reason);
+          this.#fail(out, scan.reason);
+          break;
         case "ping":
-          return "pong";
+          tally.verb = "ping";
+          out.appendText("pong");
+          break;
         case "info":
-          return stringifyJson(this.info());
+          tally.verb = "info";
+          out.appendText(stringifyJson(this.info()));
+          break;
         case "lookup":
-          return request.format === "geoip"
-            ? this.#geoip(request.addresses)
-            : this.#json(request.addresses);
+          tally.verb = scan.format;
+          if (scan.format === "geoip") this.#geoip(frame, out);
+          else this.#json(frame, out);
+          break;
       }
     } catch (error) {
-      return errorReply(`internal error: ${error instanceof Error ? error.message : error}`);
+      out.reset();
+      this.#fail(out, `internal error: ${error instanceof Error ? error.message : error}`);
     }
   }
 
-  #geoip(addresses: string[]): string {
-    let reply = this.answerTsv(addresses[0]!);
-    for (let i = 1; i < addresses.length; i++) reply += "\n" + this.answerTsv(addresses[i]!);
-    return reply;
+  #fail(out: ReplyBuffer, reason: string): void {
+    this.tally.outcome = "error";
+    out.appendText(errorReply(reason));
+  }
+
+  #geoip(frame: Uint8Array, out: ReplyBuffer): void {
+    const scan = this.#scan;
+    for (let i = 0; i < scan.addressCount; i++) {
+      if (i > 0) out.appendByte(LINE_FEED);
+      const line = this.#tsvAnswer(frame, scan.starts[i]!, scan.ends[i]!);
+      if (typeof line === "string") {
+        if (scan.addressCount === 1) this.tally.outcome = "error";
+        out.appendText(line);
+      } else {
+        out.append(line);
+      }
+    }
+  }
+
+  /** The TSV answer for the address at `frame[start..end)`: bytes, or an ERROR line. */
+  #tsvAnswer(frame: Uint8Array, start: number, end: number): Uint8Array | string {
+    const tally = this.tally;
+    const version = parseIpInto(frame, start, end, this.#address);
+    if (version === 0) {
+      tally.invalid++;
+      return errorReply(`invalid IP address ${quoteValue(latin1(frame, start, end))}`);
+    }
+    try {
+      const database = this.#database;
+      const offset = database.findOffset(this.#address, version);
+      if (offset < 0) {
+        tally.notFound++;
+        return NOT_FOUND_BYTES;
+      }
+      const cached = this.#tsvCache.peek(offset);
+      const line = cached ??
+        this.#tsvCache.put(offset, encoder.encode(formatTsv(database.decodeRecord(offset))));
+      tally.found++;
+      return line;
+    } catch (error) {
+      if (error instanceof RangeError) tally.invalid++;
+      else tally.error++;
+      return errorReply(lookupFailure(latin1(frame, start, end), error));
+    }
+  }
+
+  #json(frame: Uint8Array, out: ReplyBuffer): void {
+    const scan = this.#scan;
+    if (scan.addressCount === 1) {
+      const answer = this.answerJson(scan.addressText(frame, 0));
+      if (typeof answer === "string") out.appendText(answer);
+      else this.#fail(out, answer.error);
+      return;
+    }
+    out.appendText("[");
+    for (let i = 0; i < scan.addressCount; i++) {
+      if (i > 0) out.appendText(",");
+      const answer = this.answerJson(scan.addressText(frame, i));
+      out.appendText(typeof answer === "string" ? answer : stringifyJson(answer));
+    }
+    out.appendText("]");
   }
 
   /**
@@ -106,32 +239,9 @@ export class GeoipResponder {
    * @returns one line
    */
   answerTsv(text: string): string {
-    const address = parseIpAddress(text);
-    if (address === undefined) return errorReply(`invalid IP address ${quoteValue(text)}`);
-    try {
-      const { recordOffset } = this.#database.findRecord(address);
-      if (recordOffset < 0) return NOT_FOUND;
-      return this.#tsvCache.get(
-        recordOffset,
-        () => formatTsv(this.#database.decodeRecord(recordOffset)),
-      );
-    } catch (error) {
-      return errorReply(lookupFailure(text, error));
-    }
-  }
-
-  #json(addresses: string[]): string {
-    if (addresses.length === 1) {
-      const answer = this.answerJson(addresses[0]!);
-      return typeof answer === "string" ? answer : errorReply(answer.error);
-    }
-    let reply = "[";
-    for (let i = 0; i < addresses.length; i++) {
-      const answer = this.answerJson(addresses[i]!);
-      if (i > 0) reply += ",";
-      reply += typeof answer === "string" ? answer : stringifyJson(answer);
-    }
-    return reply + "]";
+    const bytes = encoder.encode(text);
+    const answer = this.#tsvAnswer(bytes, 0, bytes.length);
+    return typeof answer === "string" ? answer : decoder.decode(answer);
   }
 
   /**
@@ -141,19 +251,28 @@ export class GeoipResponder {
    * @returns the JSON text of `{"ip", "network", "record"}`, or why the address failed
    */
   answerJson(text: string): string | { ip: string; error: string } {
+    const tally = this.tally;
     const address = parseIpAddress(text);
-    if (address === undefined) return { ip: text, error: `invalid IP address ${quoteValue(text)}` };
+    if (address === undefined) {
+      tally.invalid++;
+      return { ip: text, error: `invalid IP address ${quoteValue(text)}` };
+    }
     try {
-      const { recordOffset, prefixLength } = this.#database.findRecord(address);
+      const database = this.#database;
+      const offset = database.findOffset(address.bytes, address.version);
       // A valid address is made of hex digits, dots and colons: no JSON escaping needed.
-      if (recordOffset < 0) return `{"ip":"${text}","network":null,"record":null}`;
-      const record = this.#jsonCache.get(
-        recordOffset,
-        () => stringifyJson(this.#database.decodeRecord(recordOffset)),
-      );
-      const network = formatNetwork(address, prefixLength);
+      if (offset < 0) {
+        tally.notFound++;
+        return `{"ip":"${text}","network":null,"record":null}`;
+      }
+      const network = formatNetwork(address, database.lastPrefixLength);
+      const record = this.#jsonCache.peek(offset) ??
+        this.#jsonCache.put(offset, stringifyJson(database.decodeRecord(offset)));
+      tally.found++;
       return `{"ip":"${text}","network":"${network}","record":${record}}`;
     } catch (error) {
+      if (error instanceof RangeError) tally.invalid++;
+      else tally.error++;
       return { ip: text, error: lookupFailure(text, error) };
     }
   }
@@ -183,6 +302,10 @@ export class GeoipResponder {
       cache: { geoip: this.#tsvCache.stats(), json: this.#jsonCache.stats() },
     };
   }
+}
+
+function latin1(frame: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode(...frame.subarray(start, Math.min(end, start + 64)));
 }
 
 function lookupFailure(text: string, error: unknown): string {
