@@ -128,32 +128,73 @@ interface ReaderInternals {
  * @throws {DatabaseError} when the file cannot be read or decompressed
  */
 export async function readDatabaseFile(path: string): Promise<Uint8Array<SharedArrayBuffer>> {
-  let raw: Uint8Array<ArrayBuffer>;
+  let file: Deno.FsFile;
   try {
-    raw = await Deno.readFile(path);
+    file = await Deno.open(path);
   } catch (error) {
     throw new DatabaseError(`Cannot open database "${path}": ${describeFsError(error)}`, {
       cause: error,
     });
   }
-  if (raw[0] === GZIP_MAGIC_0 && raw[1] === GZIP_MAGIC_1) {
+  try {
+    const { size, isFile } = await file.stat();
+    if (!isFile) throw new DatabaseError(`Cannot open database "${path}": not a regular file`);
+    // Read straight into shared memory: one copy of the database, never two.
+    const shared = new Uint8Array(new SharedArrayBuffer(size));
+    await readFully(file, shared);
+    if (shared[0] !== GZIP_MAGIC_0 || shared[1] !== GZIP_MAGIC_1) return shared;
     try {
-      raw = await gunzip(raw);
+      return await gunzipShared(shared);
     } catch (error) {
       throw new DatabaseError(
         `Cannot open database "${path}": gzip data is corrupt or truncated`,
         { cause: error },
       );
     }
+  } catch (error) {
+    if (error instanceof DatabaseError) throw error;
+    throw new DatabaseError(`Cannot open database "${path}": ${describeFsError(error)}`, {
+      cause: error,
+    });
+  } finally {
+    file.close();
   }
-  const shared = new Uint8Array(new SharedArrayBuffer(raw.length));
-  shared.set(raw);
-  return shared;
 }
 
-async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+async function readFully(file: Deno.FsFile, into: Uint8Array<SharedArrayBuffer>): Promise<void> {
+  const chunk = new Uint8Array(Math.min(into.length, 4 * 1024 * 1024) || 1);
+  let at = 0;
+  while (at < into.length) {
+    const read = await file.read(chunk.subarray(0, Math.min(chunk.length, into.length - at)));
+    if (read === null) throw new Error("file shrank while being read");
+    into.set(chunk.subarray(0, read), at);
+    at += read;
+  }
+}
+
+/**
+ * Gunzips into a `SharedArrayBuffer` sized from the gzip trailer (the uncompressed size
+ * modulo 2^32), so the database is not held twice while it is built.
+ */
+async function gunzipShared(
+  gz: Uint8Array<SharedArrayBuffer>,
+): Promise<Uint8Array<SharedArrayBuffer>> {
+  const trailer = new DataView(gz.buffer, gz.byteOffset + gz.length - 4, 4);
+  let out = new Uint8Array(new SharedArrayBuffer(gz.length >= 18 ? trailer.getUint32(0, true) : 0));
+  let at = 0;
+  const input = new Uint8Array(gz); // DecompressionStream takes no shared memory
+  const stream = new Blob([input]).stream().pipeThrough(new DecompressionStream("gzip"));
+  for await (const chunk of stream) {
+    if (at + chunk.length > out.length) {
+      // A trailer that lied (over 4 GiB, or several members): grow.
+      const grown = new Uint8Array(new SharedArrayBuffer((at + chunk.length) * 2));
+      grown.set(out.subarray(0, at));
+      out = grown;
+    }
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return at === out.length ? out : new Uint8Array(out.buffer, 0, at);
 }
 
 function describeFsError(error: unknown): string {

@@ -40,7 +40,14 @@ import {
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const C_SOURCE = new URL("./c_baseline/geoip_rep.c", import.meta.url).pathname;
-const SERVICE_PERMISSIONS = ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"];
+/** As in `deno task start`, so the bench measures what operators run. */
+const SERVICE_PERMISSIONS = [
+  "--allow-read",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-sys",
+  "--v8-flags=--max-semi-space-size=1",
+];
 const DEBIAN_PACKAGES = "build-essential libzmq3-dev libmaxminddb-dev";
 const BATCH_SIZE = 100;
 const START_TIMEOUT_MS = 90_000;
