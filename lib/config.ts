@@ -33,6 +33,12 @@ export interface Config {
   maxAddresses: number;
   /** Entries in each worker's caches of rendered answers; 0 disables them. */
   cacheSize: number;
+  /** Reload the database when its file is replaced. */
+  watch: boolean;
+  /** Where to serve HTTP, or undefined for no HTTP. */
+  http: { hostname: string; port: number } | undefined;
+  /** How log lines are written. */
+  logFormat: "text" | "json";
   /** `--help` was given. */
   help: boolean;
   /** `--version` was given. */
@@ -65,6 +71,11 @@ Options (each also read from the environment variable shown):
                                                                       GEOIPMQ_MAX_ADDRESSES
   --cache-size N            rendered answers each worker keeps, per   GEOIPMQ_CACHE_SIZE
                             format (default: ${DEFAULT_CACHE_SIZE}; 0: no cache)
+  --watch                   reload the database when its file is       GEOIPMQ_WATCH=1
+                            replaced (SIGHUP always reloads it)
+  --http HOST:PORT          also serve HTTP there, e.g. 127.0.0.1:8080 GEOIPMQ_HTTP
+                            (GET /json/IP, /geoip/IP, /healthz, /metrics)
+  --log-format text|json    one line per event, for people or machines GEOIPMQ_LOG_FORMAT
   --help                    print this text and exit
   --version                 print the version and exit
 
@@ -79,6 +90,9 @@ const OPTIONS = {
   "max-request-bytes": { type: "string" },
   "max-addresses": { type: "string" },
   "cache-size": { type: "string" },
+  watch: { type: "boolean" },
+  http: { type: "string" },
+  "log-format": { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
 } as const;
@@ -143,6 +157,9 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
       max: 10_000_000,
       fallback: DEFAULT_CACHE_SIZE,
     }),
+    watch: values.watch === true || flagVariable("GEOIPMQ_WATCH", env.GEOIPMQ_WATCH),
+    http: httpAddress(text("http", "GEOIPMQ_HTTP")),
+    logFormat: logFormat(text("log-format", "GEOIPMQ_LOG_FORMAT")),
     help: values.help === true,
     version: values.version === true,
   };
@@ -177,6 +194,36 @@ function integer(
     throw new UsageError(`--${flag} must be from ${bounds.min} to ${bounds.max}, got ${value}`);
   }
   return number;
+}
+
+function flagVariable(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "0" || value === "false") return false;
+  if (value === "1" || value === "true") return true;
+  throw new UsageError(`${name} must be 1 or 0, got "${value}"`);
+}
+
+function logFormat(value: string | undefined): "text" | "json" {
+  if (value === undefined || value === "text" || value === "json") return value ?? "text";
+  throw new UsageError(`--log-format must be text or json, got "${value}"`);
+}
+
+/**
+ * Reads an HTTP listening address.
+ *
+ * @param value `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (all interfaces), or undefined
+ * @returns the host and port, or undefined for no HTTP
+ * @throws {UsageError} when it is not such an address
+ */
+export function httpAddress(
+  value: string | undefined,
+): { hostname: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = value.match(/^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d+)$/);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new UsageError(`--http "${value}" is not an address like 127.0.0.1:8080`);
+  }
+  return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
 /**

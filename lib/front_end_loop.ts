@@ -14,6 +14,8 @@
  */
 
 import {
+  isInterrupted,
+  isTerminated,
   type Libzmq,
   ZMQ_DONTWAIT,
   ZMQ_SNDMORE,
@@ -21,10 +23,13 @@ import {
   ZmqPoller,
   type ZmqSocket,
 } from "./libzmq.ts";
-import { isInterrupted, isTerminated } from "./pool_loop.ts";
+import { CONTROL_POLL_MS, type LoopControl } from "./loop_control.ts";
+import type { LoopExit } from "./pool_loop.ts";
 import { errorReply, type RequestLimits } from "./protocol.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
+import { RequestCounter } from "./request_counter.ts";
 import type { GeoipResponder } from "./responder.ts";
+import type { ServiceMetrics } from "./service_metrics.ts";
 
 /** Requests up to this many bytes are answered by the front end itself. */
 export const SMALL_REQUEST_BYTES = 64;
@@ -49,22 +54,27 @@ export interface FrontEndLoopOptions {
   responder: GeoipResponder;
   /** Request bounds. */
   limits: RequestLimits;
+  /** The main thread's requests. */
+  control: LoopControl;
+  /** Where requests are counted. */
+  metrics: ServiceMetrics;
 }
+
+/** How long a stopping front end waits for the pool's replies, in milliseconds. */
+const DRAIN_TIMEOUT_MS = 5000;
 
 /**
- * Serves until the context is shut down (`ETERM`).
- *
- * @param options sockets, responder and limits
+ * The front end: its sockets and reusable buffers, kept across database switches. The
+ * ROUTER needs a receive timeout ({@linkcode CONTROL_POLL_MS}) so an idle loop looks at
+ * the control.
  */
-export function serveFrontEnd(options: FrontEndLoopOptions): void {
-  new FrontEnd(options).run();
-}
-
-/** The state of one front end: its sockets and reusable buffers. */
-class FrontEnd {
+export class FrontEnd {
   readonly #router: ZmqSocket;
   readonly #pool: ZmqSocket | null;
-  readonly #responder: GeoipResponder;
+  readonly #control: LoopControl;
+  readonly #metrics: ServiceMetrics;
+  #responder: GeoipResponder;
+  #counter: RequestCounter;
   readonly #limits: RequestLimits;
   readonly #poller: ZmqPoller | null;
   readonly #message: ZmqMessage;
@@ -77,10 +87,14 @@ class FrontEnd {
   #hasDelimiter = false;
   #inPool = 0;
 
+  /** @param options sockets, responder, limits, control and metrics */
   constructor(options: FrontEndLoopOptions) {
     this.#router = options.router;
     this.#pool = options.pool;
+    this.#control = options.control;
+    this.#metrics = options.metrics;
     this.#responder = options.responder;
+    this.#counter = new RequestCounter(options.metrics, options.responder);
     this.#limits = options.limits;
     this.#poller = options.pool === null
       ? null
@@ -93,9 +107,19 @@ class FrontEnd {
     );
   }
 
-  run(): void {
+  /**
+   * Serves until the database generation changes ("switch"), a stop is asked and the
+   * requests in the pool are answered ("stop"), or the context is shut down.
+   *
+   * @param generation the database generation this responder serves
+   * @returns why it returned
+   */
+  run(generation: number): LoopExit {
+    const control = this.#control;
     while (true) {
       try {
+        if (control.stopping) return this.#drain();
+        if (control.generation !== generation) return "switch";
         if (this.#inPool === 0) {
           // Nothing to collect from the pool: block on the clients, like a C REP loop.
           this.#serveClient(0);
@@ -103,13 +127,32 @@ class FrontEnd {
         }
         let worked = this.#collectFromPool();
         worked = this.#serveClient(ZMQ_DONTWAIT) || worked;
-        if (!worked) this.#poller!.poll(-1);
+        if (!worked) this.#poller!.poll(CONTROL_POLL_MS);
       } catch (error) {
         if (isInterrupted(error)) continue;
-        if (isTerminated(error)) return;
+        if (isTerminated(error)) return "terminated";
         throw error;
       }
     }
+  }
+
+  /**
+   * Switches to another database's responder (a new cache, too).
+   *
+   * @param responder the new responder
+   */
+  useResponder(responder: GeoipResponder): void {
+    this.#responder = responder;
+    this.#counter = new RequestCounter(this.#metrics, responder);
+  }
+
+  /** Takes no new requests; passes on the pool's replies still due, then returns. */
+  #drain(): LoopExit {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (this.#inPool > 0 && Date.now() < deadline) {
+      if (!this.#collectFromPool()) this.#poller!.poll(CONTROL_POLL_MS);
+    }
+    return "stop";
   }
 
   /**
@@ -122,6 +165,7 @@ class FrontEnd {
     const request = this.#request;
     let size = router.tryReceiveFrameInto(request, flags);
     if (size < 0) return false;
+    const started = performance.now();
     this.#envelopeCount = 0;
     this.#hasDelimiter = false;
     let frames = 1;
@@ -140,18 +184,22 @@ class FrontEnd {
     }
     if (frames === 1 || this.#envelopeCount === 0) return true; // not from a peer: drop
     const reply = this.#reply;
+    let answered = false;
     if (!valid) {
       if (!this.#hasDelimiter) return true; // an envelope we cannot send back: drop
       reply.encode(errorReply("a request must be a single frame"));
     } else if (size > this.#limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
     } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size)) {
-      return true;
+      return true; // counted by the pool worker that answers it
     } else {
       this.#responder.respondInto(request, size, reply);
+      answered = true;
     }
     this.#sendEnvelope();
     router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
+    if (answered) this.#counter.answered(started);
+    else this.#counter.refused(started);
     return true;
   }
 

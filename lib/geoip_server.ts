@@ -12,8 +12,10 @@
 
 import type { GeoDatabase } from "./geo_database.ts";
 import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "./libzmq.ts";
-import type { WorkerEvent, WorkerSetup } from "./lookup_worker.ts";
+import { LoopControl } from "./loop_control.ts";
+import type { DatabaseSwitch, WorkerEvent, WorkerSetup } from "./lookup_worker.ts";
 import type { RequestLimits } from "./protocol.ts";
+import { ServiceMetrics } from "./service_metrics.ts";
 
 /** Options for {@linkcode GeoipServer.start}. */
 export interface ServerOptions {
@@ -31,15 +33,28 @@ export interface ServerOptions {
   cacheEntries: number;
   /** geoipmq's version, for `info`. */
   version: string;
+  /** Where the workers count requests (default: a new one). */
+  metrics?: ServiceMetrics;
 }
 
-const STOP_TIMEOUT_MS = 5000;
+const STOP_TIMEOUT_MS = 8000;
+const SWITCH_TIMEOUT_MS = 10_000;
 /** The most characters each cache of a worker holds (8 Mi: 8 to 16 MiB of strings). */
 export const CACHE_MAX_CHARS = 8 * 1024 * 1024;
 
+/** One worker as the main thread sees it. */
+interface WorkerHandle {
+  worker: Worker;
+  ready: Promise<void>;
+  stopped: Promise<void>;
+  alive: boolean;
+  switched: (generation: number) => Promise<void>;
+}
+
 /**
- * A running server. Start it with {@linkcode GeoipServer.start}, stop it with
- * {@linkcode GeoipServer.stop}; several can run in one process.
+ * A running server. Start it with {@linkcode GeoipServer.start}, switch its database with
+ * {@linkcode GeoipServer.switchDatabase}, stop it with {@linkcode GeoipServer.stop};
+ * several can run in one process.
  *
  * @example
  * ```ts ignore
@@ -54,22 +69,30 @@ export class GeoipServer {
   readonly endpoints: readonly string[];
   /** How many workers serve. */
   readonly workerCount: number;
+  /** Where the workers count requests. */
+  readonly metrics: ServiceMetrics;
   readonly #context: ZmqContext;
-  readonly #workers: Worker[];
-  readonly #stopped: Promise<void>[];
+  readonly #workers: WorkerHandle[];
+  readonly #control: LoopControl;
+  #database: GeoDatabase;
+  #switching: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
     endpoints: string[];
     context: ZmqContext;
-    workers: Worker[];
-    stopped: Promise<void>[];
+    workers: WorkerHandle[];
+    control: LoopControl;
+    metrics: ServiceMetrics;
+    database: GeoDatabase;
   }) {
     this.endpoints = parts.endpoints;
     this.workerCount = parts.workers.length;
     this.#context = parts.context;
     this.#workers = parts.workers;
-    this.#stopped = parts.stopped;
+    this.#control = parts.control;
+    this.metrics = parts.metrics;
+    this.#database = parts.database;
   }
 
   /**
@@ -84,7 +107,9 @@ export class GeoipServer {
   static async start(options: ServerOptions): Promise<GeoipServer> {
     const context = ZmqContext.create(options.lib);
     const sockets: ZmqSocket[] = [];
-    const workers: Worker[] = [];
+    const handles: WorkerHandle[] = [];
+    const control = LoopControl.create();
+    const metrics = options.metrics ?? ServiceMetrics.create({ version: options.version });
     try {
       const router = context.socket(SocketType.ROUTER);
       sockets.push(router);
@@ -103,29 +128,28 @@ export class GeoipServer {
       }
 
       const common: Omit<WorkerSetup, "worker"> = {
+        type: "setup",
         libzmqPath: options.lib.path,
         contextAddress: context.address,
-        databaseBytes: options.database.bytes as Uint8Array<SharedArrayBuffer>,
-        databaseSource: options.database.source,
+        database: databaseSwitch(options.database, control.generation),
         limits: options.limits,
         server: {
           version: options.version,
           libzmqVersion: options.lib.version(),
           startedAt: Date.now(),
         },
+        workers: options.workers,
         cache: { maxEntries: options.cacheEntries, maxChars: CACHE_MAX_CHARS },
+        control: control.buffer,
+        metrics: metrics.buffer,
       };
-      const ready: Promise<void>[] = [];
-      const stopped: Promise<void>[] = [];
       for (let i = 0; i < options.workers; i++) {
         const worker = new Worker(new URL("./lookup_worker.ts", import.meta.url), {
           type: "module",
           name: `geoipmq-worker-${i}`,
         });
-        workers.push(worker);
-        const events = watchWorker(worker);
-        ready.push(events.ready);
-        stopped.push(events.stopped);
+        const handle = watchWorker(worker);
+        handles.push(handle);
         const role: Partial<WorkerSetup> = i === 0
           ? { frontEnd: { routerAddress: router.address, poolAddress: pool?.address ?? 0n } }
           : { poolEndpoint };
@@ -133,21 +157,64 @@ export class GeoipServer {
       }
       // The front end owns the ROUTER and the DEALER from here on, and closes them.
       sockets.length = 0;
-      await Promise.all(ready);
-      return new GeoipServer({ endpoints, context, workers, stopped });
+      await Promise.all(handles.map((handle) => handle.ready));
+      metrics.setWorkersAlive(handles.length);
+      return new GeoipServer({
+        endpoints,
+        context,
+        workers: handles,
+        control,
+        metrics,
+        database: options.database,
+      });
     } catch (error) {
       context.shutdown();
       for (const socket of sockets) socket.close();
-      for (const worker of workers) worker.terminate();
+      for (const handle of handles) handle.worker.terminate();
       await context.terminate();
       throw error;
     }
   }
 
+  /** The database now serving. */
+  get database(): GeoDatabase {
+    return this.#database;
+  }
+
+  /** How many workers are running. */
+  get workersAlive(): number {
+    return this.#workers.filter((handle) => handle.alive).length;
+  }
+
   /**
-   * Stops serving: shuts the context down (every worker's receive fails with `ETERM`,
-   * and each closes its sockets), ends the workers and destroys the context. Calling it
-   * again returns the same promise.
+   * Switches every worker to another database at once: each takes the new database,
+   * then all wait for each other and switch together, so no reply after the first one
+   * from the new database comes from the old. Requests that arrive meanwhile wait in
+   * the sockets; none is lost. Switches run one after another.
+   *
+   * @param database the new database, already opened and checked
+   * @returns a promise that settles once every worker has switched
+   */
+  switchDatabase(database: GeoDatabase): Promise<void> {
+    const run = async () => {
+      const generation = this.#control.generation + 1;
+      const message = databaseSwitch(database, generation);
+      const live = this.#workers.filter((handle) => handle.alive);
+      const switched = live.map((handle) => handle.switched(generation));
+      for (const handle of live) handle.worker.postMessage(message);
+      this.#control.announceSwitch();
+      await withTimeout(Promise.all(switched), SWITCH_TIMEOUT_MS);
+      this.#database = database;
+    };
+    this.#switching = this.#switching.then(run, run);
+    return this.#switching;
+  }
+
+  /**
+   * Stops serving: the front end takes no new requests and passes on the replies still
+   * due from the pool; then the context is shut down (every worker's receive fails with
+   * `ETERM` and each closes its sockets), the workers end and the context is destroyed.
+   * Calling it again returns the same promise.
    *
    * @returns a promise that settles when everything is closed
    */
@@ -157,11 +224,26 @@ export class GeoipServer {
   }
 
   async #stop(): Promise<void> {
+    this.#control.announceStop();
+    const front = this.#workers[0]!;
+    await withTimeout(front.stopped, STOP_TIMEOUT_MS);
     this.#context.shutdown();
-    await withTimeout(Promise.allSettled(this.#stopped), STOP_TIMEOUT_MS);
-    for (const worker of this.#workers) worker.terminate();
+    await withTimeout(
+      Promise.allSettled(this.#workers.map((handle) => handle.stopped)),
+      STOP_TIMEOUT_MS,
+    );
+    for (const handle of this.#workers) handle.worker.terminate();
     await this.#context.terminate();
   }
+}
+
+function databaseSwitch(database: GeoDatabase, generation: number): DatabaseSwitch {
+  return {
+    type: "database",
+    generation,
+    bytes: database.bytes as Uint8Array<SharedArrayBuffer>,
+    source: database.source,
+  };
 }
 
 /**
@@ -174,25 +256,37 @@ function wantsIpv6(endpoint: string): boolean {
   return /^tcp:\/\/(\[|\*:)/.test(endpoint);
 }
 
-function watchWorker(worker: Worker): { ready: Promise<void>; stopped: Promise<void> } {
+function watchWorker(worker: Worker): WorkerHandle {
   const ready = Promise.withResolvers<void>();
   const stopped = Promise.withResolvers<void>();
+  const waiting = new Map<number, () => void>();
+  const handle: WorkerHandle = {
+    worker,
+    ready: ready.promise,
+    stopped: stopped.promise,
+    alive: true,
+    switched: (generation) => new Promise((resolve) => waiting.set(generation, resolve)),
+  };
+  const end = (error?: Error) => {
+    handle.alive = false;
+    if (error !== undefined) ready.reject(error);
+    stopped.resolve();
+    for (const resolve of waiting.values()) resolve();
+  };
   worker.onmessage = (event: MessageEvent<WorkerEvent>) => {
     const message = event.data;
     if (message.type === "ready") ready.resolve();
-    else if (message.type === "stopped") stopped.resolve();
-    else {
-      const error = new Error(`Lookup worker failed: ${message.message}`);
-      ready.reject(error);
-      stopped.resolve();
-    }
+    else if (message.type === "switched") {
+      waiting.get(message.generation)?.();
+      waiting.delete(message.generation);
+    } else if (message.type === "stopped") end();
+    else end(new Error(`Lookup worker failed: ${message.message}`));
   };
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();
-    ready.reject(new Error(`Lookup worker failed: ${event.message}`));
-    stopped.resolve();
+    end(new Error(`Lookup worker failed: ${event.message}`));
   };
-  return { ready: ready.promise, stopped: stopped.promise };
+  return handle;
 }
 
 async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {

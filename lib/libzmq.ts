@@ -600,17 +600,18 @@ export class ZmqSocket {
 
   /**
    * Like {@linkcode ZmqSocket.receiveFrameInto}, but returns -1 instead of throwing when
-   * `ZMQ_DONTWAIT` is set and nothing is waiting: the cheap test of a polling loop.
+   * nothing arrived (`ZMQ_DONTWAIT`, or the socket's receive timeout ran out): the cheap
+   * test of a polling loop.
    *
    * @param buffer where the frame's bytes go
    * @param flags 0 or `ZMQ_DONTWAIT`
-   * @returns the frame's full size, or -1 when nothing was waiting
+   * @returns the frame's full size, or -1 when nothing arrived
    */
   tryReceiveFrameInto(buffer: Uint8Array, flags: number): number {
     const size = this.#symbols.zmq_recv(this.pointer, buffer, usize(buffer.length), flags);
     if (size >= 0) return size;
     // Test errno before building an error: a polling loop meets EAGAIN all the time.
-    if ((flags & ZMQ_DONTWAIT) !== 0 && this.#symbols.zmq_errno() === Errno.EAGAIN) return -1;
+    if (this.#symbols.zmq_errno() === Errno.EAGAIN) return -1;
     throw this.#lib.lastError("receive");
   }
 
@@ -752,4 +753,20 @@ export class ZmqMessage {
     if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
     throw new ZmqError("send", errno, this.#lib.strerror(errno));
   }
+}
+
+/**
+ * @param error what a libzmq call threw
+ * @returns whether the context was shut down (`ETERM`)
+ */
+export function isTerminated(error: unknown): boolean {
+  return error instanceof ZmqError && error.errno === Errno.ETERM;
+}
+
+/**
+ * @param error what a libzmq call threw
+ * @returns whether a signal interrupted the call (`EINTR`)
+ */
+export function isInterrupted(error: unknown): boolean {
+  return error instanceof ZmqError && error.errno === Errno.EINTR;
 }

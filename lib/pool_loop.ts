@@ -6,39 +6,58 @@
  * @module
  */
 
-import { Errno, ZmqError, type ZmqSocket } from "./libzmq.ts";
+import { isInterrupted, isTerminated, type ZmqSocket } from "./libzmq.ts";
+import type { LoopControl } from "./loop_control.ts";
 import { errorReply, type RequestLimits } from "./protocol.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
 import type { GeoipResponder } from "./responder.ts";
+import { RequestCounter } from "./request_counter.ts";
+import type { ServiceMetrics } from "./service_metrics.ts";
+
+/** Why a request loop returned. */
+export type LoopExit = "switch" | "stop" | "terminated";
 
 /** What a pool worker's loop works with. */
 export interface PoolLoopOptions {
-  /** A connected REP socket. */
+  /** A connected REP socket, with a receive timeout (the loop's chance to look around). */
   socket: ZmqSocket;
   /** Answers requests. */
   responder: GeoipResponder;
   /** Request bounds. */
   limits: RequestLimits;
+  /** The main thread's requests. */
+  control: LoopControl;
+  /** The database generation being served: the loop returns when it changes. */
+  generation: number;
+  /** Where requests are counted. */
+  metrics: ServiceMetrics;
 }
 
 /**
- * Answers requests until the context is shut down (`ETERM`).
+ * Answers requests until the database changes ("switch") or the context is shut down
+ * ("terminated"). The pool keeps serving while the front end drains on a stop.
  *
- * @param options the socket, the responder and the limits
+ * @param options the socket, the responder, the limits and the control
+ * @returns why it returned
  */
-export function servePool(options: PoolLoopOptions): void {
-  const { socket, responder, limits } = options;
+export function servePool(options: PoolLoopOptions): LoopExit {
+  const { socket, responder, limits, control, generation } = options;
+  const counter = new RequestCounter(options.metrics, responder);
   const request = new Uint8Array(limits.maxRequestBytes + 1);
   const reply = new ReplyBuffer();
   while (true) {
+    if (control.generation !== generation) return "switch";
     let size: number;
     try {
-      size = socket.receiveFrameInto(request, 0);
+      size = socket.tryReceiveFrameInto(request, 0);
     } catch (error) {
       if (isInterrupted(error)) continue;
-      if (isTerminated(error)) return;
+      if (isTerminated(error)) return "terminated";
       throw error;
     }
+    if (size < 0) continue; // the receive timeout: look at the control
+    const started = performance.now();
+    let counted = false;
     if (socket.hasMore()) {
       while (socket.hasMore()) socket.receiveFrameInto(request, 0);
       reply.encode(errorReply("a request must be a single frame"));
@@ -46,28 +65,15 @@ export function servePool(options: PoolLoopOptions): void {
       reply.encode(errorReply(`request larger than ${limits.maxRequestBytes} bytes`));
     } else {
       responder.respondInto(request, size, reply);
+      counted = true;
     }
     try {
       socket.sendBytes(reply.bytes, reply.length, 0);
     } catch (error) {
-      if (isTerminated(error)) return;
+      if (isTerminated(error)) return "terminated";
       throw error;
     }
+    if (counted) counter.answered(started);
+    else counter.refused(started);
   }
-}
-
-/**
- * @param error what a libzmq call threw
- * @returns whether the context was shut down
- */
-export function isTerminated(error: unknown): boolean {
-  return error instanceof ZmqError && error.errno === Errno.ETERM;
-}
-
-/**
- * @param error what a libzmq call threw
- * @returns whether a signal interrupted the call
- */
-export function isInterrupted(error: unknown): boolean {
-  return error instanceof ZmqError && error.errno === Errno.EINTR;
 }

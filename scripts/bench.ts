@@ -46,6 +46,7 @@ const SERVICE_PERMISSIONS = [
   "--allow-env",
   "--allow-ffi",
   "--allow-sys",
+  "--allow-net",
   "--v8-flags=--max-semi-space-size=1",
 ];
 const DEBIAN_PACKAGES = "build-essential libzmq3-dev libmaxminddb-dev";

@@ -13,6 +13,7 @@ export const SERVICE_PERMISSIONS = [
   "--allow-env",
   "--allow-ffi",
   "--allow-sys",
+  "--allow-net",
   "--v8-flags=--max-semi-space-size=1",
 ];
 

@@ -1,0 +1,419 @@
+/**
+ * The service's counters, kept in one `SharedArrayBuffer` so that lookup Workers count
+ * with `Atomics.add` and the main thread reads them, and rendered in Prometheus's text
+ * exposition format (0.0.4) for `GET /metrics`.
+ *
+ * Every counter is 64 bits wide, held as two 32-bit words (low, high): a writer adds to
+ * the low word and, when that add wraps, adds one to the high word. Recording a request
+ * costs three `Atomics.add` calls and allocates nothing. Readers retry until the high word
+ * is stable, and never report a counter lower than they reported before, which hides the
+ * instant between a wrapping add and its carry.
+ *
+ * The database's labels (type, path, build time) and the version are main-thread facts,
+ * kept in the object rather than the buffer: set and render them on the main thread.
+ *
+ * @module
+ */
+
+import { VERSION } from "./version.ts";
+
+/** Request verbs counted by `geoipmq_requests_total`; `invalid` is a request that did not parse. */
+export const REQUEST_VERBS = ["geoip", "json", "ping", "info", "invalid"] as const;
+/** A request verb, see {@linkcode REQUEST_VERBS}. */
+export type RequestVerb = typeof REQUEST_VERBS[number];
+
+/** Request outcomes: `ok` for a normal reply, `error` for an `ERROR` reply. */
+export const REQUEST_OUTCOMES = ["ok", "error"] as const;
+/** A request outcome, see {@linkcode REQUEST_OUTCOMES}. */
+export type RequestOutcome = typeof REQUEST_OUTCOMES[number];
+
+/** Results of one address's lookup, counted by `geoipmq_lookups_total`. */
+export const LOOKUP_RESULTS = ["found", "not_found", "invalid", "error"] as const;
+/** A lookup result, see {@linkcode LOOKUP_RESULTS}. */
+export type LookupResultKind = typeof LOOKUP_RESULTS[number];
+
+/** Outcomes of a database reload, counted by `geoipmq_reloads_total`. */
+export const RELOAD_OUTCOMES = ["success", "failure"] as const;
+/** A reload outcome, see {@linkcode RELOAD_OUTCOMES}. */
+export type ReloadOutcome = typeof RELOAD_OUTCOMES[number];
+
+/**
+ * Upper bounds (inclusive) of the request latency histogram's buckets, in microseconds:
+ * 25 µs to 1 s. A last `+Inf` bucket follows.
+ */
+export const DURATION_BUCKETS_MICROS: readonly number[] = Object.freeze([
+  25,
+  50,
+  100,
+  250,
+  500,
+  1_000,
+  2_500,
+  5_000,
+  10_000,
+  25_000,
+  50_000,
+  100_000,
+  250_000,
+  500_000,
+  1_000_000,
+]);
+
+/** The database now serving, as the main thread knows it. */
+export interface DatabaseFacts {
+  /** The metadata's database type, e.g. `GeoLite2-City`. */
+  type: string;
+  /** Where it was loaded from. */
+  path: string;
+  /** Build time, seconds since the epoch. */
+  buildEpoch: number;
+}
+
+/** Every value of a {@linkcode ServiceMetrics}, as plain numbers. */
+export interface MetricsSnapshot {
+  /** Requests answered, by verb and outcome. */
+  requests: Record<RequestVerb, Record<RequestOutcome, number>>;
+  /** Addresses answered, by result. */
+  lookups: Record<LookupResultKind, number>;
+  /** Answer cache hits and misses. */
+  cache: { hits: number; misses: number };
+  /** Request latency histogram. */
+  duration: {
+    /** Cumulative counts: one per {@linkcode DURATION_BUCKETS_MICROS} bound, then `+Inf`. */
+    cumulative: number[];
+    /** Requests observed (equal to the `+Inf` bucket). */
+    count: number;
+    /** Sum of the observed latencies, in microseconds. */
+    sumMicros: number;
+  };
+  /** Database reloads, by outcome. */
+  reloads: Record<ReloadOutcome, number>;
+  /** Lookup workers alive, as last set. */
+  workersAlive: number;
+  /** The database now serving, or `null` before {@linkcode ServiceMetrics.setDatabase}. */
+  database: DatabaseFacts | null;
+  /** geoipmq's version. */
+  version: string;
+}
+
+const MAX_U32 = 0xffff_ffff;
+const TWO_TO_32 = 0x1_0000_0000;
+const MAGIC = 0x67716d31; // "gqm1": identifies the layout below
+/** Words before the counters: the magic, then the workers-alive gauge. */
+const WORD_MAGIC = 0;
+const WORD_WORKERS = 1;
+const HEADER_WORDS = 2;
+/** Counter slots (each two words). */
+const SLOT_REQUESTS = 0;
+const SLOT_LOOKUPS = SLOT_REQUESTS + REQUEST_VERBS.length * REQUEST_OUTCOMES.length;
+const SLOT_CACHE_HITS = SLOT_LOOKUPS + LOOKUP_RESULTS.length;
+const SLOT_CACHE_MISSES = SLOT_CACHE_HITS + 1;
+const SLOT_BUCKETS = SLOT_CACHE_MISSES + 1;
+const SLOT_SUM = SLOT_BUCKETS + DURATION_BUCKETS_MICROS.length + 1;
+const SLOT_RELOADS = SLOT_SUM + 1;
+const SLOTS = SLOT_RELOADS + RELOAD_OUTCOMES.length;
+const BUFFER_BYTES = (HEADER_WORDS + SLOTS * 2) * 4;
+
+function verbIndex(verb: RequestVerb): number {
+  switch (verb) {
+    case "geoip":
+      return 0;
+    case "json":
+      return 1;
+    case "ping":
+      return 2;
+    case "info":
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+/** A count as an integer in [0, 2^32 - 1]: negative and NaN become 0, larger ones the top. */
+function toCount(n: number): number {
+  return n > 0 ? (n >= MAX_U32 ? MAX_U32 : Math.floor(n)) : 0;
+}
+
+/** Adds `n` (an integer in [0, 2^32 - 1]) to a 64-bit counter. */
+function addTo(words: Uint32Array<SharedArrayBuffer>, slot: number, n: number): void {
+  const low = HEADER_WORDS + slot * 2;
+  if (Atomics.add(words, low, n) + n > MAX_U32) Atomics.add(words, low + 1, 1);
+}
+
+/** Escapes a label value for the text exposition format. */
+function escapeLabel(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : "\\" + c);
+}
+
+/** Integer microseconds as decimal seconds, exactly (`1234567` → `1.234567`). */
+function microsAsSeconds(micros: number): string {
+  const whole = Math.floor(micros / 1_000_000);
+  const fraction = micros - whole * 1_000_000;
+  if (fraction === 0) return String(whole);
+  return `${whole}.${String(fraction).padStart(6, "0").replace(/0+$/, "")}`;
+}
+
+/**
+ * Counters of the service shared by threads. Create it on the main thread, send its
+ * {@linkcode ServiceMetrics.buffer} to each worker, and re-open it there with
+ * {@linkcode ServiceMetrics.fromBuffer}.
+ *
+ * @example
+ * ```ts
+ * import { ServiceMetrics } from "./service_metrics.ts";
+ * const metrics = ServiceMetrics.create();
+ * // in a worker: const metrics = ServiceMetrics.fromBuffer(setup.metricsBuffer);
+ * metrics.recordRequest("geoip", "ok", 42);
+ * metrics.recordLookups(1, 0, 0, 0);
+ * console.log(metrics.snapshot().requests.geoip.ok); // 1
+ * console.log(metrics.renderPrometheus().includes('verb="geoip",outcome="ok"} 1')); // true
+ * ```
+ */
+export class ServiceMetrics {
+  /** The shared memory holding every counter; post it to workers. */
+  readonly buffer: SharedArrayBuffer;
+  readonly #words: Uint32Array<SharedArrayBuffer>;
+  /** The highest value read of each counter, so a reader never goes backwards. */
+  readonly #floor = new Float64Array(SLOTS);
+  readonly #version: string;
+  #database: DatabaseFacts | null = null;
+
+  private constructor(buffer: SharedArrayBuffer, version: string) {
+    this.buffer = buffer;
+    this.#words = new Uint32Array(buffer);
+    this.#version = version;
+  }
+
+  /**
+   * Makes new counters, all zero, in a new `SharedArrayBuffer`.
+   *
+   * @param options `version` for `geoipmq_build_info` (default: this geoipmq's)
+   * @returns the counters
+   */
+  static create(options: { version?: string } = {}): ServiceMetrics {
+    const metrics = new ServiceMetrics(
+      new SharedArrayBuffer(BUFFER_BYTES),
+      options.version ?? VERSION,
+    );
+    Atomics.store(metrics.#words, WORD_MAGIC, MAGIC);
+    return metrics;
+  }
+
+  /**
+   * Opens counters made by {@linkcode ServiceMetrics.create} in another thread.
+   *
+   * @param buffer the other instance's {@linkcode ServiceMetrics.buffer}
+   * @param options `version` for `geoipmq_build_info` (default: this geoipmq's)
+   * @returns a view of the same counters
+   * @throws {TypeError} when the buffer is not one made by {@linkcode ServiceMetrics.create}
+   */
+  static fromBuffer(
+    buffer: SharedArrayBuffer,
+    options: { version?: string } = {},
+  ): ServiceMetrics {
+    if (
+      !(buffer instanceof SharedArrayBuffer) || buffer.byteLength !== BUFFER_BYTES ||
+      Atomics.load(new Uint32Array(buffer, 0, 1), WORD_MAGIC) !== MAGIC
+    ) {
+      throw new TypeError("not a ServiceMetrics buffer (made by ServiceMetrics.create())");
+    }
+    return new ServiceMetrics(buffer, options.version ?? VERSION);
+  }
+
+  /**
+   * Counts one request and its latency. Three `Atomics.add` calls, no allocation.
+   *
+   * @param verb the request's verb, `invalid` when it did not parse
+   * @param outcome `error` when the reply is an `ERROR` reply, else `ok`
+   * @param micros time from receiving the request to sending its reply, in microseconds
+   */
+  recordRequest(verb: RequestVerb, outcome: RequestOutcome, micros: number): void {
+    const words = this.#words;
+    addTo(words, SLOT_REQUESTS + verbIndex(verb) * 2 + (outcome === "ok" ? 0 : 1), 1);
+    const us = micros > 0 ? (micros >= MAX_U32 ? MAX_U32 : Math.round(micros)) : 0;
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS_MICROS.length && us > DURATION_BUCKETS_MICROS[bucket]!) {
+      bucket++;
+    }
+    addTo(words, SLOT_BUCKETS + bucket, 1);
+    if (us > 0) addTo(words, SLOT_SUM, us);
+  }
+
+  /**
+   * Counts the addresses of a request by result; zero counts cost nothing.
+   *
+   * @param found addresses with a record
+   * @param notFound addresses the database has no record for
+   * @param invalid addresses that did not parse (or did not fit the database)
+   * @param error addresses whose lookup failed (a corrupt record)
+   */
+  recordLookups(found: number, notFound: number, invalid: number, error: number): void {
+    const words = this.#words;
+    if (found > 0) addTo(words, SLOT_LOOKUPS, toCount(found));
+    if (notFound > 0) addTo(words, SLOT_LOOKUPS + 1, toCount(notFound));
+    if (invalid > 0) addTo(words, SLOT_LOOKUPS + 2, toCount(invalid));
+    if (error > 0) addTo(words, SLOT_LOOKUPS + 3, toCount(error));
+  }
+
+  /**
+   * Counts answer cache hits and misses; zero counts cost nothing.
+   *
+   * @param hits answers taken from the cache
+   * @param misses answers rendered
+   */
+  recordCache(hits: number, misses: number): void {
+    if (hits > 0) addTo(this.#words, SLOT_CACHE_HITS, toCount(hits));
+    if (misses > 0) addTo(this.#words, SLOT_CACHE_MISSES, toCount(misses));
+  }
+
+  /**
+   * Counts a database reload.
+   *
+   * @param outcome whether the new database is now serving
+   */
+  recordReload(outcome: ReloadOutcome): void {
+    addTo(this.#words, SLOT_RELOADS + (outcome === "success" ? 0 : 1), 1);
+  }
+
+  /**
+   * Sets the database now serving (main thread: the facts stay in this object).
+   *
+   * @param facts its type, path and build time
+   */
+  setDatabase(facts: DatabaseFacts): void {
+    this.#database = Object.freeze({
+      type: facts.type,
+      path: facts.path,
+      buildEpoch: facts.buildEpoch,
+    });
+  }
+
+  /**
+   * Sets the number of lookup workers alive.
+   *
+   * @param n a count, 0 or more
+   */
+  setWorkersAlive(n: number): void {
+    Atomics.store(this.#words, WORD_WORKERS, toCount(n));
+  }
+
+  #read(slot: number): number {
+    const words = this.#words;
+    const low = HEADER_WORDS + slot * 2;
+    let high: number;
+    let lowValue: number;
+    do {
+      high = Atomics.load(words, low + 1);
+      lowValue = Atomics.load(words, low);
+    } while (Atomics.load(words, low + 1) !== high);
+    const value = high * TWO_TO_32 + lowValue;
+    if (value < this.#floor[slot]!) return this.#floor[slot]!;
+    this.#floor[slot] = value;
+    return value;
+  }
+
+  /** @returns every value now, as plain numbers */
+  snapshot(): MetricsSnapshot {
+    const requests = {} as Record<RequestVerb, Record<RequestOutcome, number>>;
+    REQUEST_VERBS.forEach((verb, v) => {
+      requests[verb] = { ok: this.#read(SLOT_REQUESTS + v * 2), error: 0 };
+      requests[verb].error = this.#read(SLOT_REQUESTS + v * 2 + 1);
+    });
+    const lookups = {} as Record<LookupResultKind, number>;
+    LOOKUP_RESULTS.forEach((result, i) => lookups[result] = this.#read(SLOT_LOOKUPS + i));
+    const cumulative: number[] = [];
+    let count = 0;
+    for (let i = 0; i <= DURATION_BUCKETS_MICROS.length; i++) {
+      count += this.#read(SLOT_BUCKETS + i);
+      cumulative.push(count);
+    }
+    return {
+      requests,
+      lookups,
+      cache: { hits: this.#read(SLOT_CACHE_HITS), misses: this.#read(SLOT_CACHE_MISSES) },
+      duration: { cumulative, count, sumMicros: this.#read(SLOT_SUM) },
+      reloads: { success: this.#read(SLOT_RELOADS), failure: this.#read(SLOT_RELOADS + 1) },
+      workersAlive: Atomics.load(this.#words, WORD_WORKERS),
+      database: this.#database,
+      version: this.#version,
+    };
+  }
+
+  /**
+   * Renders every metric in Prometheus's text exposition format 0.0.4.
+   *
+   * @param nowMs the time to compute the database's age at, ms since the epoch
+   * @returns the text, ending with a line break
+   */
+  renderPrometheus(nowMs: number = Date.now()): string {
+    const s = this.snapshot();
+    const lines: string[] = [];
+    const family = (name: string, type: string, help: string) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    };
+    family("geoipmq_up", "gauge", "1 when the service is answering.");
+    lines.push("geoipmq_up 1");
+    family("geoipmq_build_info", "gauge", "The running geoipmq's version, as a label.");
+    lines.push(`geoipmq_build_info{version="${escapeLabel(s.version)}"} 1`);
+    family(
+      "geoipmq_requests_total",
+      "counter",
+      "Requests answered, by verb (invalid: did not parse) and outcome (error: an ERROR reply).",
+    );
+    for (const verb of REQUEST_VERBS) {
+      for (const outcome of REQUEST_OUTCOMES) {
+        lines.push(
+          `geoipmq_requests_total{verb="${verb}",outcome="${outcome}"} ${
+            s.requests[verb][outcome]
+          }`,
+        );
+      }
+    }
+    family("geoipmq_lookups_total", "counter", "Addresses answered, by result.");
+    for (const result of LOOKUP_RESULTS) {
+      lines.push(`geoipmq_lookups_total{result="${result}"} ${s.lookups[result]}`);
+    }
+    family("geoipmq_cache_hits_total", "counter", "Answers taken from the answer cache.");
+    lines.push(`geoipmq_cache_hits_total ${s.cache.hits}`);
+    family("geoipmq_cache_misses_total", "counter", "Answers rendered from a database record.");
+    lines.push(`geoipmq_cache_misses_total ${s.cache.misses}`);
+    const duration = "geoipmq_request_duration_seconds";
+    family(duration, "histogram", "Time from receiving a request to sending its reply.");
+    DURATION_BUCKETS_MICROS.forEach((bound, i) => {
+      lines.push(`${duration}_bucket{le="${microsAsSeconds(bound)}"} ${s.duration.cumulative[i]}`);
+    });
+    lines.push(`${duration}_bucket{le="+Inf"} ${s.duration.count}`);
+    lines.push(`${duration}_sum ${microsAsSeconds(s.duration.sumMicros)}`);
+    lines.push(`${duration}_count ${s.duration.count}`);
+    family("geoipmq_reloads_total", "counter", "Database reloads, by outcome.");
+    for (const outcome of RELOAD_OUTCOMES) {
+      lines.push(`geoipmq_reloads_total{outcome="${outcome}"} ${s.reloads[outcome]}`);
+    }
+    family("geoipmq_workers_alive", "gauge", "Lookup workers alive.");
+    lines.push(`geoipmq_workers_alive ${s.workersAlive}`);
+    if (s.database !== null) {
+      const { type, path, buildEpoch } = s.database;
+      family(
+        "geoipmq_database_info",
+        "gauge",
+        "The database now serving: its type and path, as labels.",
+      );
+      lines.push(
+        `geoipmq_database_info{type="${escapeLabel(type)}",path="${escapeLabel(path)}"} 1`,
+      );
+      family(
+        "geoipmq_database_build_timestamp_seconds",
+        "gauge",
+        "Build time of the database now serving, seconds since the epoch.",
+      );
+      lines.push(`geoipmq_database_build_timestamp_seconds ${buildEpoch}`);
+      family(
+        "geoipmq_database_age_seconds",
+        "gauge",
+        "Seconds since the database now serving was built.",
+      );
+      lines.push(`geoipmq_database_age_seconds ${(nowMs - buildEpoch * 1000) / 1000}`);
+    }
+    return lines.join("\n") + "\n";
+  }
+}
