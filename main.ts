@@ -4,26 +4,44 @@
  *
  * ```sh
  * deno run --allow-read --allow-env --allow-ffi --allow-sys main.ts --db GeoLite2-City.mmdb
+ * deno run --allow-read --allow-write --allow-env --allow-ffi main.ts keygen --out server
  * ```
  *
  * Exit codes: 0 after a clean stop, 1 when the service cannot start (database, libzmq,
- * endpoint), 2 for a bad flag or value.
+ * endpoint, CURVE keys) or stops on a failure, 2 for a bad flag or value.
  *
  * @module
  */
 
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./lib/bundled_database.ts";
-import { type Config, parseConfig, USAGE, UsageError } from "./lib/config.ts";
+import {
+  type Config,
+  KEYGEN_USAGE,
+  type KeygenConfig,
+  parseConfig,
+  parseKeygenConfig,
+  USAGE,
+  UsageError,
+} from "./lib/config.ts";
+import {
+  KeyFileError,
+  readAllowFile,
+  readSecretKeyFile,
+  type ServerKey,
+} from "./lib/curve_key_files.ts";
 import { DatabaseReloader } from "./lib/database_reloader.ts";
 import { watchDatabase } from "./lib/database_watcher.ts";
+import { isLoopbackEndpoint } from "./lib/endpoint_reach.ts";
 import { DatabaseError, GeoDatabase } from "./lib/geo_database.ts";
 import { CACHE_MAX_CHARS, GeoipServer } from "./lib/geoip_server.ts";
 import { type HttpFront, startHttpFront } from "./lib/http_front.ts";
+import { KeygenError, writeKeyPair } from "./lib/keygen.ts";
 import { Libzmq } from "./lib/libzmq.ts";
 import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "./lib/libzmq_locator.ts";
 import { Logger } from "./lib/logger.ts";
 import { GeoipResponder } from "./lib/responder.ts";
 import { VERSION } from "./lib/version.ts";
+import type { Refusal } from "./lib/zap_authenticator.ts";
 
 /** A failure that stops the start-up with a one-line message and exit code 1. */
 class StartupError extends Error {
@@ -34,14 +52,25 @@ class StartupError extends Error {
   }
 }
 
+/** CURVE as the start-up settled it. */
+interface CurveSetup {
+  /** The server's key. */
+  key: ServerKey;
+  /** The client keys let in at start. */
+  allowList: string[];
+  /** Where they came from (re-read on SIGHUP). */
+  allowFile: string;
+}
+
 /**
- * Runs the service until SIGINT or SIGTERM.
+ * Runs the service until SIGINT or SIGTERM, or `geoipmq keygen`.
  *
  * @param args command-line arguments
  * @param log where events go
  * @returns the exit code
  */
 export async function main(args: string[], log: Logger = new Logger()): Promise<number> {
+  if (args[0] === "keygen") return await keygen(args.slice(1), log);
   let config: Config;
   try {
     config = parseConfig(args, Deno.env.toObject());
@@ -71,9 +100,63 @@ export async function main(args: string[], log: Logger = new Logger()): Promise<
   }
 }
 
+/**
+ * `geoipmq keygen`: writes a CURVE key pair and prints its public key on stdout.
+ *
+ * @param args the arguments after `keygen`
+ * @param log where the outcome goes
+ * @returns the exit code: 0 when written, 1 when not, 2 for a bad flag
+ */
+async function keygen(args: string[], log: Logger): Promise<number> {
+  let config: KeygenConfig;
+  try {
+    config = parseKeygenConfig(args, Deno.env.toObject());
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`geoipmq: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (config.help) {
+    console.log(KEYGEN_USAGE);
+    return 0;
+  }
+  try {
+    const lib = loadLibzmq(config.libzmq);
+    if (!lib.has("curve")) throw new StartupError(`Cannot make a key pair: ${noCurve(lib)}`);
+    const pair = await writeKeyPair(lib, config.out);
+    console.log(pair.publicKey);
+    log.info(
+      "keygen",
+      `wrote ${pair.secretPath} (secret key, mode 0600) and ${pair.publicPath} (public key)`,
+      { secret_key_file: pair.secretPath, public_key_file: pair.publicPath },
+    );
+    return 0;
+  } catch (error) {
+    if (!(error instanceof StartupError || error instanceof KeygenError)) throw error;
+    log.error("failed", error.message);
+    return 1;
+  }
+}
+
 async function serve(config: Config, log: Logger): Promise<number> {
   log.info("start", `starting geoipmq ${VERSION}`, { version: VERSION });
+  // Listen for stop signals from the start, so one that comes while starting (or just
+  // after the ready line) stops the service cleanly instead of killing it.
+  const stopSignals = waitForStopSignal(log);
   const lib = loadLibzmq(config.libzmq);
+  const curve = await loadCurve(config, lib);
+  if (curve !== undefined) {
+    log.info("curve", `CURVE on: server public key ${curve.key.publicKey}`, {
+      public_key: curve.key.publicKey,
+    });
+    log.info(
+      "curve-allow-list",
+      `CURVE allow-list: ${clientKeys(curve.allowList.length)} from ${curve.allowFile}`,
+      { keys: curve.allowList.length, file: curve.allowFile },
+    );
+  }
   const databasePath = config.db ?? bundledDatabasePath();
   const database = await openDatabase(config.db, log);
   const limits = { maxRequestBytes: config.maxRequestBytes, maxAddresses: config.maxAddresses };
@@ -87,9 +170,29 @@ async function serve(config: Config, log: Logger): Promise<number> {
       limits,
       cacheEntries: config.cacheSize,
       version: VERSION,
+      hwm: config.hwm,
+      ...(curve === undefined ? {} : {
+        curve: {
+          secretKey: curve.key.secretKey,
+          allowList: curve.allowList,
+          onRefused: (refusal: Refusal) => logRefusal(log, refusal),
+        },
+      }),
     });
   } catch (error) {
     throw new StartupError(`Cannot start: ${(error as Error).message}`);
+  }
+  const authenticator = server.authenticator;
+  if (curve === undefined) {
+    for (const endpoint of server.endpoints) {
+      if (isLoopbackEndpoint(endpoint)) continue;
+      log.warn(
+        "exposed",
+        `${endpoint} is reachable from other hosts and CURVE is off: ` +
+          "anyone who can reach it can use it",
+        { endpoint },
+      );
+    }
   }
   const metrics = server.metrics;
   const serverInfo = { version: VERSION, libzmqVersion: lib.version(), startedAt: Date.now() };
@@ -115,11 +218,22 @@ async function serve(config: Config, log: Logger): Promise<number> {
             ? { ok: true, reason: "" }
             : { ok: false, reason: `${server.workerCount - alive} lookup workers are not running` };
         },
-        metrics: () => metrics.renderPrometheus(),
+        metrics: () => metrics.renderPrometheus() + (authenticator?.state.renderPrometheus() ?? ""),
       });
     } catch (error) {
       await server.stop();
       throw new StartupError((error as Error).message);
+    }
+    const { hostname, port } = http.addr;
+    if (
+      !isLoopbackEndpoint(`tcp://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`)
+    ) {
+      log.warn(
+        "exposed",
+        `${formatHttp(http.addr)} is reachable from other hosts and HTTP has no access ` +
+          "control (CURVE covers ZeroMQ only): anyone who can reach it can use it",
+        { http: formatHttp(http.addr) },
+      );
     }
   }
 
@@ -153,9 +267,17 @@ async function serve(config: Config, log: Logger): Promise<number> {
       reloader.request();
     })
     : undefined;
+  const allowListReloader = curve === undefined || authenticator === undefined
+    ? undefined
+    : new DatabaseReloader(() => reloadAllowList(lib, curve.allowFile, authenticator, log));
   const onHangup = () => {
-    log.info("sighup", "SIGHUP: reloading the database");
+    if (allowListReloader === undefined) {
+      log.info("sighup", "SIGHUP: reloading the database");
+    } else {
+      log.info("sighup", "SIGHUP: reloading the database and the CURVE allow-list");
+    }
     reloader.request();
+    allowListReloader?.request();
   };
   Deno.addSignalListener("SIGHUP", onHangup);
 
@@ -174,17 +296,114 @@ async function serve(config: Config, log: Logger): Promise<number> {
       ...(http === undefined ? {} : { http: formatHttp(http.addr) }),
     },
   );
-  const stopSignals = waitForStopSignal(log);
-  const signal = await stopSignals.received;
-  log.info("stop", `stopping on ${signal}: answering the requests in flight`, { signal });
+  const ended = await Promise.race([
+    stopSignals.received.then((signal) => ({ signal, failure: undefined })),
+    (authenticator?.failed ?? new Promise<never>(() => {})).then((failure) => ({
+      signal: undefined,
+      failure,
+    })),
+  ]);
+  if (ended.signal !== undefined) {
+    const signal = ended.signal;
+    log.info("stop", `stopping on ${signal}: answering the requests in flight`, { signal });
+  } else {
+    log.error("zap-failed", `${ended.failure}; stopping, since no CURVE client can be checked`);
+  }
   watcher?.close();
   Deno.removeSignalListener("SIGHUP", onHangup);
   await reloader.idle();
-  await http?.shutdown();
-  await server.stop();
+  await allowListReloader?.idle();
+  // ZeroMQ and HTTP stop together; an HTTP client that holds a request open is not
+  // waited for beyond a few seconds.
+  await Promise.all([
+    http === undefined ? undefined : withTimeout(http.shutdown(), HTTP_STOP_TIMEOUT_MS),
+    server.stop(),
+  ]);
   stopSignals.remove();
   log.info("stopped", "stopped");
-  return 0;
+  return ended.signal !== undefined ? 0 : 1;
+}
+
+/**
+ * Reads the CURVE settings at start: the server's key and the allow-list.
+ *
+ * @returns the settings, or undefined when CURVE is off
+ * @throws {StartupError} when libzmq has no CURVE, or a key file cannot be used
+ */
+async function loadCurve(config: Config, lib: Libzmq): Promise<CurveSetup | undefined> {
+  const { curveSecretKeyFile, curveAllowFile } = config;
+  if (curveSecretKeyFile === undefined || curveAllowFile === undefined) return undefined;
+  if (!lib.has("curve")) throw new StartupError(`Cannot turn CURVE on: ${noCurve(lib)}`);
+  try {
+    const key = await readSecretKeyFile(lib, curveSecretKeyFile);
+    const allowList = await readAllowFile(lib, curveAllowFile);
+    return { key, allowList, allowFile: curveAllowFile };
+  } catch (error) {
+    if (error instanceof KeyFileError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+function noCurve(lib: Libzmq): string {
+  return `libzmq ${lib.version()} from "${lib.path}" was built without CURVE`;
+}
+
+/** Re-reads the allow file and puts it in force; on failure the old list stays. */
+async function reloadAllowList(
+  lib: Libzmq,
+  path: string,
+  authenticator: NonNullable<GeoipServer["authenticator"]>,
+  log: Logger,
+): Promise<void> {
+  const kept = () => `the old one (${clientKeys(authenticator.state.keyCount)}) stays in force`;
+  let keys: string[];
+  try {
+    keys = await readAllowFile(lib, path);
+    await authenticator.setAllowList(keys);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log.error("allow-list-refused", `CURVE allow-list not reloaded, ${kept()}: ${reason}`, {
+      file: path,
+      keys: authenticator.state.keyCount,
+    });
+    return;
+  }
+  log.info(
+    "allow-list-reloaded",
+    `CURVE allow-list reloaded: ${clientKeys(keys.length)} from ${path}`,
+    {
+      file: path,
+      keys: keys.length,
+    },
+  );
+}
+
+function clientKeys(count: number): string {
+  return count === 1 ? "1 client key" : `${count} client keys`;
+}
+
+function logRefusal(log: Logger, refusal: Refusal): void {
+  const from = refusal.address === "" ? "" : ` from ${refusal.address}`;
+  const held = refusal.held === 0
+    ? ""
+    : ` (${refusal.held} more refusals of this key since its last line)`;
+  log.warn(
+    "curve-refused",
+    `CURVE client refused: key ${refusal.key}${from} is not on the allow-list${held}`,
+    { key: refusal.key, address: refusal.address, held: refusal.held },
+  );
+}
+
+/** How long a stop waits for HTTP requests in flight. */
+const HTTP_STOP_TIMEOUT_MS = 3000;
+
+async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise((resolve) => timer = setTimeout(resolve, milliseconds)),
+  ]);
+  clearTimeout(timer);
 }
 
 function describeDatabase(database: GeoDatabase): string {

@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { DEFAULT_HWM } from "./geoip_server.ts";
 import { DEFAULT_LIMITS } from "./protocol.ts";
 
 /** A bad flag, variable or value: the caller prints the message and exits with code 2. */
@@ -31,6 +32,12 @@ export interface Config {
   maxRequestBytes: number;
   /** Most addresses in one request. */
   maxAddresses: number;
+  /** Messages queued per client connection each way (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`). */
+  hwm: number;
+  /** The server's CURVE secret key file, or undefined for CURVE off. */
+  curveSecretKeyFile: string | undefined;
+  /** The file of client public keys let in; set exactly when CURVE is on. */
+  curveAllowFile: string | undefined;
   /** Entries in each worker's caches of rendered answers; 0 disables them. */
   cacheSize: number;
   /** Reload the database when its file is replaced. */
@@ -51,10 +58,15 @@ export const DEFAULT_CACHE_SIZE = 100_000;
 /** The default endpoint. */
 export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
 
+/** The default file name prefix of `geoipmq keygen`. */
+export const DEFAULT_KEY_PREFIX = "geoipmq";
+
 /** The usage text printed by `--help`. */
 export const USAGE = `Usage: geoipmq [options]
+       geoipmq keygen [--out PREFIX]
 
 Answers "where is this IP address?" over ZeroMQ from a MaxMind database.
+"geoipmq keygen" writes a new CURVE key pair (see "geoipmq keygen --help").
 
 Options (each also read from the environment variable shown):
   --db PATH                 .mmdb or .mmdb.gz file to serve           GEOIPMQ_DB
@@ -65,10 +77,19 @@ Options (each also read from the environment variable shown):
   --workers N               lookup threads (default: number of cores) GEOIPMQ_WORKERS
   --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
                             (default: the one inside npm:zeromq)
-  --max-request-bytes N     largest request accepted (default: ${DEFAULT_LIMITS.maxRequestBytes})
-                                                                      GEOIPMQ_MAX_REQUEST_BYTES
+  --max-request-bytes N     largest request accepted (default: ${DEFAULT_LIMITS.maxRequestBytes});
+                            a client sending a larger frame is cut    GEOIPMQ_MAX_REQUEST_BYTES
+                            off (libzmq's ZMQ_MAXMSGSIZE)
   --max-addresses N         most addresses in one request (default: ${DEFAULT_LIMITS.maxAddresses})
                                                                       GEOIPMQ_MAX_ADDRESSES
+  --hwm N                   messages queued per client, each way      GEOIPMQ_HWM
+                            (default: ${DEFAULT_HWM}; ZMQ_SNDHWM and ZMQ_RCVHWM)
+  --curve-secret-key-file PATH
+                            turn CURVE on for every endpoint, with    GEOIPMQ_CURVE_SECRET_KEY_FILE
+                            this server secret key (Z85, mode 0600;
+                            "geoipmq keygen" makes one)
+  --curve-allow-file PATH   public keys of the clients let in, one a  GEOIPMQ_CURVE_ALLOW_FILE
+                            line; needed with CURVE; SIGHUP re-reads it
   --cache-size N            rendered answers each worker keeps, per   GEOIPMQ_CACHE_SIZE
                             format (default: ${DEFAULT_CACHE_SIZE}; 0: no cache)
   --watch                   reload the database when its file is       GEOIPMQ_WATCH=1
@@ -89,6 +110,9 @@ const OPTIONS = {
   libzmq: { type: "string" },
   "max-request-bytes": { type: "string" },
   "max-addresses": { type: "string" },
+  hwm: { type: "string" },
+  "curve-secret-key-file": { type: "string" },
+  "curve-allow-file": { type: "string" },
   "cache-size": { type: "string" },
   watch: { type: "boolean" },
   http: { type: "string" },
@@ -121,6 +145,9 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     throw new UsageError(describeParseError(error));
   }
   if (positionals.length > 0) {
+    if (positionals[0] === "keygen") {
+      throw new UsageError(`"keygen" must come first: geoipmq keygen [--out PREFIX]`);
+    }
     throw new UsageError(`unexpected argument "${positionals[0]}"`);
   }
   const text = (flag: keyof typeof OPTIONS, variable: string): string | undefined => {
@@ -133,6 +160,20 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     [DEFAULT_BIND];
   if (bind.length === 0) throw new UsageError("--bind (GEOIPMQ_BIND) names no endpoint");
   for (const endpoint of bind) checkEndpoint(endpoint);
+  const curveSecretKeyFile = text("curve-secret-key-file", "GEOIPMQ_CURVE_SECRET_KEY_FILE");
+  const curveAllowFile = text("curve-allow-file", "GEOIPMQ_CURVE_ALLOW_FILE");
+  if (curveSecretKeyFile !== undefined && curveAllowFile === undefined) {
+    throw new UsageError(
+      "--curve-secret-key-file needs --curve-allow-file (GEOIPMQ_CURVE_ALLOW_FILE): " +
+        "the public keys of the clients to let in",
+    );
+  }
+  if (curveAllowFile !== undefined && curveSecretKeyFile === undefined) {
+    throw new UsageError(
+      "--curve-allow-file needs --curve-secret-key-file (GEOIPMQ_CURVE_SECRET_KEY_FILE): " +
+        "the server's secret key",
+    );
+  }
   return {
     db: text("db", "GEOIPMQ_DB"),
     bind,
@@ -152,6 +193,13 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
       max: 100_000,
       fallback: DEFAULT_LIMITS.maxAddresses,
     }),
+    hwm: integer("hwm", text("hwm", "GEOIPMQ_HWM"), {
+      min: 1,
+      max: 10_000_000,
+      fallback: DEFAULT_HWM,
+    }),
+    curveSecretKeyFile,
+    curveAllowFile,
     cacheSize: integer("cache-size", text("cache-size", "GEOIPMQ_CACHE_SIZE"), {
       min: 0,
       max: 10_000_000,
@@ -165,6 +213,80 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
   };
 }
 
+/** The settled configuration of `geoipmq keygen`. */
+export interface KeygenConfig {
+  /** The files are `<out>.key` and `<out>.pub`. */
+  out: string;
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+  /** `--help` was given. */
+  help: boolean;
+}
+
+/** The usage text printed by `geoipmq keygen --help`. */
+export const KEYGEN_USAGE = `Usage: geoipmq keygen [--out PREFIX] [--libzmq PATH]
+
+Writes a new CURVE key pair made by libzmq: PREFIX.key, the secret key (mode 0600),
+and PREFIX.pub, the public key (mode 0644); prints the public key. Existing files are
+never overwritten.
+
+  --out PREFIX              where to write (default: ${DEFAULT_KEY_PREFIX}, for ${DEFAULT_KEY_PREFIX}.key
+                            and ${DEFAULT_KEY_PREFIX}.pub)
+  --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
+  --help                    print this text and exit
+
+For the server: --curve-secret-key-file PREFIX.key, and give clients PREFIX.pub.
+For a client: add the content of its PREFIX.pub to the server's --curve-allow-file.
+`;
+
+const KEYGEN_OPTIONS = {
+  out: { type: "string" },
+  libzmq: { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+/**
+ * Settles the configuration of `geoipmq keygen` from its arguments (those after
+ * `keygen`) and the environment.
+ *
+ * @example
+ * ```ts
+ * import { parseKeygenConfig } from "./config.ts";
+ * console.log(parseKeygenConfig(["--out", "/etc/geoipmq/server"], {}).out); // "/etc/geoipmq/server"
+ * console.log(parseKeygenConfig([], {}).out); // "geoipmq"
+ * ```
+ *
+ * @param args the arguments after `keygen`
+ * @param env the environment
+ * @returns the configuration
+ * @throws {UsageError} for an unknown flag, a missing or empty value, an extra argument
+ */
+export function parseKeygenConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+): KeygenConfig {
+  let values: { out?: string; libzmq?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      options: KEYGEN_OPTIONS,
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (error) {
+    throw new UsageError(`keygen: ${describeParseError(error)}`);
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`keygen: unexpected argument "${positionals[0]}"`);
+  }
+  const out = values.out ?? DEFAULT_KEY_PREFIX;
+  if (out === "") throw new UsageError("keygen: --out must not be empty");
+  const libzmq = values.libzmq ?? env.GEOIPMQ_LIBZMQ;
+  if (libzmq === "") throw new UsageError("--libzmq (GEOIPMQ_LIBZMQ) must not be empty");
+  return { out, libzmq, help: values.help === true };
+}
+
 function parseFlags(args: string[]) {
   return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: true });
 }
@@ -175,6 +297,12 @@ function describeParseError(error: unknown): string {
   if (unknown) return `unknown option ${unknown[1]} (see --help)`;
   const missing = message.match(/^Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/);
   if (missing) return `${missing[1]} needs a value`;
+  const ambiguous = message.match(/^Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/);
+  if (ambiguous) {
+    return `${ambiguous[1]} needs a value; for one that starts with "-", write ${
+      ambiguous[1]
+    }=VALUE`;
+  }
   const noValue = message.match(/^Option '(--[\w-]+)' does not take an argument/);
   if (noValue) return `${noValue[1]} takes no value`;
   return message.split(/[.\n]/)[0] ?? message;

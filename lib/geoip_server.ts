@@ -11,11 +11,21 @@
  */
 
 import type { GeoDatabase } from "./geo_database.ts";
-import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "./libzmq.ts";
+import {
+  Errno,
+  type Libzmq,
+  SocketBytesOption,
+  SocketOption,
+  SocketType,
+  ZmqContext,
+  ZmqError,
+  type ZmqSocket,
+} from "./libzmq.ts";
 import { LoopControl } from "./loop_control.ts";
 import type { DatabaseSwitch, WorkerEvent, WorkerSetup } from "./lookup_worker.ts";
 import type { RequestLimits } from "./protocol.ts";
 import { ServiceMetrics } from "./service_metrics.ts";
+import { type Refusal, ZapAuthenticator } from "./zap_authenticator.ts";
 
 /** Options for {@linkcode GeoipServer.start}. */
 export interface ServerOptions {
@@ -35,6 +45,65 @@ export interface ServerOptions {
   version: string;
   /** Where the workers count requests (default: a new one). */
   metrics?: ServiceMetrics;
+  /**
+   * Messages queued per client connection each way (`ZMQ_SNDHWM`, `ZMQ_RCVHWM` on the
+   * ROUTER; default {@linkcode DEFAULT_HWM}).
+   */
+  hwm?: number;
+  /** CURVE on every endpoint, with an allow-list of clients; default: off. */
+  curve?: CurveOptions;
+}
+
+/** CURVE settings of a server. */
+export interface CurveOptions {
+  /** The server's secret key, 32 bytes. */
+  secretKey: Uint8Array;
+  /** The client public keys let in, in Z85. */
+  allowList: readonly string[];
+  /** Called for refused clients, at most once per key per 10 s. */
+  onRefused?: (refusal: Refusal) => void;
+}
+
+/** The default high-water mark: libzmq's own. */
+export const DEFAULT_HWM = 1000;
+
+/** The ZAP domain of the ROUTER, as ZAP requests name it. */
+export const ZAP_DOMAIN = "geoipmq";
+
+/**
+ * What CURVE adds to each frame on the wire: the `MESSAGE` command name (8 bytes), its
+ * nonce (8), the box's authenticator (16) and the frame's flags byte (1).
+ */
+export const CURVE_FRAME_OVERHEAD = 33;
+
+/**
+ * The smallest `ZMQ_MAXMSGSIZE` set: the limit applies to the handshake's commands too,
+ * and a CURVE INITIATE with a 255-byte routing id is about 540 bytes.
+ */
+export const MIN_FRAME_LIMIT = 1024;
+
+/**
+ * The `ZMQ_MAXMSGSIZE` for a request limit. libzmq applies it to every frame as read from
+ * the wire, before buffering it, and drops the connection of a peer that sends a larger
+ * one; so a request of `maxRequestBytes` passes and one byte more cuts the peer off
+ * (under CURVE the limit allows for the encryption's overhead). Envelope frames (the
+ * empty delimiter) are far smaller. Limits below {@linkcode MIN_FRAME_LIMIT} leave the
+ * handshake room: requests between the limit and that size get an `ERROR` reply.
+ *
+ * @example
+ * ```ts
+ * import { frameLimit } from "./geoip_server.ts";
+ * console.log(frameLimit(65536, false)); // 65536
+ * console.log(frameLimit(65536, true)); // 65569
+ * console.log(frameLimit(100, false)); // 1024
+ * ```
+ *
+ * @param maxRequestBytes the largest request accepted
+ * @param curve whether CURVE is on
+ * @returns the largest frame a peer may send
+ */
+export function frameLimit(maxRequestBytes: number, curve: boolean): number {
+  return Math.max(maxRequestBytes + (curve ? CURVE_FRAME_OVERHEAD : 0), MIN_FRAME_LIMIT);
 }
 
 const STOP_TIMEOUT_MS = 8000;
@@ -71,6 +140,8 @@ export class GeoipServer {
   readonly workerCount: number;
   /** Where the workers count requests. */
   readonly metrics: ServiceMetrics;
+  /** The ZAP handler checking CURVE clients, or undefined when CURVE is off. */
+  readonly authenticator: ZapAuthenticator | undefined;
   readonly #context: ZmqContext;
   readonly #workers: WorkerHandle[];
   readonly #control: LoopControl;
@@ -85,8 +156,10 @@ export class GeoipServer {
     control: LoopControl;
     metrics: ServiceMetrics;
     database: GeoDatabase;
+    authenticator: ZapAuthenticator | undefined;
   }) {
     this.endpoints = parts.endpoints;
+    this.authenticator = parts.authenticator;
     this.workerCount = parts.workers.length;
     this.#context = parts.context;
     this.#workers = parts.workers;
@@ -98,22 +171,41 @@ export class GeoipServer {
   /**
    * Binds every endpoint, starts the workers and waits until all of them are ready.
    * The sockets are made and bound here, so a bad endpoint fails the start; then the
-   * ROUTER and the pool's DEALER are handed to worker 0, the front end.
+   * ROUTER and the pool's DEALER are handed to worker 0, the front end. With CURVE, the
+   * ZAP handler is bound first, so no client gets in unchecked.
    *
    * @param options what to serve and where
    * @returns the running server
    * @throws {ZmqError} when an endpoint cannot be bound; nothing is left running
+   * @throws {Error} when CURVE is asked of a libzmq without it
    */
   static async start(options: ServerOptions): Promise<GeoipServer> {
+    if (options.curve !== undefined && !options.lib.has("curve")) {
+      throw new Error(
+        `libzmq ${options.lib.version()} from "${options.lib.path}" has no CURVE support`,
+      );
+    }
     const context = ZmqContext.create(options.lib);
     const sockets: ZmqSocket[] = [];
     const handles: WorkerHandle[] = [];
     const control = LoopControl.create();
     const metrics = options.metrics ?? ServiceMetrics.create({ version: options.version });
+    let authenticator: ZapAuthenticator | undefined;
     try {
+      if (options.curve !== undefined) {
+        authenticator = await ZapAuthenticator.start({
+          lib: options.lib,
+          context,
+          domain: ZAP_DOMAIN,
+          allowList: options.curve.allowList,
+          ...(options.curve.onRefused === undefined ? {} : { onRefused: options.curve.onRefused }),
+        });
+      }
       const router = context.socket(SocketType.ROUTER);
       sockets.push(router);
       router.setOption(SocketOption.LINGER, 0);
+      limitRouter(router, options);
+      if (options.curve !== undefined) secureRouter(router, options.curve);
       const endpoints = options.bind.map((endpoint) => {
         router.setOption(SocketOption.IPV6, wantsIpv6(endpoint) ? 1 : 0);
         return router.bind(endpoint);
@@ -166,11 +258,16 @@ export class GeoipServer {
         control,
         metrics,
         database: options.database,
+        authenticator,
       });
     } catch (error) {
       context.shutdown();
       for (const socket of sockets) socket.close();
       for (const handle of handles) handle.worker.terminate();
+      if (authenticator !== undefined) {
+        await withTimeout(authenticator.stopped, STOP_TIMEOUT_MS);
+        authenticator.terminate();
+      }
       await context.terminate();
       throw error;
     }
@@ -229,11 +326,41 @@ export class GeoipServer {
     await withTimeout(front.stopped, STOP_TIMEOUT_MS);
     this.#context.shutdown();
     await withTimeout(
-      Promise.allSettled(this.#workers.map((handle) => handle.stopped)),
+      Promise.allSettled([
+        ...this.#workers.map((handle) => handle.stopped),
+        ...(this.authenticator === undefined ? [] : [this.authenticator.stopped]),
+      ]),
       STOP_TIMEOUT_MS,
     );
     for (const handle of this.#workers) handle.worker.terminate();
+    this.authenticator?.terminate();
     await this.#context.terminate();
+  }
+}
+
+/**
+ * Bounds what one client can make the ROUTER hold: frames over the request limit cut the
+ * client off before they are buffered, and at most `hwm` messages wait each way.
+ */
+function limitRouter(router: ZmqSocket, options: ServerOptions): void {
+  router.setMaxMessageSize(frameLimit(options.limits.maxRequestBytes, options.curve !== undefined));
+  router.setOption(SocketOption.SNDHWM, options.hwm ?? DEFAULT_HWM);
+  router.setOption(SocketOption.RCVHWM, options.hwm ?? DEFAULT_HWM);
+}
+
+/**
+ * Makes the ROUTER a CURVE server whose handshakes go to the ZAP handler. Where libzmq
+ * has `ZMQ_ZAP_ENFORCE_DOMAIN` (its draft API), a handshake also fails when the handler
+ * is gone, rather than letting the client in.
+ */
+function secureRouter(router: ZmqSocket, curve: CurveOptions): void {
+  router.setOption(SocketOption.CURVE_SERVER, 1);
+  router.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, curve.secretKey);
+  router.setBytesOption(SocketBytesOption.ZAP_DOMAIN, ZAP_DOMAIN);
+  try {
+    router.setOption(SocketOption.ZAP_ENFORCE_DOMAIN, 1);
+  } catch (error) {
+    if (!(error instanceof ZmqError && error.errno === Errno.EINVAL)) throw error;
   }
 }
 

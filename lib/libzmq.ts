@@ -40,6 +40,12 @@ export const SocketOption = {
   IPV6: 42,
   CURVE_SERVER: 47,
   HANDSHAKE_IVL: 66,
+  /**
+   * `ZMQ_ZAP_ENFORCE_DOMAIN` (draft API: libzmq builds without it refuse it with
+   * `EINVAL`): with it, a handshake fails when no ZAP handler answers, instead of
+   * letting every client in.
+   */
+  ZAP_ENFORCE_DOMAIN: 93,
 } as const;
 
 /** Byte-string socket options, as in `zmq.h`. */
@@ -99,6 +105,7 @@ const SYMBOLS = {
   zmq_poll: { parameters: ["buffer", "i32", "i64"], result: "i32" },
   zmq_proxy: { parameters: ["pointer", "pointer", "pointer"], result: "i32", nonblocking: true },
   zmq_z85_encode: { parameters: ["buffer", "buffer", "usize"], result: "pointer" },
+  zmq_z85_decode: { parameters: ["buffer", "buffer"], result: "pointer" },
   zmq_curve_keypair: { parameters: ["buffer", "buffer"], result: "i32" },
   zmq_curve_public: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -238,6 +245,73 @@ export class Libzmq {
       publicKey: decoder.decode(publicKey.subarray(0, 40)),
       secretKey: decoder.decode(secretKey.subarray(0, 40)),
     };
+  }
+
+  /**
+   * Derives the public key of a CURVE secret key (`zmq_curve_public`).
+   *
+   * @example
+   * ```ts ignore
+   * const { publicKey, secretKey } = lib.curveKeypair();
+   * console.log(lib.curvePublic(secretKey) === publicKey); // true
+   * ```
+   *
+   * @param secretKey the Z85 secret key (40 characters)
+   * @returns the Z85 public key (40 characters)
+   * @throws {ZmqError} when the key is not 40 Z85 characters, or libzmq lacks CURVE
+   */
+  curvePublic(secretKey: string): string {
+    const publicKey = new Uint8Array(41);
+    const secret = cString(secretKey);
+    if (secret.length !== 41 || this.symbols.zmq_curve_public(publicKey, secret) !== 0) {
+      throw secret.length !== 41
+        ? new ZmqError("zmq_curve_public", Errno.EINVAL, "a key is 40 Z85 characters")
+        : this.lastError("zmq_curve_public");
+    }
+    return new TextDecoder().decode(publicKey.subarray(0, 40));
+  }
+
+  /**
+   * Encodes bytes in Z85 (`zmq_z85_encode`), ZeroMQ's text form of keys.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(lib.z85Encode(new Uint8Array([0x86, 0x4f, 0xd2, 0x6f]))); // "Hello"
+   * ```
+   *
+   * @param bytes a multiple of 4 bytes (a key is 32)
+   * @returns the Z85 text, 5 characters per 4 bytes
+   * @throws {ZmqError} when the length is not a multiple of 4
+   */
+  z85Encode(bytes: Uint8Array): string {
+    const text = new Uint8Array(bytes.length / 4 * 5 + 1);
+    if (
+      bytes.length % 4 !== 0 ||
+      this.symbols.zmq_z85_encode(text, bytes, usize(bytes.length)) === null
+    ) {
+      throw new ZmqError("zmq_z85_encode", Errno.EINVAL, "the length must be a multiple of 4");
+    }
+    return new TextDecoder().decode(text.subarray(0, text.length - 1));
+  }
+
+  /**
+   * Decodes Z85 text (`zmq_z85_decode`).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(lib.z85Decode("Hello")); // Uint8Array [0x86, 0x4f, 0xd2, 0x6f]
+   * console.log(lib.z85Decode("Hell~")); // null: "~" is not a Z85 character
+   * ```
+   *
+   * @param text a multiple of 5 characters (a key is 40)
+   * @returns the bytes, 4 per 5 characters, or null when the text is not valid Z85
+   */
+  z85Decode(text: string): Uint8Array | null {
+    const encoded = cString(text);
+    const length = encoded.length - 1;
+    if (length % 5 !== 0 || length !== text.length || text.includes("\0")) return null;
+    const bytes = new Uint8Array(length / 5 * 4);
+    return this.symbols.zmq_z85_decode(bytes, encoded) === null ? null : bytes;
   }
 
   /** Unloads the library; every context must be terminated first. */

@@ -46,7 +46,7 @@ export const PROJECT_ROOT: string = resolve(fileURLToPath(new URL("..", import.m
 export const ENTRY_MODULE = "main.ts";
 
 /** Modules started with `new Worker(...)`, which `deno compile` must be told about. */
-export const WORKER_MODULES: readonly string[] = ["lib/lookup_worker.ts"];
+export const WORKER_MODULES: readonly string[] = ["lib/lookup_worker.ts", "lib/zap_worker.ts"];
 
 /**
  * The permission flags of `deno task start` in `deno.json`, which the binary gets too, so

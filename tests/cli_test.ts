@@ -27,7 +27,20 @@ Deno.test("geoipmq --help and --version print and exit 0", async () => {
   const help = await runService(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: geoipmq \[options\]/);
-  for (const flag of ["--db", "--bind", "--workers", "--libzmq", "--help", "--version"]) {
+  for (
+    const flag of [
+      "--db",
+      "--bind",
+      "--workers",
+      "--libzmq",
+      "--hwm",
+      "--curve-secret-key-file",
+      "--curve-allow-file",
+      "keygen",
+      "--help",
+      "--version",
+    ]
+  ) {
     assert.ok(help.stdout.includes(flag), `usage mentions ${flag}`);
   }
   const version = await runService(["--version"]);
@@ -49,6 +62,26 @@ Deno.test("geoipmq refuses bad flags and variables with exit code 2", async (t) 
   await t.step("a bad variable", async () => {
     const result = await runService([], { GEOIPMQ_WORKERS: "0" });
     assertOneLineFailure(result, 2, /--workers must be from 1 to 256, got 0/);
+  });
+  await t.step("a bad high-water mark", async () => {
+    assertOneLineFailure(await runService(["--hwm", "lots"]), 2, /^geoipmq: --hwm must be/);
+    assertOneLineFailure(
+      await runService(["--hwm", "-5"]),
+      2,
+      /^geoipmq: --hwm needs a value; for one that starts with "-", write --hwm=VALUE$/,
+    );
+  });
+  await t.step("a CURVE secret key without an allow file", async () => {
+    const result = await runService(["--curve-secret-key-file", "/etc/geoipmq/server.key"]);
+    assertOneLineFailure(
+      result,
+      2,
+      /^geoipmq: --curve-secret-key-file needs --curve-allow-file \(GEOIPMQ_CURVE_ALLOW_FILE\)/,
+    );
+  });
+  await t.step("keygen after another flag", async () => {
+    const result = await runService(["--workers", "1", "keygen"]);
+    assertOneLineFailure(result, 2, /^geoipmq: "keygen" must come first/);
   });
 });
 
@@ -164,5 +197,60 @@ Deno.test("geoipmq --libzmq loads the system's libzmq.so.5", async () => {
     assert.equal(JSON.parse(client.ask(service.endpoint, "info")).libzmq_version, "4.3.4");
   } finally {
     await Deno.remove(path);
+  }
+});
+
+Deno.test("geoipmq warns when it listens beyond loopback without CURVE", async (t) => {
+  const path = await writeTempFile(cityFixture());
+  const socketPath = `${await Deno.makeTempDir({ prefix: "geoipmq-ipc-" })}/geoipmq.sock`;
+  try {
+    await t.step("tcp://0.0.0.0: warned, and served over 127.0.0.1", async () => {
+      // 0.0.0.0 listens on every interface of this machine; the test only connects to
+      // 127.0.0.1.
+      await using service = await startService(["--db", path, "--bind", "tcp://0.0.0.0:*"]);
+      const port = service.endpoint.match(/^tcp:\/\/0\.0\.0\.0:(\d+)$/)?.[1];
+      assert.ok(port !== undefined, service.endpoint);
+      assert.ok(
+        service.log.includes(
+          `geoipmq: warn: tcp://0.0.0.0:${port} is reachable from other hosts and CURVE is ` +
+            "off: anyone who can reach it can use it",
+        ),
+        service.log.join("\n"),
+      );
+      await using client = new TestClient();
+      assert.equal(client.ask(`tcp://127.0.0.1:${port}`, "geoip 81.2.69.160"), LONDON_TSV);
+    });
+    await t.step("loopback and ipc:// endpoints: no warning", async () => {
+      await using service = await startService([
+        "--db",
+        path,
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--bind",
+        "tcp://[::1]:*",
+        "--bind",
+        `ipc://${socketPath}`,
+      ]);
+      assert.equal(service.endpoints.length, 3);
+      assert.ok(!service.log.some((line) => line.includes("reachable from other hosts")));
+    });
+    await t.step("HTTP on every interface: warned", async () => {
+      await using service = await startService([
+        "--db",
+        path,
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--http",
+        ":0",
+      ]);
+      const warning = service.log.find((line) => line.includes("HTTP has no access control"));
+      assert.match(
+        warning ?? service.log.join("\n"),
+        /^geoipmq: warn: http:\/\/0\.0\.0\.0:\d+ is reachable from other hosts and HTTP has no access control \(CURVE covers ZeroMQ only\): anyone who can reach it can use it$/,
+      );
+    });
+  } finally {
+    await Deno.remove(path);
+    await Deno.remove(socketPath.replace(/\/geoipmq\.sock$/, ""), { recursive: true });
   }
 });

@@ -3,9 +3,12 @@ import {
   checkEndpoint,
   DEFAULT_BIND,
   DEFAULT_CACHE_SIZE,
+  DEFAULT_KEY_PREFIX,
   parseConfig,
+  parseKeygenConfig,
   UsageError,
 } from "../lib/config.ts";
+import { DEFAULT_HWM } from "../lib/geoip_server.ts";
 import { DEFAULT_LIMITS } from "../lib/protocol.ts";
 
 function usageError(args: string[], env: Record<string, string> = {}): string {
@@ -27,6 +30,10 @@ Deno.test("parseConfig() has sane defaults", () => {
   assert.equal(config.maxRequestBytes, DEFAULT_LIMITS.maxRequestBytes);
   assert.equal(config.maxAddresses, DEFAULT_LIMITS.maxAddresses);
   assert.equal(config.cacheSize, DEFAULT_CACHE_SIZE);
+  assert.equal(config.hwm, DEFAULT_HWM);
+  assert.equal(config.hwm, 1000);
+  assert.equal(config.curveSecretKeyFile, undefined);
+  assert.equal(config.curveAllowFile, undefined);
   assert.equal(config.help, false);
   assert.equal(config.version, false);
 });
@@ -104,6 +111,38 @@ Deno.test("parseConfig() refuses bad flags and values with one line each", async
     ["a port out of range", ["--bind", "tcp://127.0.0.1:70000"], {}, /port out of range/],
     ["an empty bind list", [], { GEOIPMQ_BIND: " , " }, /names no endpoint/],
     ["a tiny request limit", ["--max-request-bytes", "1"], {}, /from 16 to/],
+    [
+      "a value that starts with a dash",
+      ["--hwm", "-1"],
+      {},
+      /^--hwm needs a value; for one that starts with "-", write --hwm=VALUE$/,
+    ],
+    ["a zero high-water mark", ["--hwm", "0"], {}, /^--hwm must be from 1 to 10000000, got 0$/],
+    [
+      "a high-water mark from the environment",
+      [],
+      { GEOIPMQ_HWM: "lots" },
+      /^--hwm must be a whole number/,
+    ],
+    [
+      "a CURVE secret key without an allow file",
+      ["--curve-secret-key-file", "server.key"],
+      {},
+      /^--curve-secret-key-file needs --curve-allow-file \(GEOIPMQ_CURVE_ALLOW_FILE\): the public keys of the clients to let in$/,
+    ],
+    [
+      "an allow file without a CURVE secret key",
+      [],
+      { GEOIPMQ_CURVE_ALLOW_FILE: "clients.allow" },
+      /^--curve-allow-file needs --curve-secret-key-file \(GEOIPMQ_CURVE_SECRET_KEY_FILE\)/,
+    ],
+    [
+      "an empty CURVE secret key file",
+      ["--curve-secret-key-file", "", "--curve-allow-file", "a"],
+      {},
+      /^--curve-secret-key-file \(GEOIPMQ_CURVE_SECRET_KEY_FILE\) must not be empty$/,
+    ],
+    ["keygen after a flag", ["--workers", "1", "keygen"], {}, /^"keygen" must come first/],
   ];
   for (const [name, args, env, pattern] of cases) {
     await t.step(name, () => {
@@ -120,4 +159,75 @@ Deno.test("checkEndpoint() accepts tcp with a port or *, and ipc", () => {
   }
   assert.throws(() => checkEndpoint("udp://127.0.0.1:1"), UsageError);
   assert.throws(() => checkEndpoint("inproc://x"), UsageError);
+});
+
+Deno.test("parseConfig() reads the CURVE and high-water mark flags and variables", () => {
+  const flags = parseConfig([
+    "--hwm",
+    "50",
+    "--curve-secret-key-file",
+    "/etc/geoipmq/server.key",
+    "--curve-allow-file",
+    "/etc/geoipmq/clients.allow",
+  ], {});
+  assert.equal(flags.hwm, 50);
+  assert.equal(flags.curveSecretKeyFile, "/etc/geoipmq/server.key");
+  assert.equal(flags.curveAllowFile, "/etc/geoipmq/clients.allow");
+  const env = {
+    GEOIPMQ_HWM: "7",
+    GEOIPMQ_CURVE_SECRET_KEY_FILE: "env.key",
+    GEOIPMQ_CURVE_ALLOW_FILE: "env.allow",
+  };
+  const fromEnv = parseConfig([], env);
+  assert.equal(fromEnv.hwm, 7);
+  assert.equal(fromEnv.curveSecretKeyFile, "env.key");
+  assert.equal(fromEnv.curveAllowFile, "env.allow");
+  const flagsWin = parseConfig(["--hwm", "9", "--curve-allow-file", "flag.allow"], env);
+  assert.equal(flagsWin.hwm, 9);
+  assert.equal(flagsWin.curveSecretKeyFile, "env.key");
+  assert.equal(flagsWin.curveAllowFile, "flag.allow");
+});
+
+Deno.test("parseKeygenConfig() reads --out, --libzmq and --help", () => {
+  assert.deepEqual(parseKeygenConfig([], {}), {
+    out: DEFAULT_KEY_PREFIX,
+    libzmq: undefined,
+    help: false,
+  });
+  assert.equal(DEFAULT_KEY_PREFIX, "geoipmq");
+  assert.deepEqual(
+    parseKeygenConfig(["--out", "/etc/geoipmq/server"], { GEOIPMQ_LIBZMQ: "/l.so" }),
+    {
+      out: "/etc/geoipmq/server",
+      libzmq: "/l.so",
+      help: false,
+    },
+  );
+  assert.equal(parseKeygenConfig(["--libzmq=/x.so"], { GEOIPMQ_LIBZMQ: "/l.so" }).libzmq, "/x.so");
+  assert.equal(parseKeygenConfig(["--help"], {}).help, true);
+});
+
+Deno.test("parseKeygenConfig() refuses bad flags with one line each", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      "an unknown flag",
+      ["--bind", "tcp://127.0.0.1:1"],
+      /^keygen: unknown option --bind \(see --help\)$/,
+    ],
+    ["--out without a value", ["--out"], /^keygen: --out needs a value$/],
+    ["an empty --out", ["--out", ""], /^keygen: --out must not be empty$/],
+    ["a stray argument", ["server"], /^keygen: unexpected argument "server"$/],
+  ];
+  for (const [name, args, pattern] of cases) {
+    await t.step(name, () => {
+      try {
+        parseKeygenConfig(args, {});
+      } catch (error) {
+        assert.ok(error instanceof UsageError, `expected a UsageError, got ${error}`);
+        assert.match(error.message, pattern);
+        return;
+      }
+      assert.fail(`expected ${JSON.stringify(args)} to be refused`);
+    });
+  }
 });

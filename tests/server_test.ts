@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SMALL_REQUEST_BYTES } from "../lib/front_end_loop.ts";
 import { GeoipServer } from "../lib/geoip_server.ts";
-import { Errno, SocketType, ZmqError } from "../lib/libzmq.ts";
+import { Errno, SocketOption, SocketType, ZmqError } from "../lib/libzmq.ts";
 import { VERSION } from "../lib/version.ts";
 import {
   brokenDoubleFixture,
@@ -164,11 +164,24 @@ Deno.test("the server answers bad requests with ERROR and keeps serving", async 
       const junk = new Uint8Array(512).map((_, i) => (i * 7919 + 13) & 0xff);
       expectError(junk, /^request is not printable ASCII$/);
     });
-    await t.step("an oversized message", () => {
-      expectError("geoip " + "1.1.1.1 ".repeat(1000), /^request larger than 4096 bytes$/);
-    });
+    // libzmq's ZMQ_MAXMSGSIZE drops the connection of a client whose frame is over the
+    // limit, before buffering it: no reply; the others are served, and so is the client
+    // once it has reconnected.
+    const expectCutOff = (request: string | Uint8Array) => {
+      const dealer = client.socket(SocketType.DEALER, endpoint, 1000);
+      dealer.send([new Uint8Array(0), request]);
+      assert.throws(
+        () => dealer.receive(),
+        (error) => error instanceof ZmqError && error.errno === Errno.EAGAIN,
+      );
+      assert.equal(askOn(socket, "geoip 81.2.69.160"), LONDON_TSV, "another client is served");
+      dealer.setOption(SocketOption.RCVTIMEO, 5000);
+      assert.deepEqual(askOnDealer(dealer, "ping"), ["pong"], "the same client, reconnected");
+      dealer.close();
+    };
+    await t.step("an oversized message", () => expectCutOff("geoip " + "1.1.1.1 ".repeat(1000)));
     await t.step("a message far over the size limit", () => {
-      expectError(new Uint8Array(1 << 20).fill(0x41), /^request larger than 4096 bytes$/);
+      expectCutOff(new Uint8Array(1 << 20).fill(0x41));
     });
     await t.step("too many addresses", () => {
       expectError("geoip " + "1.1.1.1 ".repeat(101), /^more than 100 addresses in one request$/);

@@ -1,0 +1,207 @@
+/**
+ * The ZAP handler: a Web Worker that answers libzmq's ZAP requests (see
+ * `zap_protocol.ts`) in a blocking loop, so the CURVE allow-list is checked without
+ * touching the main thread. It binds a REP socket at `inproc://zeromq.zap.01` in the
+ * server's context, lets in (`200`) a CURVE client whose public key is on the allow-list
+ * and refuses (`400`) every other one; libzmq then drops the refused peer, which gets no
+ * answer.
+ *
+ * Messages in: one {@linkcode ZapSetup}, then an {@linkcode AllowListUpdate} before each
+ * change the main thread announces through the {@linkcode ZapState}: the loop looks at it
+ * between requests and at least every {@linkcode CONTROL_POLL_MS}. Messages out:
+ * {@linkcode ZapEvent}s. The loop ends when the context is shut down (`ETERM`).
+ *
+ * @module
+ */
+
+import { Errno, Libzmq, SocketOption, SocketType, ZmqContext, ZmqError } from "./libzmq.ts";
+import { CONTROL_POLL_MS } from "./loop_control.ts";
+import { RefusalLimiter } from "./refusal_limiter.ts";
+import { parseZapRequest, ZAP_ENDPOINT, zapReply } from "./zap_protocol.ts";
+import { ZapState } from "./zap_state.ts";
+
+/** The message that starts the ZAP worker. */
+export interface ZapSetup {
+  type: "setup";
+  /** The libzmq the main thread loaded. */
+  libzmqPath: string;
+  /** The server's context ({@linkcode ZmqContext.address}). */
+  contextAddress: bigint;
+  /** The ROUTER's `ZMQ_ZAP_DOMAIN`; requests for another domain are refused. */
+  domain: string;
+  /** The allow-list to start with. */
+  allowList: AllowListUpdate;
+  /** The {@linkcode ZapState} buffer. */
+  state: SharedArrayBuffer;
+}
+
+/** An allow-list to put in force. */
+export interface AllowListUpdate {
+  type: "allow-list";
+  /** Its generation, as announced through the {@linkcode ZapState}. */
+  generation: number;
+  /** The client public keys let in, in Z85. */
+  keys: readonly string[];
+}
+
+/** Messages the ZAP worker posts to the main thread. */
+export type ZapEvent =
+  | { type: "ready" }
+  | { type: "applied"; generation: number; keys: number }
+  | { type: "refused"; key: string; address: string; held: number }
+  | { type: "stopped" }
+  | { type: "failed"; message: string };
+
+/**
+ * Answers ZAP requests until the context is shut down. The worker's own message handler
+ * (at the end of this module) calls it; `zap_authenticator.ts` is the main thread's side.
+ *
+ * @example
+ * ```ts ignore
+ * // In a worker, with the setup message from the main thread:
+ * await serveZap(setup, (event) => postMessage(event), nextUpdate);
+ * ```
+ *
+ * @param setup what the main thread sent first
+ * @param post how to report events to the main thread
+ * @param nextUpdate resolves with the next {@linkcode AllowListUpdate} message
+ */
+export async function serveZap(
+  setup: ZapSetup,
+  post: (event: ZapEvent) => void,
+  nextUpdate: () => Promise<AllowListUpdate>,
+): Promise<void> {
+  const lib = Libzmq.open(setup.libzmqPath);
+  const context = ZmqContext.fromAddress(lib, setup.contextAddress);
+  const state = ZapState.fromBuffer(setup.state);
+  const limiter = new RefusalLimiter();
+  const socket = context.socket(SocketType.REP);
+  try {
+    socket.setOption(SocketOption.LINGER, 0);
+    socket.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
+    socket.bind(ZAP_ENDPOINT);
+    let allowed = new Set(setup.allowList.keys);
+    let generation = setup.allowList.generation;
+    state.setKeyCount(allowed.size);
+    post({ type: "ready" });
+    while (true) {
+      // An announced list was posted before its announcement: it is in the queue.
+      while (state.generation !== generation) {
+        const update = await nextUpdate();
+        allowed = new Set(update.keys);
+        generation = update.generation;
+        state.setKeyCount(allowed.size);
+        post({ type: "applied", generation, keys: allowed.size });
+      }
+      let frames: Uint8Array[];
+      try {
+        frames = socket.receive()!;
+      } catch (error) {
+        if (errnoOf(error) === Errno.EAGAIN || errnoOf(error) === Errno.EINTR) continue;
+        if (errnoOf(error) === Errno.ETERM) break;
+        throw error;
+      }
+      const decision = decide(lib, frames, setup.domain, allowed);
+      try {
+        socket.send(decision.reply);
+      } catch (error) {
+        if (errnoOf(error) === Errno.ETERM) break;
+        throw error;
+      }
+      if (decision.key === undefined) continue;
+      if (decision.allowed) {
+        state.recordAllowed();
+        continue;
+      }
+      state.recordRefused();
+      const held = limiter.note(decision.key, Date.now());
+      if (held !== null) {
+        post({ type: "refused", key: decision.key, address: decision.address, held });
+      }
+    }
+  } finally {
+    socket.close();
+  }
+  post({ type: "stopped" });
+}
+
+/** The answer to one ZAP request, and what to count. */
+interface Decision {
+  reply: Uint8Array[];
+  /** The client's key, in Z85, when the request was a CURVE handshake. */
+  key?: string;
+  address: string;
+  allowed: boolean;
+}
+
+function decide(
+  lib: Libzmq,
+  frames: Uint8Array[],
+  domain: string,
+  allowed: ReadonlySet<string>,
+): Decision {
+  const request = parseZapRequest(frames);
+  if (typeof request === "string") {
+    return { reply: zapReply(frames[1] ?? new Uint8Array(0), "400", request, ""), ...NO_KEY };
+  }
+  const refuse = (reason: string): Decision => ({
+    reply: zapReply(request.requestId, "400", reason, ""),
+    ...NO_KEY,
+  });
+  if (request.domain !== domain) return refuse(`unknown ZAP domain`);
+  const credential = request.credentials[0];
+  if (request.mechanism !== "CURVE" || credential?.length !== 32) {
+    return refuse("only CURVE clients are let in");
+  }
+  const key = lib.z85Encode(credential);
+  if (allowed.has(key)) {
+    return {
+      reply: zapReply(request.requestId, "200", "OK", key),
+      key,
+      address: request.address,
+      allowed: true,
+    };
+  }
+  return {
+    reply: zapReply(request.requestId, "400", "not on the allow-list", ""),
+    key,
+    address: request.address,
+    allowed: false,
+  };
+}
+
+const NO_KEY = { address: "", allowed: false } as const;
+
+function errnoOf(error: unknown): number {
+  return error instanceof ZmqError ? error.errno : -1;
+}
+
+// deno-lint-ignore no-explicit-any
+const workerScope = globalThis as any;
+if (typeof workerScope.WorkerGlobalScope !== "undefined") {
+  const post = (message: ZapEvent) => workerScope.postMessage(message);
+  const updates: AllowListUpdate[] = [];
+  let waiting: ((update: AllowListUpdate) => void) | undefined;
+  const nextUpdate = () =>
+    new Promise<AllowListUpdate>((resolve) => {
+      const queued = updates.shift();
+      if (queued !== undefined) resolve(queued);
+      else waiting = resolve;
+    });
+  workerScope.onmessage = (event: MessageEvent<ZapSetup | AllowListUpdate>) => {
+    const message = event.data;
+    if (message.type === "allow-list") {
+      if (waiting !== undefined) {
+        const resolve = waiting;
+        waiting = undefined;
+        resolve(message);
+      } else {
+        updates.push(message);
+      }
+      return;
+    }
+    serveZap(message, post, nextUpdate).catch((error) => {
+      post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+    });
+  };
+}
