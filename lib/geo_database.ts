@@ -25,6 +25,15 @@ export class DatabaseError extends Error {
   }
 }
 
+/** An IPv6 address was asked of an IPv4-only database: the client's mistake, not the file's. */
+export class AddressFamilyError extends Error {
+  /** @param message one line */
+  constructor(message: string) {
+    super(message);
+    this.name = "AddressFamilyError";
+  }
+}
+
 /** The metadata a database declares about itself. */
 export interface DatabaseMetadata {
   databaseType: string;
@@ -83,6 +92,17 @@ const SIZE_RULES: ReadonlyMap<number, { name: string; size: number; exact: boole
   [15, { name: "float", size: 4, exact: true }],
 ]);
 
+/**
+ * The most values one record may hold: real City records have a few hundred. A corrupt
+ * file whose pointers fan out could otherwise keep one lookup decoding for seconds.
+ */
+export const MAX_RECORD_VALUES = 20_000;
+
+/** What is left of the current record's value budget. */
+interface DecodeBudget {
+  values: number;
+}
+
 interface DecoderInternals {
   decodeByType(type: number, offset: number, size: number): unknown;
 }
@@ -91,10 +111,13 @@ interface DecoderInternals {
  * Makes the reader's decoder refuse values whose declared size does not fit their type,
  * so a corrupt record is an error, as in libmaxminddb, rather than a wrong answer.
  */
-function guardValueSizes(reader: ReaderInternals): void {
+function guardValueSizes(reader: ReaderInternals, budget: DecodeBudget): void {
   const decoder = reader.decoder;
   const decode = decoder.decodeByType.bind(decoder);
   decoder.decodeByType = (type, offset, size) => {
+    if (--budget.values < 0) {
+      throw new Error(`record has more than ${MAX_RECORD_VALUES} values (corrupt pointers?)`);
+    }
     const rule = SIZE_RULES.get(type);
     if (rule !== undefined && (rule.exact ? size !== rule.size : size > rule.size)) {
       throw new Error(`invalid size ${size} for a ${rule.name} at offset ${offset}`);
@@ -230,7 +253,15 @@ export class GeoDatabase {
   readonly #ipv4Start: number;
   readonly #ipv4StartDepth: number;
 
-  private constructor(bytes: Uint8Array<ArrayBufferLike>, source: string, reader: ReaderInternals) {
+  readonly #budget: DecodeBudget;
+
+  private constructor(
+    bytes: Uint8Array<ArrayBufferLike>,
+    source: string,
+    reader: ReaderInternals,
+    budget: DecodeBudget,
+  ) {
+    this.#budget = budget;
     this.bytes = bytes;
     this.source = source;
     this.#reader = reader;
@@ -295,8 +326,9 @@ export class GeoDatabase {
     if (problem !== undefined) {
       throw new DatabaseError(`Cannot open database "${source}": ${problem}`);
     }
-    guardValueSizes(reader);
-    const database = new GeoDatabase(bytes, source, reader);
+    const budget: DecodeBudget = { values: MAX_RECORD_VALUES };
+    guardValueSizes(reader, budget);
+    const database = new GeoDatabase(bytes, source, reader, budget);
     if (options.checked !== true) database.#selfCheck();
     return database;
   }
@@ -386,7 +418,7 @@ export class GeoDatabase {
    *
    * @param address the address; IPv4 addresses in IPv6 databases use the IPv4 subtree
    * @returns the data-section offset (or -1 when not found) and the prefix length
-   * @throws {RangeError} for an IPv6 address in an IPv4-only database
+   * @throws {AddressFamilyError} for an IPv6 address in an IPv4-only database
    * @throws {Error} when the tree is corrupt
    */
   findRecord(address: IpAddress): { recordOffset: number; prefixLength: number } {
@@ -402,7 +434,7 @@ export class GeoDatabase {
    * @param bytes the address bytes: the first 4 for IPv4, 16 for IPv6
    * @param version 4 or 6
    * @returns the record's data-section offset, or -1 when not found
-   * @throws {RangeError} for an IPv6 address in an IPv4-only database
+   * @throws {AddressFamilyError} for an IPv6 address in an IPv4-only database
    * @throws {Error} when the tree is corrupt
    */
   findOffset(bytes: Uint8Array, version: 4 | 6): number {
@@ -412,7 +444,7 @@ export class GeoDatabase {
     if (version === 4) {
       node = this.#ipv4Start;
     } else if (this.metadata.ipVersion === 4) {
-      throw new RangeError("IPv6 address in an IPv4-only database");
+      throw new AddressFamilyError("IPv6 address in an IPv4-only database");
     } else {
       node = 0;
     }
@@ -440,7 +472,18 @@ export class GeoDatabase {
    * @returns the record as stored
    */
   decodeRecord(recordOffset: number): unknown {
-    return this.#reader.resolveDataPointer(recordOffset + this.#nodeCount + DATA_SECTION_SEPARATOR);
+    this.#budget.values = MAX_RECORD_VALUES;
+    try {
+      return this.#reader.resolveDataPointer(
+        recordOffset + this.#nodeCount + DATA_SECTION_SEPARATOR,
+      );
+    } catch (error) {
+      // A pointer cycle overflows the stack: that is the file's fault, say so plainly.
+      if (error instanceof RangeError && /call stack/i.test(error.message)) {
+        throw new Error("record nests too deeply (a pointer cycle?)", { cause: error });
+      }
+      throw error;
+    }
   }
 
   /**
@@ -491,5 +534,8 @@ function checkMetadata(m: ReaderInternals["metadata"], fileSize: number): string
     return `node count ${m.nodeCount} makes the search tree larger than the file (truncated?)`;
   }
   if (typeof m.databaseType !== "string") return "metadata has no database_type";
+  if (!(m.buildEpoch instanceof Date) || Number.isNaN(m.buildEpoch.getTime())) {
+    return "metadata has an invalid build_epoch";
+  }
   return undefined;
 }

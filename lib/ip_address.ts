@@ -113,7 +113,7 @@ function parseIpv6Into(text: Uint8Array, start: number, end: number, out: Uint8A
   let groupCount = 0;
   let gapAt = -1;
   let i = start;
-  if (text[start] === 58 && text[start + 1] === 58) {
+  if (text[start] === 58 && end - start >= 2 && text[start + 1] === 58) {
     gapAt = 0;
     i = start + 2;
     if (i === end) {

@@ -11,7 +11,7 @@
  */
 
 import { AnswerCache } from "./answer_cache.ts";
-import type { GeoDatabase } from "./geo_database.ts";
+import { AddressFamilyError, type GeoDatabase } from "./geo_database.ts";
 import { formatNetwork, parseIpAddress, parseIpInto } from "./ip_address.ts";
 import { errorReply, quoteValue, type RequestLimits, RequestScan } from "./protocol.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
@@ -209,7 +209,7 @@ export class GeoipResponder {
       tally.found++;
       return line;
     } catch (error) {
-      if (error instanceof RangeError) tally.invalid++;
+      if (error instanceof AddressFamilyError) tally.invalid++;
       else tally.error++;
       return errorReply(lookupFailure(latin1(frame, start, end), error));
     }
@@ -271,7 +271,7 @@ export class GeoipResponder {
       tally.found++;
       return `{"ip":"${text}","network":"${network}","record":${record}}`;
     } catch (error) {
-      if (error instanceof RangeError) tally.invalid++;
+      if (error instanceof AddressFamilyError) tally.invalid++;
       else tally.error++;
       return { ip: text, error: lookupFailure(text, error) };
     }
@@ -310,7 +310,7 @@ function latin1(frame: Uint8Array, start: number, end: number): string {
 
 function lookupFailure(text: string, error: unknown): string {
   const reason = error instanceof Error ? error.message : String(error);
-  return error instanceof RangeError
+  return error instanceof AddressFamilyError
     ? `${reason}: ${quoteValue(text)}`
     : `database error for ${quoteValue(text)}: ${reason}`;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DatabaseError, GeoDatabase } from "../lib/geo_database.ts";
+import { AddressFamilyError, DatabaseError, GeoDatabase } from "../lib/geo_database.ts";
 import { parseIpAddress } from "../lib/ip_address.ts";
 import { cityFixture, gzip, ipv4OnlyFixture, writeTempFile } from "./support/fixtures.ts";
 
@@ -66,7 +66,7 @@ Deno.test("GeoDatabase.lookup() refuses IPv6 addresses in an IPv4-only database"
   const db = GeoDatabase.fromBytes(ipv4OnlyFixture(), "fixture");
   assert.equal(db.metadata.ipVersion, 4);
   assert.equal(db.lookup(ip("1.2.3.4"))?.prefixLength, 24);
-  assert.throws(() => db.lookup(ip("::1")), RangeError);
+  assert.throws(() => db.lookup(ip("::1")), AddressFamilyError);
 });
 
 Deno.test("GeoDatabase.open() refuses bad files with a one-line reason", async (t) => {
