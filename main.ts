@@ -39,6 +39,7 @@ import { KeygenError, writeKeyPair } from "./lib/keygen.ts";
 import { Libzmq } from "./lib/libzmq.ts";
 import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "./lib/libzmq_locator.ts";
 import { Logger } from "./lib/logger.ts";
+import { releaseReplacedDatabase } from "./lib/release_memory.ts";
 import { GeoipResponder } from "./lib/responder.ts";
 import { VERSION } from "./lib/version.ts";
 import type { Refusal } from "./lib/zap_authenticator.ts";
@@ -254,6 +255,7 @@ async function serve(config: Config, log: Logger): Promise<number> {
     }
     await server.switchDatabase(next);
     httpResponder = responderFor(next);
+    releaseReplacedDatabase();
     metrics.setDatabase(databaseFacts(next));
     metrics.recordReload("success");
     log.info("reloaded", `reloaded: serving ${describeDatabase(next)}`, {

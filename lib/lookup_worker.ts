@@ -16,6 +16,7 @@ import { GeoDatabase } from "./geo_database.ts";
 import { Libzmq, SocketOption, SocketType, ZmqContext, ZmqSocket } from "./libzmq.ts";
 import { CONTROL_POLL_MS, LoopControl } from "./loop_control.ts";
 import { type LoopExit, servePool } from "./pool_loop.ts";
+import { releaseReplacedDatabase } from "./release_memory.ts";
 import type { RequestLimits } from "./protocol.ts";
 import { GeoipResponder, type ServerInfo } from "./responder.ts";
 import { ServiceMetrics } from "./service_metrics.ts";
@@ -94,6 +95,9 @@ export async function serveRequests(
     );
   let generation = setup.database.generation;
   let responder = responderFor(setup.database);
+  // Keep no reference to the first database beyond its responder, or it would stay
+  // resident after a switch.
+  setup.database = { ...setup.database, bytes: new Uint8Array(new SharedArrayBuffer(0)) };
   const sockets: ZmqSocket[] = [];
   let run: () => LoopExit;
   if (setup.frontEnd !== undefined) {
@@ -140,6 +144,7 @@ export async function serveRequests(
       control.arriveAndWait(setup.workers, SWITCH_TIMEOUT_MS);
       generation = next.generation;
       responder = nextResponder;
+      releaseReplacedDatabase();
       post({ type: "switched", generation });
     }
   } finally {

@@ -47,7 +47,7 @@ const SERVICE_PERMISSIONS = [
   "--allow-ffi",
   "--allow-sys",
   "--allow-net",
-  "--v8-flags=--max-semi-space-size=1",
+  "--v8-flags=--max-semi-space-size=1,--expose-gc",
 ];
 const DEBIAN_PACKAGES = "build-essential libzmq3-dev libmaxminddb-dev";
 const BATCH_SIZE = 100;

@@ -46,7 +46,7 @@ const SERVICE_PERMISSIONS = [
   "--allow-ffi",
   "--allow-sys",
   "--allow-net",
-  "--v8-flags=--max-semi-space-size=1",
+  "--v8-flags=--max-semi-space-size=1,--expose-gc",
 ];
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 10_000;

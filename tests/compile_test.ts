@@ -124,7 +124,10 @@ Deno.test("scripts/compile.ts --dry-run prints the deno compile command: permiss
     for (const flag of ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"]) {
       assert.ok(granted.includes(flag), `${flag} is granted`);
     }
-    assert.ok(granted.includes("--v8-flags=--max-semi-space-size=1"), "the V8 memory flag");
+    assert.ok(
+      granted.includes("--v8-flags=--max-semi-space-size=1,--expose-gc"),
+      "the V8 memory flag",
+    );
     for (const flag of ["-A", "--allow-all", "--allow-write", "--allow-run"]) {
       assert.ok(!granted.some((arg) => arg.split("=")[0] === flag), `${flag} is not granted`);
     }

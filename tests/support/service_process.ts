@@ -14,7 +14,7 @@ export const SERVICE_PERMISSIONS = [
   "--allow-ffi",
   "--allow-sys",
   "--allow-net",
-  "--v8-flags=--max-semi-space-size=1",
+  "--v8-flags=--max-semi-space-size=1,--expose-gc",
 ];
 
 /** Options for {@linkcode startService}. */
