@@ -36,6 +36,8 @@ import { DatabaseError, GeoDatabase } from "./lib/geo_database.ts";
 import { CACHE_MAX_CHARS, GeoipServer } from "./lib/geoip_server.ts";
 import { type HttpFront, startHttpFront } from "./lib/http_front.ts";
 import { KeygenError, writeKeyPair } from "./lib/keygen.ts";
+import { runBroker } from "./lib/broker_command.ts";
+import { runQuery } from "./lib/query_command.ts";
 import { Libzmq } from "./lib/libzmq.ts";
 import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "./lib/libzmq_locator.ts";
 import { Logger } from "./lib/logger.ts";
@@ -64,7 +66,8 @@ interface CurveSetup {
 }
 
 /**
- * Runs the service until SIGINT or SIGTERM, or `geoipmq keygen`.
+ * Runs the service until SIGINT or SIGTERM, or one of the subcommands `keygen`, `query`
+ * and `broker`.
  *
  * @param args command-line arguments
  * @param log where events go
@@ -72,6 +75,15 @@ interface CurveSetup {
  */
 export async function main(args: string[], log: Logger = new Logger()): Promise<number> {
   if (args[0] === "keygen") return await keygen(args.slice(1), log);
+  if (args[0] === "query") {
+    return await runQuery(args.slice(1), {
+      stdin: Deno.stdin.readable,
+      print: (line) => console.log(line),
+      error: (line) => console.error(line),
+      env: Deno.env.toObject(),
+    });
+  }
+  if (args[0] === "broker") return await runBroker(args.slice(1), log);
   let config: Config;
   try {
     config = parseConfig(args, Deno.env.toObject());
@@ -167,6 +179,7 @@ async function serve(config: Config, log: Logger): Promise<number> {
       lib,
       database,
       bind: config.bind,
+      connect: config.connect,
       workers: config.workers,
       limits,
       cacheEntries: config.cacheSize,
@@ -285,7 +298,9 @@ async function serve(config: Config, log: Logger): Promise<number> {
 
   log.info(
     "ready",
-    `ready on ${server.endpoints.join(", ")} with ${server.workerCount} workers, serving ` +
+    `ready on ${
+      [...server.endpoints, ...config.connect.map((e) => `${e} (connected)`)].join(", ")
+    } with ${server.workerCount} workers, serving ` +
       `${describeDatabase(database)} (libzmq ${lib.version()})` +
       (http === undefined ? "" : `; HTTP on ${formatHttp(http.addr)}`) +
       (watcher === undefined ? "" : "; watching the database file"),

