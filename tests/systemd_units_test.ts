@@ -3,7 +3,12 @@ import { basename, join } from "node:path";
 import { commandWorks, skipForMissingTool } from "./support/required_tool.ts";
 
 const SCRIPTS = new URL("../scripts/", import.meta.url).pathname;
-const UNITS = ["geoipmq.service", "geoipupdate.service", "geoipupdate.timer"];
+const UNITS = [
+  "geoipmq.service",
+  "geoipmq-broker.service",
+  "geoipupdate.service",
+  "geoipupdate.timer",
+];
 const decoder = new TextDecoder();
 
 /** A unit file: each section's settings in order; a key may repeat. */
