@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { GeoipClient, GeoipClientError, parsePlace } from "../lib/client.ts";
+import { Libzmq } from "../lib/libzmq.ts";
+import { bundledLibzmqPath } from "../lib/libzmq_locator.ts";
+import { CurveFiles } from "./support/curve_files.ts";
 import { cityFixture, writeTempFile } from "./support/fixtures.ts";
 import { startService } from "./support/service_process.ts";
 
@@ -128,5 +131,35 @@ Deno.test("GeoipClient calls made at once are queued, not mixed", async () => {
     assert.equal((results[3] as { city: string }).city, "Sixville");
   } finally {
     await Deno.remove(path);
+  }
+});
+
+Deno.test("GeoipClient speaks CURVE: served with keys on the list, refused in time without", async () => {
+  const lib = Libzmq.open(bundledLibzmqPath());
+  const allowed = lib.curveKeypair();
+  const stranger = lib.curveKeypair();
+  await using files = await CurveFiles.create(lib, [allowed.publicKey]);
+  await using service = await startService([
+    "--db",
+    files.database,
+    "--bind",
+    "tcp://127.0.0.1:*",
+    ...files.flags,
+  ]);
+  await using client = new GeoipClient({
+    endpoints: [service.endpoint],
+    curve: { serverKey: files.serverKey, ...allowed },
+    lib,
+  });
+  assert.deepEqual(await client.lookup("81.2.69.160"), LONDON);
+  for (const keys of [stranger, undefined]) {
+    await using refused = new GeoipClient({
+      endpoints: [service.endpoint],
+      timeoutMs: 300,
+      attempts: 2,
+      lib,
+      ...(keys === undefined ? {} : { curve: { serverKey: files.serverKey, ...keys } }),
+    });
+    await assert.rejects(() => refused.lookup("81.2.69.160"), GeoipClientError);
   }
 });
