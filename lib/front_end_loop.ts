@@ -140,10 +140,13 @@ export class FrontEnd {
    * Switches to another database's responder (a new cache, too).
    *
    * @param responder the new responder
+   * @returns whether it replaced a different one (whose database can now be freed)
    */
-  useResponder(responder: GeoipResponder): void {
+  useResponder(responder: GeoipResponder): boolean {
+    if (responder === this.#responder) return false;
     this.#responder = responder;
     this.#counter = new RequestCounter(this.#metrics, responder);
+    return true;
   }
 
   /** Takes no new requests; passes on the pool's replies still due, then returns. */

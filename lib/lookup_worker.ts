@@ -117,7 +117,7 @@ export async function serveRequests(
       metrics,
     });
     run = () => {
-      frontEnd.useResponder(responder);
+      if (frontEnd.useResponder(responder)) releaseReplacedDatabase();
       return frontEnd.run(generation);
     };
   } else {
