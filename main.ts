@@ -183,6 +183,15 @@ async function serve(config: Config, log: Logger): Promise<number> {
       workers: config.workers,
       limits,
       cacheEntries: config.cacheSize,
+      onWorkerEvent: (event) => {
+        if (event.type === "replaced") {
+          log.warn("worker-replaced", `lookup worker ${event.worker} replaced`, { ...event });
+        } else {
+          log.error("worker-failed", `lookup worker ${event.worker} failed: ${event.message}`, {
+            ...event,
+          });
+        }
+      },
       version: VERSION,
       hwm: config.hwm,
       ...(curve === undefined ? {} : {
@@ -317,14 +326,19 @@ async function serve(config: Config, log: Logger): Promise<number> {
     stopSignals.received.then((signal) => ({ signal, failure: undefined })),
     (authenticator?.failed ?? new Promise<never>(() => {})).then((failure) => ({
       signal: undefined,
-      failure,
+      failure: `${failure}; stopping, since no CURVE client can be checked`,
+    })),
+    server.frontEndFailed.then((failure) => ({
+      signal: undefined,
+      failure: `the front-end worker failed (${failure}); stopping, so that a restart ` +
+        "(systemd's Restart=on-failure) brings the service back",
     })),
   ]);
   if (ended.signal !== undefined) {
     const signal = ended.signal;
     log.info("stop", `stopping on ${signal}: answering the requests in flight`, { signal });
   } else {
-    log.error("zap-failed", `${ended.failure}; stopping, since no CURVE client can be checked`);
+    log.error("failed", ended.failure);
   }
   watcher?.close();
   Deno.removeSignalListener("SIGHUP", onHangup);

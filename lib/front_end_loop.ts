@@ -196,8 +196,16 @@ export class FrontEnd {
     } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size)) {
       return true; // counted by the pool worker that answers it
     } else {
-      this.#responder.respondInto(request, size, reply);
-      answered = true;
+      try {
+        this.#responder.respondInto(request, size, reply);
+        answered = true;
+      } catch (error) {
+        // The front end owns the ROUTER and cannot be replaced without dropping every
+        // connection: it answers ERROR and goes on.
+        reply.encode(
+          errorReply(`internal error: ${error instanceof Error ? error.message : error}`),
+        );
+      }
     }
     this.#sendEnvelope();
     router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);

@@ -45,6 +45,10 @@ export interface ServerOptions {
   cacheEntries: number;
   /** geoipmq's version, for `info`. */
   version: string;
+  /** The lookup worker's module (default `lookup_worker.ts`; tests swap in a faulty one). */
+  workerModule?: URL;
+  /** Told when a worker fails and when a pool worker has been replaced. */
+  onWorkerEvent?: (event: WorkerLifeEvent) => void;
   /** Where the workers count requests (default: a new one). */
   metrics?: ServiceMetrics;
   /**
@@ -113,6 +117,15 @@ const SWITCH_TIMEOUT_MS = 10_000;
 /** The most characters each cache of a worker holds (8 Mi: 8 to 16 MiB of strings). */
 export const CACHE_MAX_CHARS = 8 * 1024 * 1024;
 
+/** A worker failed (and, for a pool worker, was replaced). */
+export interface WorkerLifeEvent {
+  type: "failed" | "replaced";
+  /** The worker's number: 0 is the front end, which is not replaced. */
+  worker: number;
+  /** Why it failed. */
+  message: string;
+}
+
 /** One worker as the main thread sees it. */
 interface WorkerHandle {
   worker: Worker;
@@ -120,6 +133,8 @@ interface WorkerHandle {
   stopped: Promise<void>;
   alive: boolean;
   switched: (generation: number) => Promise<void>;
+  /** Settles with the reason when the worker ends with a failure. */
+  failed: Promise<string>;
 }
 
 /**
@@ -152,6 +167,9 @@ export class GeoipServer {
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
+    spawnPoolWorker: (worker: number, database: DatabaseSwitch) => WorkerHandle;
+    onWorkerEvent: (event: WorkerLifeEvent) => void;
+    firstDatabase: DatabaseSwitch;
     endpoints: string[];
     context: ZmqContext;
     workers: WorkerHandle[];
@@ -168,6 +186,38 @@ export class GeoipServer {
     this.#control = parts.control;
     this.metrics = parts.metrics;
     this.#database = parts.database;
+    this.#spawnPoolWorker = parts.spawnPoolWorker;
+    this.#onWorkerEvent = parts.onWorkerEvent;
+    this.#current = parts.firstDatabase;
+    this.frontEndFailed = parts.workers[0]!.failed;
+    this.#workers.forEach((_, i) => this.#watchFailure(i));
+  }
+
+  /** Settles with the reason if the front-end worker fails: the service cannot go on. */
+  readonly frontEndFailed: Promise<string>;
+  readonly #spawnPoolWorker: (worker: number, database: DatabaseSwitch) => WorkerHandle;
+  readonly #onWorkerEvent: (event: WorkerLifeEvent) => void;
+  #current: DatabaseSwitch;
+
+  /** Replaces a pool worker that fails (the front end owns the ROUTER and is not). */
+  #watchFailure(index: number): void {
+    this.#workers[index]!.failed.then(async (message) => {
+      if (this.#stopping !== undefined) return;
+      this.#onWorkerEvent({ type: "failed", worker: index, message });
+      this.metrics.setWorkersAlive(this.workersAlive);
+      if (index === 0) return;
+      this.#workers[index]!.worker.terminate();
+      const handle = this.#spawnPoolWorker(index, this.#current);
+      this.#workers[index] = handle;
+      this.#watchFailure(index);
+      try {
+        await handle.ready;
+      } catch {
+        return; // its own failure is reported by its own watch
+      }
+      this.metrics.setWorkersAlive(this.workersAlive);
+      this.#onWorkerEvent({ type: "replaced", worker: index, message });
+    });
   }
 
   /**
@@ -243,23 +293,22 @@ export class GeoipServer {
         control: control.buffer,
         metrics: metrics.buffer,
       };
+      const workerModule = options.workerModule ?? new URL("./lookup_worker.ts", import.meta.url);
       for (let i = 0; i < options.workers; i++) {
-        const worker = new Worker(new URL("./lookup_worker.ts", import.meta.url), {
-          type: "module",
-          name: `geoipmq-worker-${i}`,
-        });
-        const handle = watchWorker(worker);
-        handles.push(handle);
         const role: Partial<WorkerSetup> = i === 0
           ? { frontEnd: { routerAddress: router.address, poolAddress: pool?.address ?? 0n } }
           : { poolEndpoint };
-        worker.postMessage({ ...common, ...role, worker: i } satisfies WorkerSetup);
+        handles.push(spawnWorker(workerModule, { ...common, ...role, worker: i }));
       }
       // The front end owns the ROUTER and the DEALER from here on, and closes them.
       sockets.length = 0;
       await Promise.all(handles.map((handle) => handle.ready));
       metrics.setWorkersAlive(handles.length);
       return new GeoipServer({
+        spawnPoolWorker: (worker, database) =>
+          spawnWorker(workerModule, { ...common, poolEndpoint, database, worker }),
+        onWorkerEvent: options.onWorkerEvent ?? (() => {}),
+        firstDatabase: common.database,
         endpoints,
         context,
         workers: handles,
@@ -308,6 +357,7 @@ export class GeoipServer {
       const switched = live.map((handle) => handle.switched(generation));
       for (const handle of live) handle.worker.postMessage(message);
       this.#control.announceSwitch();
+      this.#current = message;
       await withTimeout(Promise.all(switched), SWITCH_TIMEOUT_MS);
       this.#database = database;
     };
@@ -391,9 +441,17 @@ function wantsIpv6(endpoint: string): boolean {
   return /^tcp:\/\/(\[|\*:)/.test(endpoint);
 }
 
+function spawnWorker(module: URL, setup: WorkerSetup): WorkerHandle {
+  const worker = new Worker(module, { type: "module", name: `geoipmq-worker-${setup.worker}` });
+  const handle = watchWorker(worker);
+  worker.postMessage(setup);
+  return handle;
+}
+
 function watchWorker(worker: Worker): WorkerHandle {
   const ready = Promise.withResolvers<void>();
   const stopped = Promise.withResolvers<void>();
+  const failed = Promise.withResolvers<string>();
   const waiting = new Map<number, () => void>();
   const handle: WorkerHandle = {
     worker,
@@ -401,10 +459,14 @@ function watchWorker(worker: Worker): WorkerHandle {
     stopped: stopped.promise,
     alive: true,
     switched: (generation) => new Promise((resolve) => waiting.set(generation, resolve)),
+    failed: failed.promise,
   };
   const end = (error?: Error) => {
     handle.alive = false;
-    if (error !== undefined) ready.reject(error);
+    if (error !== undefined) {
+      ready.reject(error);
+      failed.resolve(error.message);
+    }
     stopped.resolve();
     for (const resolve of waiting.values()) resolve();
   };

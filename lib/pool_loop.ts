@@ -64,8 +64,16 @@ export function servePool(options: PoolLoopOptions): LoopExit {
     } else if (size > limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${limits.maxRequestBytes} bytes`));
     } else {
-      responder.respondInto(request, size, reply);
-      counted = true;
+      try {
+        responder.respondInto(request, size, reply);
+        counted = true;
+      } catch (error) {
+        // A fault in this worker: the request gets ERROR, then the worker ends and the
+        // server starts a fresh one in its place.
+        reply.encode(errorReply("internal error: the worker failed and is being replaced"));
+        socket.sendBytes(reply.bytes, reply.length, 0);
+        throw error;
+      }
     }
     try {
       socket.sendBytes(reply.bytes, reply.length, 0);
