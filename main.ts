@@ -33,7 +33,7 @@ import { DatabaseReloader } from "./lib/database_reloader.ts";
 import { watchDatabase } from "./lib/database_watcher.ts";
 import { isLoopbackEndpoint } from "./lib/endpoint_reach.ts";
 import { DatabaseError, GeoDatabase } from "./lib/geo_database.ts";
-import { CACHE_MAX_CHARS, GeoipServer } from "./lib/geoip_server.ts";
+import { GeoipServer } from "./lib/geoip_server.ts";
 import { type HttpFront, startHttpFront } from "./lib/http_front.ts";
 import { KeygenError, writeKeyPair } from "./lib/keygen.ts";
 import { runBroker } from "./lib/broker_command.ts";
@@ -183,6 +183,7 @@ async function serve(config: Config, log: Logger): Promise<number> {
       workers: config.workers,
       limits,
       cacheEntries: config.cacheSize,
+      cacheChars: config.cacheChars,
       onWorkerEvent: (event) => {
         if (event.type === "replaced") {
           log.warn("worker-replaced", `lookup worker ${event.worker} replaced`, { ...event });
@@ -223,7 +224,7 @@ async function serve(config: Config, log: Logger): Promise<number> {
     new GeoipResponder(db, {
       limits,
       server: serverInfo,
-      cache: { maxEntries: config.cacheSize, maxChars: CACHE_MAX_CHARS },
+      cache: { maxEntries: config.cacheSize, maxChars: config.cacheChars },
     });
   let httpResponder = responderFor(database);
   metrics.setDatabase(databaseFacts(database));

@@ -42,6 +42,8 @@ export interface Config {
   curveAllowFile: string | undefined;
   /** Entries in each worker's caches of rendered answers; 0 disables them. */
   cacheSize: number;
+  /** Characters (bytes for TSV) each of those caches may hold. */
+  cacheChars: number;
   /** Reload the database when its file is replaced. */
   watch: boolean;
   /** Where to serve HTTP, or undefined for no HTTP. */
@@ -56,6 +58,9 @@ export interface Config {
 
 /** The default number of rendered answers each worker keeps per reply format. */
 export const DEFAULT_CACHE_SIZE = 100_000;
+
+/** The default bound on what each answer cache holds, in characters: 8 Mi. */
+export const DEFAULT_CACHE_CHARS = 8 * 1024 * 1024;
 
 /** The default endpoint. */
 export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
@@ -96,6 +101,8 @@ Options (each also read from the environment variable shown):
                             line; needed with CURVE; SIGHUP re-reads it
   --cache-size N            rendered answers each worker keeps, per   GEOIPMQ_CACHE_SIZE
                             format (default: ${DEFAULT_CACHE_SIZE}; 0: no cache)
+  --cache-chars N           characters each such cache holds at most  GEOIPMQ_CACHE_CHARS
+                            (default: ${DEFAULT_CACHE_CHARS}, 8 Mi)
   --watch                   reload the database when its file is       GEOIPMQ_WATCH=1
                             replaced (SIGHUP always reloads it)
   --http HOST:PORT          also serve HTTP there, e.g. 127.0.0.1:8080 GEOIPMQ_HTTP
@@ -119,6 +126,7 @@ const OPTIONS = {
   "curve-secret-key-file": { type: "string" },
   "curve-allow-file": { type: "string" },
   "cache-size": { type: "string" },
+  "cache-chars": { type: "string" },
   watch: { type: "boolean" },
   http: { type: "string" },
   "log-format": { type: "string" },
@@ -215,6 +223,11 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
       min: 0,
       max: 10_000_000,
       fallback: DEFAULT_CACHE_SIZE,
+    }),
+    cacheChars: integer("cache-chars", text("cache-chars", "GEOIPMQ_CACHE_CHARS"), {
+      min: 0,
+      max: 1024 * 1024 * 1024,
+      fallback: DEFAULT_CACHE_CHARS,
     }),
     watch: values.watch === true || flagVariable("GEOIPMQ_WATCH", env.GEOIPMQ_WATCH),
     http: httpAddress(text("http", "GEOIPMQ_HTTP")),

@@ -43,6 +43,8 @@ export interface ServerOptions {
   limits: RequestLimits;
   /** Entries in each worker's caches of rendered answers; 0 disables them. */
   cacheEntries: number;
+  /** Characters each of a worker's caches may hold (default {@linkcode CACHE_MAX_CHARS}). */
+  cacheChars?: number;
   /** geoipmq's version, for `info`. */
   version: string;
   /** The lookup worker's module (default `lookup_worker.ts`; tests swap in a faulty one). */
@@ -114,7 +116,7 @@ export function frameLimit(maxRequestBytes: number, curve: boolean): number {
 
 const STOP_TIMEOUT_MS = 8000;
 const SWITCH_TIMEOUT_MS = 10_000;
-/** The most characters each cache of a worker holds (8 Mi: 8 to 16 MiB of strings). */
+/** The default most characters (or bytes) each cache of a worker holds: 8 Mi. */
 export const CACHE_MAX_CHARS = 8 * 1024 * 1024;
 
 /** A worker failed (and, for a pool worker, was replaced). */
@@ -289,7 +291,10 @@ export class GeoipServer {
           startedAt: Date.now(),
         },
         workers: options.workers,
-        cache: { maxEntries: options.cacheEntries, maxChars: CACHE_MAX_CHARS },
+        cache: {
+          maxEntries: options.cacheEntries,
+          maxChars: options.cacheChars ?? CACHE_MAX_CHARS,
+        },
         control: control.buffer,
         metrics: metrics.buffer,
       };

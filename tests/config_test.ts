@@ -30,6 +30,7 @@ Deno.test("parseConfig() has sane defaults", () => {
   assert.equal(config.maxRequestBytes, DEFAULT_LIMITS.maxRequestBytes);
   assert.equal(config.maxAddresses, DEFAULT_LIMITS.maxAddresses);
   assert.equal(config.cacheSize, DEFAULT_CACHE_SIZE);
+  assert.equal(config.cacheChars, 8 * 1024 * 1024);
   assert.equal(config.hwm, DEFAULT_HWM);
   assert.equal(config.hwm, 1000);
   assert.equal(config.curveSecretKeyFile, undefined);
@@ -74,6 +75,7 @@ Deno.test("parseConfig() reads every GEOIPMQ_* variable, and flags win over them
     GEOIPMQ_MAX_REQUEST_BYTES: "2048",
     GEOIPMQ_MAX_ADDRESSES: "20",
     GEOIPMQ_CACHE_SIZE: "30",
+    GEOIPMQ_CACHE_CHARS: "4096",
   };
   const fromEnv = parseConfig([], env);
   assert.equal(fromEnv.db, "env.mmdb");
@@ -83,6 +85,7 @@ Deno.test("parseConfig() reads every GEOIPMQ_* variable, and flags win over them
   assert.equal(fromEnv.maxRequestBytes, 2048);
   assert.equal(fromEnv.maxAddresses, 20);
   assert.equal(fromEnv.cacheSize, 30);
+  assert.equal(fromEnv.cacheChars, 4096);
   const flagsWin = parseConfig([
     "--db",
     "flag.mmdb",
