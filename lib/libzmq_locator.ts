@@ -7,6 +7,7 @@
  */
 
 import zeromqPackage from "zeromq/package.json" with { type: "json" };
+import { libzmqPathForDlopen } from "./embedded_libzmq.ts";
 
 /** One entry of the prebuilt addon table in `zeromq/build/manifest.json`. */
 interface PrebuiltTarget {
@@ -92,5 +93,6 @@ export function bundledLibzmqPath(): string {
       `npm:${BUNDLED_LIBZMQ_PACKAGE} has no prebuilt libzmq for ${platform.os}-${platform.arch}-${platform.libc}; pass --libzmq PATH`,
     );
   }
-  return new URL(relative, buildDirectory).pathname;
+  // Inside a binary from `deno task compile`, the addon sits in a virtual file system.
+  return libzmqPathForDlopen(new URL(relative, buildDirectory).pathname);
 }

@@ -327,6 +327,9 @@ Deno.test("lib/embedded_libzmq.ts turns the libzmq of a compiled binary into a p
     });
 
     await t.step("a damaged or loosened copy is replaced", () => {
+      // Damage a new file at that path: the copy loaded above stays mapped in this
+      // process, and writing over a mapped library in place kills it with SIGBUS.
+      Deno.removeSync(extracted);
       Deno.writeFileSync(extracted, new TextEncoder().encode("not a library"));
       assert.equal(libzmqPathForDlopen(embedded, { root, directory }), extracted);
       assert.deepEqual(Deno.readFileSync(extracted), Deno.readFileSync(source));
