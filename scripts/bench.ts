@@ -25,6 +25,7 @@
  * @module
  */
 
+import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
 import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/bundled_database.ts";
 import { Libzmq } from "../lib/libzmq.ts";
@@ -40,15 +41,6 @@ import {
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const C_SOURCE = new URL("./c_baseline/geoip_rep.c", import.meta.url).pathname;
-/** As in `deno task start`, so the bench measures what operators run. */
-const SERVICE_PERMISSIONS = [
-  "--allow-read",
-  "--allow-env",
-  "--allow-ffi",
-  "--allow-sys",
-  "--allow-net",
-  "--v8-flags=--max-semi-space-size=1,--expose-gc",
-];
 const DEBIAN_PACKAGES = "build-essential libzmq3-dev libmaxminddb-dev";
 const BATCH_SIZE = 100;
 const START_TIMEOUT_MS = 90_000;
@@ -145,13 +137,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     killEverything();
     Deno.exit(130);
   });
-}
-
-/** The environment of a child, without `GEOIPMQ_*` variables that would change its setup. */
-function childEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) => !name.startsWith("GEOIPMQ_")),
-  );
 }
 
 /** A server process under test. */
@@ -339,12 +324,6 @@ interface DatabaseFile {
   bytes: number;
 }
 
-async function gunzip(source: string, target: string): Promise<void> {
-  const input = await Deno.open(source);
-  const output = await Deno.open(target, { write: true, create: true, truncate: true });
-  await input.readable.pipeThrough(new DecompressionStream("gzip")).pipeTo(output.writable);
-}
-
 async function prepareDatabase(db: string | undefined, directory: string): Promise<DatabaseFile> {
   const source = db ?? bundledDatabasePath();
   const origin = db === undefined ? `npm:${BUNDLED_DATABASE_PACKAGE} (${source})` : source;
@@ -479,7 +458,7 @@ async function main(options: Options): Promise<number> {
     progress(`preparing the database in ${tempDirectory}`);
     const database = await prepareDatabase(options.db, tempDirectory);
 
-    const help = await runCommand(Deno.execPath(), ["run", ...SERVICE_PERMISSIONS, MAIN, "--help"]);
+    const help = await runCommand(Deno.execPath(), ["run", ...SERVICE_FLAGS, MAIN, "--help"]);
     const helpText = help?.stdout ?? "";
     const hasCacheSize = helpText.includes("--cache-size");
     const defaultCache = helpText.match(/--cache-size[\s\S]*?default: (\d+)/)?.[1];
@@ -490,7 +469,7 @@ async function main(options: Options): Promise<number> {
     progress("starting the servers");
     const geoipmqArgs = (extra: string[]) => [
       "run",
-      ...SERVICE_PERMISSIONS,
+      ...SERVICE_FLAGS,
       MAIN,
       "--db",
       database.path,

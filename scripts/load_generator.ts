@@ -50,7 +50,7 @@ export interface RequestPool {
 }
 
 /** A small, fast, seeded PRNG (mulberry32): the same seed gives the same addresses. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -26,6 +26,8 @@
  * @module
  */
 
+import { mulberry32 } from "./load_generator.ts";
+import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
 import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/bundled_database.ts";
 import {
@@ -39,15 +41,6 @@ import {
 import { bundledLibzmqPath } from "../lib/libzmq_locator.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-/** As in `deno task start`. */
-const SERVICE_PERMISSIONS = [
-  "--allow-read",
-  "--allow-env",
-  "--allow-ffi",
-  "--allow-sys",
-  "--allow-net",
-  "--v8-flags=--max-semi-space-size=1,--expose-gc",
-];
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 10_000;
 const RELOAD_TIMEOUT_MS = 30_000;
@@ -163,17 +156,6 @@ interface LoadSetup {
 interface LoadDone {
   examples: string[];
   failure?: string;
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /** One client socket and its request in flight. */
@@ -352,12 +334,6 @@ function cleanUpNow(): void {
   }
 }
 
-function childEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) => !name.startsWith("GEOIPMQ_")),
-  );
-}
-
 /** The running service: its log, its ready endpoint, its exit. */
 interface Service {
   child: Deno.ChildProcess;
@@ -371,7 +347,7 @@ async function startService(dbPath: string, workers: number): Promise<Service> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...SERVICE_PERMISSIONS,
+      ...SERVICE_FLAGS,
       MAIN,
       "--db",
       dbPath,
@@ -455,12 +431,6 @@ function residentBytes(pid: number): number | null {
   } catch {
     return null;
   }
-}
-
-async function gunzip(source: string, target: string): Promise<void> {
-  const input = await Deno.open(source);
-  const output = await Deno.open(target, { write: true, create: true, truncate: true });
-  await input.readable.pipeThrough(new DecompressionStream("gzip")).pipeTo(output.writable);
 }
 
 async function machine(when: string): Promise<string> {

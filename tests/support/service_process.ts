@@ -5,17 +5,12 @@
  * @module
  */
 
+import { startTaskPermissions } from "../../scripts/compile.ts";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** The permissions the service runs with, as in `deno task start`. */
-export const SERVICE_PERMISSIONS = [
-  "--allow-read",
-  "--allow-env",
-  "--allow-ffi",
-  "--allow-sys",
-  "--allow-net",
-  "--v8-flags=--max-semi-space-size=1,--expose-gc",
-];
+/** The flags the service runs with: those of `deno task start`, read from `deno.json`. */
+export const SERVICE_PERMISSIONS: readonly string[] = startTaskPermissions();
 
 /** Options for {@linkcode startService}. */
 export interface StartServiceOptions {
