@@ -13,7 +13,7 @@
  * @module
  */
 
-import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./lib/bundled_database.ts";
+import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./lib/database/bundled.ts";
 import {
   type Config,
   KEYGEN_USAGE,
@@ -22,29 +22,29 @@ import {
   parseKeygenConfig,
   USAGE,
   UsageError,
-} from "./lib/config.ts";
+} from "./lib/cli/config.ts";
 import {
   KeyFileError,
   readAllowFile,
   readSecretKeyFile,
   type ServerKey,
-} from "./lib/curve_key_files.ts";
-import { DatabaseReloader } from "./lib/database_reloader.ts";
-import { watchDatabase } from "./lib/database_watcher.ts";
-import { isLoopbackEndpoint } from "./lib/endpoint_reach.ts";
-import { DatabaseError, GeoDatabase } from "./lib/geo_database.ts";
-import { GeoipServer } from "./lib/geoip_server.ts";
-import { type HttpFront, startHttpFront } from "./lib/http_front.ts";
-import { KeygenError, writeKeyPair } from "./lib/keygen.ts";
-import { runBroker } from "./lib/broker_command.ts";
-import { runQuery } from "./lib/query_command.ts";
-import { Libzmq } from "./lib/libzmq.ts";
-import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "./lib/libzmq_locator.ts";
-import { Logger } from "./lib/logger.ts";
-import { releaseReplacedDatabase } from "./lib/release_memory.ts";
-import { GeoipResponder } from "./lib/responder.ts";
-import { VERSION } from "./lib/version.ts";
-import type { Refusal } from "./lib/zap_authenticator.ts";
+} from "./lib/curve/key_files.ts";
+import { DatabaseReloader } from "./lib/server/reloader.ts";
+import { watchDatabase } from "./lib/database/watcher.ts";
+import { isLoopbackEndpoint } from "./lib/zmq/endpoint.ts";
+import { DatabaseError, GeoDatabase } from "./lib/database/geo_database.ts";
+import { GeoipServer } from "./lib/server/geoip_server.ts";
+import { type HttpFront, startHttpFront } from "./lib/http/http_front.ts";
+import { KeygenError, writeKeyPair } from "./lib/curve/keygen.ts";
+import { runBroker } from "./lib/client/broker_command.ts";
+import { runQuery } from "./lib/client/query_command.ts";
+import { Libzmq } from "./lib/zmq/libzmq.ts";
+import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "./lib/zmq/locator.ts";
+import { Logger } from "./lib/log/logger.ts";
+import { releaseReplacedDatabase } from "./lib/database/release.ts";
+import { GeoipResponder } from "./lib/lookup/responder.ts";
+import { VERSION } from "./lib/server/version.ts";
+import type { Refusal } from "./lib/curve/zap_authenticator.ts";
 
 /** A failure that stops the start-up with a one-line message and exit code 1. */
 class StartupError extends Error {

@@ -27,9 +27,9 @@
 
 import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
 import { parseArgs } from "node:util";
-import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/bundled_database.ts";
-import { Libzmq } from "../lib/libzmq.ts";
-import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "../lib/libzmq_locator.ts";
+import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/bundled.ts";
+import { Libzmq } from "../lib/zmq/libzmq.ts";
+import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "../lib/zmq/locator.ts";
 import {
   type AnswerSummary,
   LoadGenerator,

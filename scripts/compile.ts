@@ -36,8 +36,8 @@
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { bundledDatabasePath } from "../lib/bundled_database.ts";
-import { bundledLibzmqPath, choosePrebuilt, parsePrebuiltManifest } from "../lib/libzmq_locator.ts";
+import { bundledDatabasePath } from "../lib/database/bundled.ts";
+import { bundledLibzmqPath, choosePrebuilt, parsePrebuiltManifest } from "../lib/zmq/locator.ts";
 
 /** The repository root, where `deno compile` runs. */
 export const PROJECT_ROOT: string = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -46,7 +46,10 @@ export const PROJECT_ROOT: string = resolve(fileURLToPath(new URL("..", import.m
 export const ENTRY_MODULE = "main.ts";
 
 /** Modules started with `new Worker(...)`, which `deno compile` must be told about. */
-export const WORKER_MODULES: readonly string[] = ["lib/lookup_worker.ts", "lib/zap_worker.ts"];
+export const WORKER_MODULES: readonly string[] = [
+  "lib/server/lookup_worker.ts",
+  "lib/curve/zap_worker.ts",
+];
 
 /**
  * The permission flags of `deno task start` in `deno.json`, which the binary gets too, so

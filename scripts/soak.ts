@@ -29,7 +29,7 @@
 import { mulberry32 } from "./load_generator.ts";
 import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
 import { parseArgs } from "node:util";
-import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/bundled_database.ts";
+import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/bundled.ts";
 import {
   Libzmq,
   SocketOption,
@@ -37,8 +37,8 @@ import {
   ZmqContext,
   ZmqPoller,
   type ZmqSocket,
-} from "../lib/libzmq.ts";
-import { bundledLibzmqPath } from "../lib/libzmq_locator.ts";
+} from "../lib/zmq/libzmq.ts";
+import { bundledLibzmqPath } from "../lib/zmq/locator.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const START_TIMEOUT_MS = 90_000;

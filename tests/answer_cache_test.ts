@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AnswerCache } from "../lib/answer_cache.ts";
+import { AnswerCache } from "../lib/lookup/answer_cache.ts";
 
 Deno.test("AnswerCache renders a record once and counts hits and misses", () => {
   const cache = new AnswerCache({ maxEntries: 10, maxChars: 1000 });

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { bundledDatabasePath } from "../lib/bundled_database.ts";
-import { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "../lib/embedded_libzmq.ts";
-import { Libzmq } from "../lib/libzmq.ts";
-import { bundledLibzmqPath } from "../lib/libzmq_locator.ts";
-import { VERSION } from "../lib/version.ts";
+import { bundledDatabasePath } from "../lib/database/bundled.ts";
+import { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "../lib/zmq/embedded.ts";
+import { Libzmq } from "../lib/zmq/libzmq.ts";
+import { bundledLibzmqPath } from "../lib/zmq/locator.ts";
+import { VERSION } from "../lib/server/version.ts";
 import {
   CANNOT_RUN_HERE,
   type CompilePlan,
@@ -22,7 +22,7 @@ import { cityFixture, LONDON_TSV, writeTempFile } from "./support/fixtures.ts";
 import { TestClient } from "./support/test_client.ts";
 
 const COMPILE_SCRIPT = new URL("../scripts/compile.ts", import.meta.url).pathname;
-const EMBEDDED_LIBZMQ = new URL("../lib/embedded_libzmq.ts", import.meta.url).href;
+const EMBEDDED_LIBZMQ = new URL("../lib/zmq/embedded.ts", import.meta.url).href;
 const decoder = new TextDecoder();
 
 /** Runs `scripts/compile.ts` as `deno task compile` does. */

@@ -7,9 +7,9 @@ import {
   parseConfig,
   parseKeygenConfig,
   UsageError,
-} from "../lib/config.ts";
-import { DEFAULT_HWM } from "../lib/geoip_server.ts";
-import { DEFAULT_LIMITS } from "../lib/protocol.ts";
+} from "../lib/cli/config.ts";
+import { DEFAULT_HWM } from "../lib/server/geoip_server.ts";
+import { DEFAULT_LIMITS } from "../lib/protocol/request.ts";
 
 function usageError(args: string[], env: Record<string, string> = {}): string {
   try {

@@ -5,11 +5,11 @@ import {
   parseAllowList,
   readAllowFile,
   readSecretKeyFile,
-} from "../lib/curve_key_files.ts";
-import { Libzmq } from "../lib/libzmq.ts";
-import { bundledLibzmqPath } from "../lib/libzmq_locator.ts";
-import { parseZapRequest, zapReply } from "../lib/zap_protocol.ts";
-import { ZapState } from "../lib/zap_state.ts";
+} from "../lib/curve/key_files.ts";
+import { Libzmq } from "../lib/zmq/libzmq.ts";
+import { bundledLibzmqPath } from "../lib/zmq/locator.ts";
+import { parseZapRequest, zapReply } from "../lib/curve/zap_protocol.ts";
+import { ZapState } from "../lib/curve/zap_state.ts";
 
 const lib = Libzmq.open(bundledLibzmqPath());
 const encoder = new TextEncoder();

@@ -7,9 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { GeoipServer } from "../lib/geoip_server.ts";
-import { VERSION } from "../lib/version.ts";
-import type { Refusal } from "../lib/zap_authenticator.ts";
+import { GeoipServer } from "../lib/server/geoip_server.ts";
+import { VERSION } from "../lib/server/version.ts";
+import type { Refusal } from "../lib/curve/zap_authenticator.ts";
 import { cityFixture, LONDON_TSV, openFixture } from "./support/fixtures.ts";
 import { CurveClient } from "./support/curve_client.ts";
 

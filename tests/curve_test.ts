@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SocketOption } from "../lib/libzmq.ts";
+import { SocketOption } from "../lib/zmq/libzmq.ts";
 import { cityFixture, LONDON_TSV } from "./support/fixtures.ts";
 import { type ClientKeys, CurveClient, receiveOrNull, SocketType } from "./support/curve_client.ts";
 import { CurveFiles, literal, waitForLogLine } from "./support/curve_files.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isLoopbackEndpoint } from "../lib/endpoint_reach.ts";
+import { isLoopbackEndpoint } from "../lib/zmq/endpoint.ts";
 
 Deno.test("isLoopbackEndpoint() tells loopback and local endpoints from the rest", () => {
   const loopback = [

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { AddressFamilyError, DatabaseError, GeoDatabase } from "../lib/geo_database.ts";
-import { parseIpAddress } from "../lib/ip_address.ts";
+import { AddressFamilyError, DatabaseError, GeoDatabase } from "../lib/database/geo_database.ts";
+import { parseIpAddress } from "../lib/protocol/ip_address.ts";
 import { cityFixture, gzip, ipv4OnlyFixture, writeTempFile } from "./support/fixtures.ts";
 
 const ip = (text: string) => parseIpAddress(text)!;

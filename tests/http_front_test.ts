@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { GeoDatabase } from "../lib/geo_database.ts";
-import { type HttpFront, startHttpFront } from "../lib/http_front.ts";
-import { DEFAULT_LIMITS } from "../lib/protocol.ts";
-import { GeoipResponder } from "../lib/responder.ts";
+import { GeoDatabase } from "../lib/database/geo_database.ts";
+import { type HttpFront, startHttpFront } from "../lib/http/http_front.ts";
+import { DEFAULT_LIMITS } from "../lib/protocol/request.ts";
+import { GeoipResponder } from "../lib/lookup/responder.ts";
 import {
   brokenDoubleFixture,
   cityFixture,

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DURATION_BUCKETS_MICROS } from "../lib/service_metrics.ts";
+import { DURATION_BUCKETS_MICROS } from "../lib/metrics/service_metrics.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "./support/fixtures.ts";
 import {
   freeLoopbackPort,

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatIpAddress, formatNetwork, isIpv4Mapped, parseIpAddress } from "../lib/ip_address.ts";
+import {
+  formatIpAddress,
+  formatNetwork,
+  isIpv4Mapped,
+  parseIpAddress,
+} from "../lib/protocol/ip_address.ts";
 
 function bytesOf(text: string): number[] {
   const address = parseIpAddress(text);

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/server/version.ts";
 import {
   letteredDatabase,
   linesMatching,

@@ -4,7 +4,7 @@ import { cityFixture, writeTempFile } from "./support/fixtures.ts";
 import { commandWorks, skipForMissingTool } from "./support/required_tool.ts";
 import { startService } from "./support/service_process.ts";
 
-const CLIENT = new URL("../lib/node_client.mjs", import.meta.url).pathname;
+const CLIENT = new URL("../lib/client/node_client.mjs", import.meta.url).pathname;
 
 /** A Node script that exercises the client against the endpoints it is given. */
 const SCRIPT = `

@@ -5,7 +5,7 @@ import {
   parseRequest,
   quoteValue,
   type RequestLimits,
-} from "../lib/protocol.ts";
+} from "../lib/protocol/request.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const parse = (text: string, limits: RequestLimits = DEFAULT_LIMITS) =>

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RefusalLimiter } from "../lib/refusal_limiter.ts";
+import { RefusalLimiter } from "../lib/curve/refusal_limiter.ts";
 
 Deno.test("RefusalLimiter logs a key at most once per window, saying how many it held back", () => {
   const limiter = new RefusalLimiter({ windowMs: 10_000 });

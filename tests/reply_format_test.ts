@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatFixed6, formatTsv, stringifyJson } from "../lib/reply_format.ts";
+import { formatFixed6, formatTsv, stringifyJson } from "../lib/protocol/reply_format.ts";
 
 Deno.test("formatFixed6() prints six decimals like C's %f", () => {
   assert.equal(formatFixed6(51.5142), "51.514200");

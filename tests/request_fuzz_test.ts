@@ -10,8 +10,13 @@
 
 import assert from "node:assert/strict";
 import { isIP } from "node:net";
-import { formatIpAddress, type IpAddress, parseIpAddress, parseIpInto } from "../lib/ip_address.ts";
-import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../lib/libzmq.ts";
+import {
+  formatIpAddress,
+  type IpAddress,
+  parseIpAddress,
+  parseIpInto,
+} from "../lib/protocol/ip_address.ts";
+import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../lib/zmq/libzmq.ts";
 import {
   parseRequest,
   quoteValue,
@@ -19,8 +24,8 @@ import {
   type RequestLimits,
   RequestScan,
   VERBS,
-} from "../lib/protocol.ts";
-import { GeoipResponder } from "../lib/responder.ts";
+} from "../lib/protocol/request.ts";
+import { GeoipResponder } from "../lib/lookup/responder.ts";
 import { cityFixture, LONDON_TSV, openFixture, writeTempFile } from "./support/fixtures.ts";
 import {
   addressLikeString,

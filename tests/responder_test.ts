@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { GeoDatabase } from "../lib/geo_database.ts";
-import { DEFAULT_LIMITS } from "../lib/protocol.ts";
-import { GeoipResponder } from "../lib/responder.ts";
+import { GeoDatabase } from "../lib/database/geo_database.ts";
+import { DEFAULT_LIMITS } from "../lib/protocol/request.ts";
+import { GeoipResponder } from "../lib/lookup/responder.ts";
 import { brokenDoubleFixture, cityFixture, LONDON_TSV } from "./support/fixtures.ts";
 
 const SERVER = { version: "9.9.9", libzmqVersion: "4.3.5", startedAt: Date.now() - 5000 };

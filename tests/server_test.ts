@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { SMALL_REQUEST_BYTES } from "../lib/front_end_loop.ts";
-import { GeoipServer } from "../lib/geoip_server.ts";
-import { Errno, SocketOption, SocketType, ZmqError } from "../lib/libzmq.ts";
-import { VERSION } from "../lib/version.ts";
+import { SMALL_REQUEST_BYTES } from "../lib/server/front_end_loop.ts";
+import { GeoipServer } from "../lib/server/geoip_server.ts";
+import { Errno, SocketOption, SocketType, ZmqError } from "../lib/zmq/libzmq.ts";
+import { VERSION } from "../lib/server/version.ts";
 import {
   brokenDoubleFixture,
   cityFixture,

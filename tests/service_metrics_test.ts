@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { DURATION_BUCKETS_MICROS, REQUEST_VERBS, ServiceMetrics } from "../lib/service_metrics.ts";
+import {
+  DURATION_BUCKETS_MICROS,
+  REQUEST_VERBS,
+  ServiceMetrics,
+} from "../lib/metrics/service_metrics.ts";
 import { HUGE_MICROS, type MetricsWorkerSetup, recordPlan } from "./support/metrics_worker.ts";
 
 interface Sample {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { SMALL_REQUEST_BYTES } from "../lib/front_end_loop.ts";
-import { GeoipServer, type WorkerLifeEvent } from "../lib/geoip_server.ts";
-import { VERSION } from "../lib/version.ts";
+import { SMALL_REQUEST_BYTES } from "../lib/server/front_end_loop.ts";
+import { GeoipServer, type WorkerLifeEvent } from "../lib/server/geoip_server.ts";
+import { VERSION } from "../lib/server/version.ts";
 import { cityFixture, LONDON_TSV, openFixture } from "./support/fixtures.ts";
 import { askOn, SocketType, TestClient } from "./support/test_client.ts";
 

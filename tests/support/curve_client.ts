@@ -15,8 +15,8 @@ import {
   ZmqContext,
   ZmqError,
   type ZmqSocket,
-} from "../../lib/libzmq.ts";
-import { bundledLibzmqPath } from "../../lib/libzmq_locator.ts";
+} from "../../lib/zmq/libzmq.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
 
 const decoder = new TextDecoder();
 

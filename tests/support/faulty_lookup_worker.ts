@@ -5,8 +5,8 @@
  * @module
  */
 
-import "../../lib/lookup_worker.ts";
-import { GeoipResponder } from "../../lib/responder.ts";
+import "../../lib/server/lookup_worker.ts";
+import { GeoipResponder } from "../../lib/lookup/responder.ts";
 
 const answer = GeoipResponder.prototype.respondInto;
 GeoipResponder.prototype.respondInto = function (frame, length, out) {

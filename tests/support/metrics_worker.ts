@@ -8,7 +8,11 @@
  * @module
  */
 
-import { REQUEST_VERBS, type RequestOutcome, ServiceMetrics } from "../../lib/service_metrics.ts";
+import {
+  REQUEST_VERBS,
+  type RequestOutcome,
+  ServiceMetrics,
+} from "../../lib/metrics/service_metrics.ts";
 
 /** The message that starts a worker. */
 export interface MetricsWorkerSetup {

@@ -5,8 +5,14 @@
  * @module
  */
 
-import { Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "../../lib/libzmq.ts";
-import { bundledLibzmqPath } from "../../lib/libzmq_locator.ts";
+import {
+  Libzmq,
+  SocketOption,
+  SocketType,
+  ZmqContext,
+  type ZmqSocket,
+} from "../../lib/zmq/libzmq.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
 
 const decoder = new TextDecoder();
 

@@ -85,7 +85,7 @@ export function errorReply(reason: string): string {
  *
  * @example
  * ```ts
- * import { DEFAULT_LIMITS, parseRequest } from "./protocol.ts";
+ * import { DEFAULT_LIMITS, parseRequest } from "./request.ts";
  * const frame = new TextEncoder().encode("geoip 81.2.69.160");
  * console.log(parseRequest(frame, DEFAULT_LIMITS));
  * // { kind: "lookup", format: "geoip", addresses: ["81.2.69.160"] }
@@ -120,7 +120,7 @@ const VERB_BYTES = VERBS.map((verb) => new TextEncoder().encode(verb));
  *
  * @example
  * ```ts
- * import { DEFAULT_LIMITS, RequestScan } from "./protocol.ts";
+ * import { DEFAULT_LIMITS, RequestScan } from "./request.ts";
  * const scan = new RequestScan(DEFAULT_LIMITS);
  * const frame = new TextEncoder().encode("geoip 1.2.3.4 ::1");
  * console.log(scan.scan(frame, frame.length), scan.addressCount, scan.addressText(frame, 1)); // lookup 2 ::1

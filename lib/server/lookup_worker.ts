@@ -12,14 +12,14 @@
  */
 
 import { FrontEnd } from "./front_end_loop.ts";
-import { GeoDatabase } from "./geo_database.ts";
-import { Libzmq, SocketOption, SocketType, ZmqContext, ZmqSocket } from "./libzmq.ts";
+import { GeoDatabase } from "../database/geo_database.ts";
+import { Libzmq, SocketOption, SocketType, ZmqContext, ZmqSocket } from "../zmq/libzmq.ts";
 import { CONTROL_POLL_MS, LoopControl } from "./loop_control.ts";
 import { type LoopExit, servePool } from "./pool_loop.ts";
-import { releaseReplacedDatabase } from "./release_memory.ts";
-import type { RequestLimits } from "./protocol.ts";
-import { GeoipResponder, type ServerInfo } from "./responder.ts";
-import { ServiceMetrics } from "./service_metrics.ts";
+import { releaseReplacedDatabase } from "../database/release.ts";
+import type { RequestLimits } from "../protocol/request.ts";
+import { GeoipResponder, type ServerInfo } from "../lookup/responder.ts";
+import { ServiceMetrics } from "../metrics/service_metrics.ts";
 
 /** The message that starts a worker. */
 export interface WorkerSetup {

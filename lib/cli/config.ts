@@ -6,8 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { DEFAULT_HWM } from "./geoip_server.ts";
-import { DEFAULT_LIMITS } from "./protocol.ts";
+import { DEFAULT_HWM } from "../server/geoip_server.ts";
+import { DEFAULT_LIMITS } from "../protocol/request.ts";
 
 /** A bad flag, variable or value: the caller prints the message and exits with code 2. */
 export class UsageError extends Error {

@@ -25,8 +25,8 @@ import {
   SocketType,
   ZmqContext,
   type ZmqSocket,
-} from "./libzmq.ts";
-import { bundledLibzmqPath } from "./libzmq_locator.ts";
+} from "../zmq/libzmq.ts";
+import { bundledLibzmqPath } from "../zmq/locator.ts";
 
 /** One address's place, the fields of the `geoip` reply; null where the database has none. */
 export interface GeoipPlace {

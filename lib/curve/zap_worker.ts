@@ -14,8 +14,8 @@
  * @module
  */
 
-import { Errno, Libzmq, SocketOption, SocketType, ZmqContext, ZmqError } from "./libzmq.ts";
-import { CONTROL_POLL_MS } from "./loop_control.ts";
+import { Errno, Libzmq, SocketOption, SocketType, ZmqContext, ZmqError } from "../zmq/libzmq.ts";
+import { CONTROL_POLL_MS } from "../server/loop_control.ts";
 import { RefusalLimiter } from "./refusal_limiter.ts";
 import { parseZapRequest, ZAP_ENDPOINT, zapReply } from "./zap_protocol.ts";
 import { ZapState } from "./zap_state.ts";

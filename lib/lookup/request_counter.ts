@@ -5,7 +5,7 @@
  */
 
 import type { GeoipResponder } from "./responder.ts";
-import type { ServiceMetrics } from "./service_metrics.ts";
+import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 
 /**
  * Counts what a request loop answered into the shared metrics: the verb and outcome, the

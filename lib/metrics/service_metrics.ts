@@ -15,7 +15,7 @@
  * @module
  */
 
-import { VERSION } from "./version.ts";
+import { VERSION } from "../server/version.ts";
 
 /** Request verbs counted by `geoipmq_requests_total`; `invalid` is a request that did not parse. */
 export const REQUEST_VERBS = ["geoip", "json", "ping", "info", "invalid"] as const;

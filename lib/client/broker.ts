@@ -7,7 +7,13 @@
  * @module
  */
 
-import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "./libzmq.ts";
+import {
+  type Libzmq,
+  SocketOption,
+  SocketType,
+  ZmqContext,
+  type ZmqSocket,
+} from "../zmq/libzmq.ts";
 
 /** Options for {@linkcode GeoipBroker.start}. */
 export interface BrokerOptions {

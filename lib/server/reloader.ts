@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { DatabaseReloader } from "./database_reloader.ts";
+ * import { DatabaseReloader } from "./reloader.ts";
  * let runs = 0;
  * const reloader = new DatabaseReloader(async () => { runs++; });
  * reloader.request();

@@ -51,7 +51,7 @@ export function runningProgram(): RunningProgram {
  *
  * @example
  * ```ts
- * import { compiledBinaryRoot } from "./embedded_libzmq.ts";
+ * import { compiledBinaryRoot } from "./embedded.ts";
  * compiledBinaryRoot({
  *   mainModule: "file:///tmp/deno-compile-geoipmq/main.ts",
  *   execPath: "/usr/local/bin/geoipmq",

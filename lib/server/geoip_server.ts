@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { GeoDatabase } from "./geo_database.ts";
+import type { GeoDatabase } from "../database/geo_database.ts";
 import {
   Errno,
   type Libzmq,
@@ -20,12 +20,12 @@ import {
   ZmqContext,
   ZmqError,
   type ZmqSocket,
-} from "./libzmq.ts";
+} from "../zmq/libzmq.ts";
 import { LoopControl } from "./loop_control.ts";
 import type { DatabaseSwitch, WorkerEvent, WorkerSetup } from "./lookup_worker.ts";
-import type { RequestLimits } from "./protocol.ts";
-import { ServiceMetrics } from "./service_metrics.ts";
-import { type Refusal, ZapAuthenticator } from "./zap_authenticator.ts";
+import type { RequestLimits } from "../protocol/request.ts";
+import { ServiceMetrics } from "../metrics/service_metrics.ts";
+import { type Refusal, ZapAuthenticator } from "../curve/zap_authenticator.ts";
 
 /** Options for {@linkcode GeoipServer.start}. */
 export interface ServerOptions {

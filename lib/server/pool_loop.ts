@@ -6,13 +6,13 @@
  * @module
  */
 
-import { isInterrupted, isTerminated, type ZmqSocket } from "./libzmq.ts";
+import { isInterrupted, isTerminated, type ZmqSocket } from "../zmq/libzmq.ts";
 import type { LoopControl } from "./loop_control.ts";
-import { errorReply, type RequestLimits } from "./protocol.ts";
-import { ReplyBuffer } from "./reply_buffer.ts";
-import type { GeoipResponder } from "./responder.ts";
-import { RequestCounter } from "./request_counter.ts";
-import type { ServiceMetrics } from "./service_metrics.ts";
+import { errorReply, type RequestLimits } from "../protocol/request.ts";
+import { ReplyBuffer } from "../lookup/reply_buffer.ts";
+import type { GeoipResponder } from "../lookup/responder.ts";
+import { RequestCounter } from "../lookup/request_counter.ts";
+import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 
 /** Why a request loop returned. */
 export type LoopExit = "switch" | "stop" | "terminated";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Libzmq, ZmqContext } from "./libzmq.ts";
+import type { Libzmq, ZmqContext } from "../zmq/libzmq.ts";
 import type { AllowListUpdate, ZapEvent, ZapSetup } from "./zap_worker.ts";
 import { ZapState } from "./zap_state.ts";
 

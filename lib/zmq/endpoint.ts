@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isIpv4Mapped, parseIpAddress } from "./ip_address.ts";
+import { isIpv4Mapped, parseIpAddress } from "../protocol/ip_address.ts";
 
 /**
  * Tells whether only this machine can reach an endpoint: `ipc://` and `inproc://`
@@ -15,7 +15,7 @@ import { isIpv4Mapped, parseIpAddress } from "./ip_address.ts";
  *
  * @example
  * ```ts
- * import { isLoopbackEndpoint } from "./endpoint_reach.ts";
+ * import { isLoopbackEndpoint } from "./endpoint.ts";
  * console.log(isLoopbackEndpoint("tcp://127.0.0.1:5555")); // true
  * console.log(isLoopbackEndpoint("tcp://[::1]:5555")); // true
  * console.log(isLoopbackEndpoint("ipc:///run/geoipmq.sock")); // true

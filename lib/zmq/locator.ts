@@ -7,7 +7,7 @@
  */
 
 import zeromqPackage from "zeromq/package.json" with { type: "json" };
-import { libzmqPathForDlopen } from "./embedded_libzmq.ts";
+import { libzmqPathForDlopen } from "./embedded.ts";
 
 /** One entry of the prebuilt addon table in `zeromq/build/manifest.json`. */
 interface PrebuiltTarget {

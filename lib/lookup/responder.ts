@@ -11,11 +11,11 @@
  */
 
 import { AnswerCache } from "./answer_cache.ts";
-import { AddressFamilyError, type GeoDatabase } from "./geo_database.ts";
-import { formatNetwork, parseIpAddress, parseIpInto } from "./ip_address.ts";
-import { errorReply, quoteValue, type RequestLimits, RequestScan } from "./protocol.ts";
+import { AddressFamilyError, type GeoDatabase } from "../database/geo_database.ts";
+import { formatNetwork, parseIpAddress, parseIpInto } from "../protocol/ip_address.ts";
+import { errorReply, quoteValue, type RequestLimits, RequestScan } from "../protocol/request.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
-import { formatTsv, NOT_FOUND, stringifyJson } from "./reply_format.ts";
+import { formatTsv, NOT_FOUND, stringifyJson } from "../protocol/reply_format.ts";
 
 /** What `info` reports about the server beside the database. */
 export interface ServerInfo {

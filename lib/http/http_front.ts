@@ -11,8 +11,8 @@
  * @module
  */
 
-import { NOT_FOUND } from "./reply_format.ts";
-import type { GeoipResponder } from "./responder.ts";
+import { NOT_FOUND } from "../protocol/reply_format.ts";
+import type { GeoipResponder } from "../lookup/responder.ts";
 
 /** What {@linkcode startHttpFront} needs. */
 export interface HttpFrontOptions {

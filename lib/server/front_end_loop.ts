@@ -22,14 +22,14 @@ import {
   ZmqMessage,
   ZmqPoller,
   type ZmqSocket,
-} from "./libzmq.ts";
+} from "../zmq/libzmq.ts";
 import { CONTROL_POLL_MS, type LoopControl } from "./loop_control.ts";
 import type { LoopExit } from "./pool_loop.ts";
-import { errorReply, type RequestLimits } from "./protocol.ts";
-import { ReplyBuffer } from "./reply_buffer.ts";
-import { RequestCounter } from "./request_counter.ts";
-import type { GeoipResponder } from "./responder.ts";
-import type { ServiceMetrics } from "./service_metrics.ts";
+import { errorReply, type RequestLimits } from "../protocol/request.ts";
+import { ReplyBuffer } from "../lookup/reply_buffer.ts";
+import { RequestCounter } from "../lookup/request_counter.ts";
+import type { GeoipResponder } from "../lookup/responder.ts";
+import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 
 /** Requests up to this many bytes are answered by the front end itself. */
 export const SMALL_REQUEST_BYTES = 64;
