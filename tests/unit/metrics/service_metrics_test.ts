@@ -1,0 +1,280 @@
+import assert from "node:assert/strict";
+import {
+  DURATION_BUCKETS_MICROS,
+  REQUEST_VERBS,
+  ServiceMetrics,
+} from "../../../lib/metrics/service_metrics.ts";
+import { HUGE_MICROS, type MetricsWorkerSetup, recordPlan } from "../../support/metrics_worker.ts";
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Exposition {
+  samples: Sample[];
+  types: Map<string, string>;
+}
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const VALUE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf|NaN)$/;
+
+/** Parses one sample line, `name{label="value",...} value`, strictly. */
+function parseSample(line: string): Sample {
+  const name = NAME.exec(line)?.[0];
+  if (name === undefined) throw new Error(`no metric name: ${JSON.stringify(line)}`);
+  let i = name.length;
+  const labels: Record<string, string> = {};
+  if (line[i] === "{") {
+    i++;
+    while (line[i] !== "}") {
+      const label = LABEL_NAME.exec(line.slice(i))?.[0];
+      if (label === undefined || line.slice(i + label.length, i + label.length + 2) !== '="') {
+        throw new Error(`bad label at ${i}: ${JSON.stringify(line)}`);
+      }
+      i += label.length + 2;
+      let value = "";
+      for (;;) {
+        const c = line[i++];
+        if (c === undefined) throw new Error(`unterminated label value: ${JSON.stringify(line)}`);
+        if (c === '"') break;
+        if (c === "\\") {
+          const escaped = line[i++];
+          if (escaped === "n") value += "\n";
+          else if (escaped === "\\" || escaped === '"') value += escaped;
+          else throw new Error(`bad escape \\${escaped}: ${JSON.stringify(line)}`);
+        } else {
+          value += c;
+        }
+      }
+      assert.equal(labels[label], undefined, `label ${label} twice`);
+      labels[label] = value;
+      if (line[i] === ",") i++;
+      else if (line[i] !== "}") throw new Error(`expected , or }: ${JSON.stringify(line)}`);
+    }
+    i++;
+  }
+  if (line[i] !== " ") throw new Error(`expected one space before the value: ${line}`);
+  const text = line.slice(i + 1);
+  if (!VALUE.test(text)) throw new Error(`bad value ${JSON.stringify(text)}: ${line}`);
+  return { name, labels, value: Number(text.replace("Inf", "Infinity")) };
+}
+
+/** Parses the text exposition format 0.0.4, checking HELP and TYPE come before samples. */
+function parseExposition(text: string): Exposition {
+  assert.ok(text.endsWith("\n"), "the text ends with a line break");
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  const samples: Sample[] = [];
+  const finished = new Set<string>();
+  let current = "";
+  for (const line of text.slice(0, -1).split("\n")) {
+    const comment = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
+    if (comment !== null) {
+      const [, kind, name, rest] = comment as unknown as [string, string, string, string];
+      if (kind === "HELP") {
+        assert.ok(!helps.has(name), `one HELP for ${name}`);
+        helps.add(name);
+      } else {
+        assert.match(rest, /^(counter|gauge|histogram)$/);
+        assert.ok(!types.has(name), `one TYPE for ${name}`);
+        types.set(name, rest);
+      }
+      if (current !== name) finished.add(current);
+      current = name;
+      continue;
+    }
+    assert.ok(!line.startsWith("#"), `a comment that is neither HELP nor TYPE: ${line}`);
+    const sample = parseSample(line);
+    const family = types.get(sample.name) !== undefined
+      ? sample.name
+      : sample.name.replace(/_(bucket|sum|count)$/, "");
+    assert.ok(types.has(family), `a TYPE line before ${sample.name}`);
+    assert.equal(family, current, `${sample.name} is inside its family`);
+    assert.ok(!finished.has(family), `${family} is contiguous`);
+    if (family !== sample.name) assert.equal(types.get(family), "histogram");
+    samples.push(sample);
+  }
+  for (const name of types.keys()) assert.ok(helps.has(name), `a HELP for ${name}`);
+  return { samples, types };
+}
+
+function find(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
+  const matches = exposition.samples.filter((s) =>
+    s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels)
+  );
+  assert.equal(matches.length, 1, `one sample ${name} ${JSON.stringify(labels)}`);
+  return matches[0]!.value;
+}
+
+async function runWorkers(metrics: ServiceMetrics, workers: number, requests: number) {
+  const go = new SharedArrayBuffer(4);
+  const started: Worker[] = [];
+  try {
+    const events: Promise<void>[] = [];
+    const ready: Promise<void>[] = [];
+    for (let w = 0; w < workers; w++) {
+      const worker = new Worker(new URL("../../support/metrics_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      started.push(worker);
+      const { promise: isReady, resolve: setReady } = Promise.withResolvers<void>();
+      const { promise: isDone, resolve: setDone, reject } = Promise.withResolvers<void>();
+      worker.onmessage = (event) => event.data === "ready" ? setReady() : setDone();
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(event.message));
+      };
+      const setup: MetricsWorkerSetup = { metrics: metrics.buffer, go, requests };
+      worker.postMessage(setup);
+      ready.push(isReady);
+      events.push(isDone);
+    }
+    await Promise.all(ready);
+    Atomics.store(new Int32Array(go), 0, 1);
+    Atomics.notify(new Int32Array(go), 0);
+    await Promise.all(events);
+  } finally {
+    for (const worker of started) worker.terminate();
+  }
+}
+
+Deno.test("counts made in two Workers add up exactly on the main thread", async () => {
+  const requests = 30_000;
+  const metrics = ServiceMetrics.create();
+  await runWorkers(metrics, 2, requests);
+
+  const expected = ServiceMetrics.create();
+  recordPlan(expected, requests);
+  recordPlan(expected, requests);
+  const got = metrics.snapshot();
+  assert.deepEqual(got, expected.snapshot());
+
+  const total = REQUEST_VERBS.reduce((n, v) => n + got.requests[v].ok + got.requests[v].error, 0);
+  assert.equal(total, 2 * requests);
+  assert.equal(got.requests.geoip.error, 2 * Math.ceil(requests / 15));
+  assert.equal(got.lookups.found, 2 * requests);
+  assert.equal(got.lookups.not_found, requests);
+  assert.equal(got.cache.hits, 2 * requests);
+  assert.equal(got.duration.count, 2 * requests);
+  let sum = 0;
+  for (let i = 0; i < requests; i++) sum += i % 1000 === 999 ? HUGE_MICROS : (i * 37) % 3000;
+  assert.ok(2 * sum > 2 ** 36, "the sum's low word wrapped many times");
+  assert.equal(got.duration.sumMicros, 2 * sum);
+});
+
+Deno.test("the latency histogram is cumulative, inclusive and matches its count", () => {
+  const metrics = ServiceMetrics.create();
+  const latencies = [0, 0.4, 25, 25.4, 26, 999, 1000, 1_000_000, 1_000_001, HUGE_MICROS, -5, NaN];
+  for (const micros of latencies) metrics.recordRequest("json", "ok", micros);
+  const { duration } = metrics.snapshot();
+  assert.equal(duration.cumulative.length, DURATION_BUCKETS_MICROS.length + 1);
+  assert.equal(duration.cumulative[0], 6, "0, 0.4, 25, 25.4 (rounded), -5 and NaN are ≤ 25 µs");
+  assert.equal(duration.cumulative[1], 7, "26 µs");
+  assert.equal(duration.cumulative[DURATION_BUCKETS_MICROS.indexOf(1000)], 9);
+  assert.equal(duration.cumulative[DURATION_BUCKETS_MICROS.length - 1], 10, "1 s is ≤ 1 s");
+  assert.equal(duration.count, latencies.length);
+  assert.equal(duration.sumMicros, 25 + 25 + 26 + 999 + 1000 + 1_000_000 + 1_000_001 + HUGE_MICROS);
+
+  const text = parseExposition(metrics.renderPrometheus());
+  const buckets = text.samples.filter((s) => s.name === "geoipmq_request_duration_seconds_bucket");
+  assert.deepEqual(
+    buckets.map((s) => s.labels.le),
+    [...DURATION_BUCKETS_MICROS.map((us) => String(us / 1e6)), "+Inf"],
+  );
+  for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value);
+  assert.equal(buckets.at(-1)!.value, find(text, "geoipmq_request_duration_seconds_count"));
+  assert.equal(find(text, "geoipmq_request_duration_seconds_count"), latencies.length);
+  assert.equal(find(text, "geoipmq_request_duration_seconds_sum"), duration.sumMicros / 1e6);
+  assert.equal(find(text, "geoipmq_requests_total", { verb: "json", outcome: "ok" }), 12);
+});
+
+Deno.test("the exposition text parses, with every family and escaped labels", () => {
+  const metrics = ServiceMetrics.create({ version: '1.2.3-"x"' });
+  const path = 'C:\\GeoIP\\"new"\nfile.mmdb';
+  const buildEpoch = 1_700_000_000;
+  metrics.setDatabase({ type: "GeoLite2-City", path, buildEpoch });
+  metrics.setWorkersAlive(3);
+  metrics.recordRequest("geoip", "ok", 40);
+  metrics.recordRequest("invalid", "error", 10);
+  metrics.recordLookups(3, 2, 1, 1);
+  metrics.recordCache(4, 5);
+  metrics.recordReload("success");
+  metrics.recordReload("failure");
+  metrics.recordReload("failure");
+  const nowMs = (buildEpoch + 86_400) * 1000 + 500;
+  const rendered = metrics.renderPrometheus(nowMs);
+  assert.ok(rendered.includes('path="C:\\\\GeoIP\\\\\\"new\\"\\nfile.mmdb"'), rendered);
+  const text = parseExposition(rendered);
+
+  assert.deepEqual(Object.fromEntries(text.types), {
+    geoipmq_up: "gauge",
+    geoipmq_build_info: "gauge",
+    geoipmq_requests_total: "counter",
+    geoipmq_lookups_total: "counter",
+    geoipmq_cache_hits_total: "counter",
+    geoipmq_cache_misses_total: "counter",
+    geoipmq_request_duration_seconds: "histogram",
+    geoipmq_reloads_total: "counter",
+    geoipmq_workers_alive: "gauge",
+    geoipmq_database_info: "gauge",
+    geoipmq_database_build_timestamp_seconds: "gauge",
+    geoipmq_database_age_seconds: "gauge",
+  });
+  assert.equal(find(text, "geoipmq_up"), 1);
+  assert.equal(find(text, "geoipmq_build_info", { version: '1.2.3-"x"' }), 1);
+  assert.equal(find(text, "geoipmq_database_info", { type: "GeoLite2-City", path }), 1);
+  assert.equal(find(text, "geoipmq_database_build_timestamp_seconds"), buildEpoch);
+  assert.equal(find(text, "geoipmq_database_age_seconds"), 86_400.5);
+  assert.equal(find(text, "geoipmq_workers_alive"), 3);
+  assert.equal(find(text, "geoipmq_requests_total", { verb: "geoip", outcome: "ok" }), 1);
+  assert.equal(find(text, "geoipmq_requests_total", { verb: "invalid", outcome: "error" }), 1);
+  assert.equal(find(text, "geoipmq_requests_total", { verb: "ping", outcome: "ok" }), 0);
+  assert.equal(
+    text.samples.filter((s) => s.name === "geoipmq_requests_total").length,
+    10,
+    "every verb and outcome, zeros included",
+  );
+  assert.equal(find(text, "geoipmq_lookups_total", { result: "found" }), 3);
+  assert.equal(find(text, "geoipmq_lookups_total", { result: "not_found" }), 2);
+  assert.equal(find(text, "geoipmq_lookups_total", { result: "invalid" }), 1);
+  assert.equal(find(text, "geoipmq_lookups_total", { result: "error" }), 1);
+  assert.equal(find(text, "geoipmq_cache_hits_total"), 4);
+  assert.equal(find(text, "geoipmq_cache_misses_total"), 5);
+  assert.equal(find(text, "geoipmq_reloads_total", { outcome: "success" }), 1);
+  assert.equal(find(text, "geoipmq_reloads_total", { outcome: "failure" }), 2);
+  assert.equal(find(text, "geoipmq_request_duration_seconds_sum"), 0.00005);
+});
+
+Deno.test("without a database the database families are left out", () => {
+  const text = parseExposition(ServiceMetrics.create().renderPrometheus());
+  assert.equal(text.types.has("geoipmq_database_info"), false);
+  assert.equal(text.types.has("geoipmq_database_age_seconds"), false);
+  assert.equal(find(text, "geoipmq_workers_alive"), 0);
+});
+
+Deno.test("counters are 64 bits wide and ignore nonsense counts", () => {
+  const metrics = ServiceMetrics.create();
+  metrics.recordLookups(3_000_000_000, 0, 0, 0);
+  metrics.recordLookups(3_000_000_000, -1, NaN, 0.5);
+  metrics.recordCache(2 ** 40, 0);
+  const { lookups, cache } = metrics.snapshot();
+  assert.deepEqual(lookups, { found: 6_000_000_000, not_found: 0, invalid: 0, error: 0 });
+  assert.equal(cache.hits, 2 ** 32 - 1, "one call adds at most 2^32 - 1");
+});
+
+Deno.test("fromBuffer shares the counters and refuses a foreign buffer", () => {
+  const metrics = ServiceMetrics.create();
+  const other = ServiceMetrics.fromBuffer(metrics.buffer);
+  other.recordRequest("ping", "ok", 3);
+  other.setWorkersAlive(2);
+  assert.equal(metrics.snapshot().requests.ping.ok, 1);
+  assert.equal(metrics.snapshot().workersAlive, 2);
+  assert.throws(
+    () => ServiceMetrics.fromBuffer(new SharedArrayBuffer(metrics.buffer.byteLength)),
+    { name: "TypeError", message: "not a ServiceMetrics buffer (made by ServiceMetrics.create())" },
+  );
+  assert.throws(() => ServiceMetrics.fromBuffer(new SharedArrayBuffer(8)), TypeError);
+});
