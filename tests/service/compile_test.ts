@@ -59,7 +59,7 @@ function filesUnder(directory: string): string[] {
   });
 }
 
-/** The worker modules `lib/` starts, as `new Worker(new URL("../x.ts", import.meta.url))`. */
+/** The worker modules `lib/` starts, as `new Worker(new URL("./x.ts", import.meta.url))`. */
 function workerModules(): string[] {
   const modules = new Set<string>();
   for (const file of filesUnder(join(PROJECT_ROOT, "lib"))) {

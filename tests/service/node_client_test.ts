@@ -8,7 +8,7 @@ const CLIENT = new URL("../../lib/client/node_client.mjs", import.meta.url).path
 
 /** A Node script that exercises the client against the endpoints it is given. */
 const SCRIPT = `
-import { GeoipClient, GeoipClientError } from "../node_client.mjs";
+import { GeoipClient, GeoipClientError } from "./node_client.mjs";
 const [alive, dead] = process.argv.slice(2);
 const client = new GeoipClient({ endpoints: [alive], timeoutMs: 500, attempts: 3, batchSize: 2 });
 const out = {};
