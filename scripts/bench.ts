@@ -27,9 +27,9 @@
 
 import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
 import { parseArgs } from "node:util";
-import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/bundled.ts";
-import { Libzmq } from "../lib/zmq/libzmq.ts";
-import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "../lib/zmq/locator.ts";
+import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
+import { Libzmq } from "../lib/zmq/mod.ts";
+import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "../lib/zmq/mod.ts";
 import {
   type AnswerSummary,
   LoadGenerator,
@@ -477,7 +477,7 @@ async function main(options: Options): Promise<number> {
       "tcp://127.0.0.1:*",
       ...extra,
     ];
-    const geoipmqReady = /ready on (.+?) with \d+ workers/;
+    const geoipmqReady = /ready on (.+?) with \d+ workers?/;
     const baselineExtra = hasCacheSize
       ? ["--workers", "1", "--cache-size", "0"]
       : ["--workers", "1"];

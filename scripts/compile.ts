@@ -36,7 +36,7 @@
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { bundledDatabasePath } from "../lib/database/bundled.ts";
+import { bundledDatabasePath } from "../lib/database/mod.ts";
 import { bundledLibzmqPath, choosePrebuilt, parsePrebuiltManifest } from "../lib/zmq/locator.ts";
 
 /** The repository root, where `deno compile` runs. */

@@ -29,7 +29,7 @@
 import { mulberry32 } from "./load_generator.ts";
 import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
 import { parseArgs } from "node:util";
-import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/bundled.ts";
+import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
 import {
   Libzmq,
   SocketOption,
@@ -37,8 +37,8 @@ import {
   ZmqContext,
   ZmqPoller,
   type ZmqSocket,
-} from "../lib/zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../lib/zmq/locator.ts";
+} from "../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const START_TIMEOUT_MS = 90_000;
@@ -374,7 +374,7 @@ async function startService(dbPath: string, workers: number): Promise<Service> {
       pending = lines.pop()!;
       for (const line of lines) {
         log.push(line);
-        const match = line.match(/ready on (.+?) with \d+ workers/);
+        const match = line.match(/ready on (.+?) with \d+ workers?/);
         if (match) ready.resolve(match[1]!.split(", ")[0]!);
       }
     }

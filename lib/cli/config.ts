@@ -6,8 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { DEFAULT_HWM } from "../server/geoip_server.ts";
-import { DEFAULT_LIMITS } from "../protocol/request.ts";
+import { DEFAULT_LIMITS } from "../protocol/mod.ts";
 
 /** A bad flag, variable or value: the caller prints the message and exits with code 2. */
 export class UsageError extends Error {
@@ -55,6 +54,9 @@ export interface Config {
   /** `--version` was given. */
   version: boolean;
 }
+
+/** The default high-water mark (`ZMQ_SNDHWM`, `ZMQ_RCVHWM`): libzmq's own. */
+export const DEFAULT_HWM = 1000;
 
 /** The default number of rendered answers each worker keeps per reply format. */
 export const DEFAULT_CACHE_SIZE = 100_000;

@@ -7,13 +7,7 @@
  * @module
  */
 
-import {
-  type Libzmq,
-  SocketOption,
-  SocketType,
-  ZmqContext,
-  type ZmqSocket,
-} from "../zmq/libzmq.ts";
+import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "../zmq/mod.ts";
 
 /** Options for {@linkcode GeoipBroker.start}. */
 export interface BrokerOptions {

@@ -8,10 +8,10 @@
 
 import { parseArgs } from "node:util";
 import { GeoipBroker } from "./broker.ts";
-import { checkEndpoint, UsageError } from "../cli/config.ts";
-import { Libzmq } from "../zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../zmq/locator.ts";
-import type { Logger } from "../log/logger.ts";
+import { checkEndpoint, UsageError } from "../cli/mod.ts";
+import { Libzmq } from "../zmq/mod.ts";
+import { bundledLibzmqPath } from "../zmq/mod.ts";
+import type { Logger } from "../log/mod.ts";
 
 /** The usage text of `geoipmq broker`. */
 export const BROKER_USAGE = `Usage: geoipmq broker --frontend ENDPOINT --backend ENDPOINT

@@ -19,14 +19,16 @@
  */
 
 import {
+  bundledLibzmqPath,
   Libzmq,
   SocketBytesOption,
   SocketOption,
   SocketType,
+  ZMQ_POLLIN,
+  ZMQ_POLLOUT,
   ZmqContext,
   type ZmqSocket,
-} from "../zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../zmq/locator.ts";
+} from "../zmq/mod.ts";
 
 /** One address's place, the fields of the `geoip` reply; null where the database has none. */
 export interface GeoipPlace {
@@ -87,8 +89,6 @@ export class GeoipClientError extends Error {
 }
 
 const POLL_ITEM_SIZE = 16;
-const ZMQ_POLLIN = 1;
-const ZMQ_POLLOUT = 2;
 const NULL_FIELD = "(null)";
 const decoder = new TextDecoder();
 
@@ -103,9 +103,6 @@ export class GeoipClient implements AsyncDisposable {
   };
   readonly #lib: Libzmq;
   readonly #context: ZmqContext;
-  readonly #poll: Deno.DynamicLibrary<{
-    zmq_poll: { parameters: ["buffer", "i32", "i64"]; result: "i32"; nonblocking: true };
-  }>;
   readonly #pollItem = new Uint8Array(POLL_ITEM_SIZE);
   #socket: ZmqSocket | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -123,11 +120,6 @@ export class GeoipClient implements AsyncDisposable {
     };
     this.#lib = options.lib ?? Libzmq.open(bundledLibzmqPath());
     this.#context = ZmqContext.create(this.#lib);
-    // zmq_poll runs off this thread, so waiting for a reply does not block the caller's
-    // event loop; the socket is not touched here meanwhile.
-    this.#poll = Deno.dlopen(this.#lib.path, {
-      zmq_poll: { parameters: ["buffer", "i32", "i64"], result: "i32", nonblocking: true },
-    });
   }
 
   /**
@@ -225,7 +217,9 @@ export class GeoipClient implements AsyncDisposable {
     view.setBigUint64(0, BigInt(Deno.UnsafePointer.value(socket.pointer)), true);
     view.setInt16(12, events, true);
     view.setInt16(14, 0, true);
-    const ready = await this.#poll.symbols.zmq_poll(this.#pollItem, 1, BigInt(timeoutMs));
+    // zmq_poll runs off this thread, so waiting for a reply does not block the caller's
+    // event loop; the socket is not touched here meanwhile.
+    const ready = await this.#lib.pollAsync(this.#pollItem, 1, timeoutMs);
     return ready > 0;
   }
 
@@ -252,7 +246,6 @@ export class GeoipClient implements AsyncDisposable {
     this.#socket?.close();
     this.#socket = undefined;
     await this.#context.terminate();
-    this.#poll.close();
   }
 
   /** Same as {@linkcode GeoipClient.close}. */

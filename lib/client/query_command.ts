@@ -16,8 +16,8 @@
 
 import { parseArgs } from "node:util";
 import { GeoipClient, GeoipClientError } from "./client.ts";
-import { DEFAULT_BIND } from "../cli/config.ts";
-import type { Libzmq } from "../zmq/libzmq.ts";
+import { DEFAULT_BIND } from "../cli/mod.ts";
+import type { Libzmq } from "../zmq/mod.ts";
 
 /** The usage text of `geoipmq query`. */
 export const QUERY_USAGE = `Usage: geoipmq query [options] [IP...]

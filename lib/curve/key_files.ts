@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Libzmq } from "../zmq/libzmq.ts";
+import type { Libzmq } from "../zmq/mod.ts";
 
 /** The length of a Z85 CURVE key. */
 export const Z85_KEY_LENGTH = 40;

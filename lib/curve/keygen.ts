@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Libzmq } from "../zmq/libzmq.ts";
+import type { Libzmq } from "../zmq/mod.ts";
 
 /** A key pair could not be written; the message is one line. */
 export class KeygenError extends Error {

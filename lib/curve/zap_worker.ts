@@ -6,23 +6,23 @@
  * and refuses (`400`) every other one; libzmq then drops the refused peer, which gets no
  * answer.
  *
- * Messages in: one {@linkcode ZapSetup}, then an {@linkcode AllowListUpdate} before each
- * change the main thread announces through the {@linkcode ZapState}: the loop looks at it
- * between requests and at least every {@linkcode CONTROL_POLL_MS}. Messages out:
- * {@linkcode ZapEvent}s. The loop ends when the context is shut down (`ETERM`).
+ * It speaks the service's one worker channel (`lib/worker`): one {@linkcode ZapSetup}, then
+ * an {@linkcode AllowListUpdate} before each change the main thread announces through the
+ * {@linkcode ZapState} (the loop looks at it between requests and at least every
+ * {@linkcode CONTROL_POLL_MS}); it emits a {@linkcode RefusalEvent} per refused client
+ * worth a log line. The loop ends when the context is shut down (`ETERM`).
  *
  * @module
  */
 
-import { Errno, Libzmq, SocketOption, SocketType, ZmqContext, ZmqError } from "../zmq/libzmq.ts";
-import { CONTROL_POLL_MS } from "../server/loop_control.ts";
+import { Errno, Libzmq, SocketOption, SocketType, ZmqContext, ZmqError } from "../zmq/mod.ts";
+import { CONTROL_POLL_MS, serveWorker, type WorkerPort } from "../worker/mod.ts";
 import { RefusalLimiter } from "./refusal_limiter.ts";
 import { parseZapRequest, ZAP_ENDPOINT, zapReply } from "./zap_protocol.ts";
 import { ZapState } from "./zap_state.ts";
 
 /** The message that starts the ZAP worker. */
 export interface ZapSetup {
-  type: "setup";
   /** The libzmq the main thread loaded. */
   libzmqPath: string;
   /** The server's context ({@linkcode ZmqContext.address}). */
@@ -37,39 +37,32 @@ export interface ZapSetup {
 
 /** An allow-list to put in force. */
 export interface AllowListUpdate {
-  type: "allow-list";
   /** Its generation, as announced through the {@linkcode ZapState}. */
   generation: number;
   /** The client public keys let in, in Z85. */
   keys: readonly string[];
 }
 
-/** Messages the ZAP worker posts to the main thread. */
-export type ZapEvent =
-  | { type: "ready" }
-  | { type: "applied"; generation: number; keys: number }
-  | { type: "refused"; key: string; address: string; held: number }
-  | { type: "stopped" }
-  | { type: "failed"; message: string };
+/** A refused client, as the ZAP worker reports it (at most once per key per 10 s). */
+export interface RefusalEvent {
+  /** The client's key, in Z85. */
+  key: string;
+  /** The client's address as libzmq gives it. */
+  address: string;
+  /** Refusals of this key not reported since its last report. */
+  held: number;
+}
 
 /**
- * Answers ZAP requests until the context is shut down. The worker's own message handler
- * (at the end of this module) calls it; `zap_authenticator.ts` is the main thread's side.
- *
- * @example
- * ```ts ignore
- * // In a worker, with the setup message from the main thread:
- * await serveZap(setup, (event) => postMessage(event), nextUpdate);
- * ```
+ * Answers ZAP requests until the context is shut down. This module's worker entry (at its
+ * end) runs it; `zap_authenticator.ts` is the main thread's side.
  *
  * @param setup what the main thread sent first
- * @param post how to report events to the main thread
- * @param nextUpdate resolves with the next {@linkcode AllowListUpdate} message
+ * @param port the channel to the main thread
  */
 export async function serveZap(
   setup: ZapSetup,
-  post: (event: ZapEvent) => void,
-  nextUpdate: () => Promise<AllowListUpdate>,
+  port: WorkerPort<AllowListUpdate, RefusalEvent>,
 ): Promise<void> {
   const lib = Libzmq.open(setup.libzmqPath);
   const context = ZmqContext.fromAddress(lib, setup.contextAddress);
@@ -83,15 +76,15 @@ export async function serveZap(
     let allowed = new Set(setup.allowList.keys);
     let generation = setup.allowList.generation;
     state.setKeyCount(allowed.size);
-    post({ type: "ready" });
+    port.ready();
     while (true) {
       // An announced list was posted before its announcement: it is in the queue.
       while (state.generation !== generation) {
-        const update = await nextUpdate();
+        const update = await port.nextUpdate();
         allowed = new Set(update.keys);
         generation = update.generation;
         state.setKeyCount(allowed.size);
-        post({ type: "applied", generation, keys: allowed.size });
+        port.applied(generation, true);
       }
       let frames: Uint8Array[];
       try {
@@ -115,14 +108,11 @@ export async function serveZap(
       }
       state.recordRefused();
       const held = limiter.note(decision.key, Date.now());
-      if (held !== null) {
-        post({ type: "refused", key: decision.key, address: decision.address, held });
-      }
+      if (held !== null) port.emit({ key: decision.key, address: decision.address, held });
     }
   } finally {
     socket.close();
   }
-  post({ type: "stopped" });
 }
 
 /** The answer to one ZAP request, and what to count. */
@@ -176,32 +166,4 @@ function errnoOf(error: unknown): number {
   return error instanceof ZmqError ? error.errno : -1;
 }
 
-// deno-lint-ignore no-explicit-any
-const workerScope = globalThis as any;
-if (typeof workerScope.WorkerGlobalScope !== "undefined") {
-  const post = (message: ZapEvent) => workerScope.postMessage(message);
-  const updates: AllowListUpdate[] = [];
-  let waiting: ((update: AllowListUpdate) => void) | undefined;
-  const nextUpdate = () =>
-    new Promise<AllowListUpdate>((resolve) => {
-      const queued = updates.shift();
-      if (queued !== undefined) resolve(queued);
-      else waiting = resolve;
-    });
-  workerScope.onmessage = (event: MessageEvent<ZapSetup | AllowListUpdate>) => {
-    const message = event.data;
-    if (message.type === "allow-list") {
-      if (waiting !== undefined) {
-        const resolve = waiting;
-        waiting = undefined;
-        resolve(message);
-      } else {
-        updates.push(message);
-      }
-      return;
-    }
-    serveZap(message, post, nextUpdate).catch((error) => {
-      post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
-    });
-  };
-}
+serveWorker(serveZap);

@@ -11,7 +11,7 @@
 
 import { Buffer } from "node:buffer";
 import { Reader } from "maxmind";
-import type { IpAddress } from "../protocol/ip_address.ts";
+import type { IpAddress } from "../protocol/mod.ts";
 
 /** A database could not be opened, or failed its checks. */
 export class DatabaseError extends Error {

@@ -5,7 +5,7 @@
  */
 
 import type { GeoipResponder } from "./responder.ts";
-import type { ServiceMetrics } from "../metrics/service_metrics.ts";
+import type { RequestTransport, ServiceMetrics } from "../metrics/mod.ts";
 
 /**
  * Counts what a request loop answered into the shared metrics: the verb and outcome, the
@@ -14,16 +14,23 @@ import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 export class RequestCounter {
   readonly #metrics: ServiceMetrics;
   readonly #responder: GeoipResponder;
+  readonly #transport: RequestTransport;
   #hits: number;
   #misses: number;
 
   /**
    * @param metrics where to count
    * @param responder whose tally and cache to read
+   * @param transport how the requests come (default `zmq`)
    */
-  constructor(metrics: ServiceMetrics, responder: GeoipResponder) {
+  constructor(
+    metrics: ServiceMetrics,
+    responder: GeoipResponder,
+    transport: RequestTransport = "zmq",
+  ) {
     this.#metrics = metrics;
     this.#responder = responder;
+    this.#transport = transport;
     this.#hits = responder.cacheHits;
     this.#misses = responder.cacheMisses;
   }
@@ -33,8 +40,10 @@ export class RequestCounter {
     const responder = this.#responder;
     const tally = responder.tally;
     const metrics = this.#metrics;
-    metrics.recordRequest(tally.verb, tally.outcome, (performance.now() - started) * 1000);
-    metrics.recordLookups(tally.found, tally.notFound, tally.invalid, tally.error);
+    const transport = this.#transport;
+    const micros = (performance.now() - started) * 1000;
+    metrics.recordRequest(tally.verb, tally.outcome, micros, transport);
+    metrics.recordLookups(tally.found, tally.notFound, tally.invalid, tally.error, transport);
     const hits = responder.cacheHits;
     const misses = responder.cacheMisses;
     metrics.recordCache(hits - this.#hits, misses - this.#misses);
@@ -44,6 +53,7 @@ export class RequestCounter {
 
   /** @param started `performance.now()` when the malformed request arrived */
   refused(started: number): void {
-    this.#metrics.recordRequest("invalid", "error", (performance.now() - started) * 1000);
+    const micros = (performance.now() - started) * 1000;
+    this.#metrics.recordRequest("invalid", "error", micros, this.#transport);
   }
 }

@@ -11,11 +11,11 @@
  */
 
 import { AnswerCache } from "./answer_cache.ts";
-import { AddressFamilyError, type GeoDatabase } from "../database/geo_database.ts";
-import { formatNetwork, parseIpAddress, parseIpInto } from "../protocol/ip_address.ts";
-import { errorReply, quoteValue, type RequestLimits, RequestScan } from "../protocol/request.ts";
+import { AddressFamilyError, type GeoDatabase } from "../database/mod.ts";
+import { formatNetwork, parseIpAddress, parseIpInto } from "../protocol/mod.ts";
+import { errorReply, quoteValue, type RequestLimits, RequestScan } from "../protocol/mod.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
-import { formatTsv, NOT_FOUND, stringifyJson } from "../protocol/reply_format.ts";
+import { formatTsv, NOT_FOUND, stringifyJson } from "../protocol/mod.ts";
 
 /** What `info` reports about the server beside the database. */
 export interface ServerInfo {
@@ -25,6 +25,8 @@ export interface ServerInfo {
   libzmqVersion: string;
   /** When the server started, in milliseconds since the epoch. */
   startedAt: number;
+  /** The database reloads so far, by outcome (a failed switch counts as a failure). */
+  reloads?: () => { success: number; failure: number };
 }
 
 /** Options for {@linkcode GeoipResponder}. */
@@ -50,6 +52,20 @@ export interface ResponseTally {
   notFound: number;
   invalid: number;
   error: number;
+}
+
+/** How one address fared. */
+export type AddressResult = "found" | "not_found" | "invalid" | "error";
+
+/** One address's answer, for a face that is not the wire protocol (HTTP). */
+export interface AddressAnswer {
+  /** How the lookup went. */
+  result: AddressResult;
+  /**
+   * `found` and `not_found`: the answer as the protocol writes it (the TSV line or
+   * `NOT_FOUND`; the JSON envelope); `invalid` and `error`: the reason, one line.
+   */
+  text: string;
 }
 
 const encoder = new TextEncoder();
@@ -85,6 +101,9 @@ export class GeoipResponder {
   readonly #scan: RequestScan;
   readonly #address = new Uint8Array(16);
   readonly #reply = new ReplyBuffer();
+  /** How the last address fared, and why it failed. */
+  #result: AddressResult = "found";
+  #reason = "";
 
   /**
    * @param database the database to answer from
@@ -134,14 +153,8 @@ export class GeoipResponder {
    * @param out where the reply is assembled (reset first): its first `out.length` bytes
    */
   respondInto(frame: Uint8Array, length: number, out: ReplyBuffer): void {
+    this.startTally("invalid");
     const tally = this.tally;
-    tally.verb = "invalid";
-    tally.outcome = "ok";
-    tally.found =
-      tally.notFound =
-      tally.invalid =
-      tally.error =
-        0;
     out.reset();
     try {
       const scan = this.#scan;
@@ -169,6 +182,23 @@ export class GeoipResponder {
     }
   }
 
+  /**
+   * Starts counting a new request in {@linkcode GeoipResponder.tally}; the wire protocol
+   * does it itself, another face calls it before its lookups.
+   *
+   * @param verb the request's verb
+   */
+  startTally(verb: ResponseTally["verb"]): void {
+    const tally = this.tally;
+    tally.verb = verb;
+    tally.outcome = "ok";
+    tally.found =
+      tally.notFound =
+      tally.invalid =
+      tally.error =
+        0;
+  }
+
   #fail(out: ReplyBuffer, reason: string): void {
     this.tally.outcome = "error";
     out.appendText(errorReply(reason));
@@ -193,26 +223,35 @@ export class GeoipResponder {
     const tally = this.tally;
     const version = parseIpInto(frame, start, end, this.#address);
     if (version === 0) {
-      tally.invalid++;
-      return errorReply(`invalid IP address ${quoteValue(latin1(frame, start, end))}`);
+      return this.#failed("invalid", `invalid IP address ${quoteValue(latin1(frame, start, end))}`);
     }
     try {
       const database = this.#database;
       const offset = database.findOffset(this.#address, version);
       if (offset < 0) {
         tally.notFound++;
+        this.#result = "not_found";
         return NOT_FOUND_BYTES;
       }
       const cached = this.#tsvCache.peek(offset);
       const line = cached ??
         this.#tsvCache.put(offset, encoder.encode(formatTsv(database.decodeRecord(offset))));
       tally.found++;
+      this.#result = "found";
       return line;
     } catch (error) {
-      if (error instanceof AddressFamilyError) tally.invalid++;
-      else tally.error++;
-      return errorReply(lookupFailure(latin1(frame, start, end), error));
+      const result = error instanceof AddressFamilyError ? "invalid" : "error";
+      return this.#failed(result, lookupFailure(latin1(frame, start, end), error));
     }
+  }
+
+  /** Counts a failed address and makes its `ERROR` line. */
+  #failed(result: "invalid" | "error", reason: string): string {
+    if (result === "invalid") this.tally.invalid++;
+    else this.tally.error++;
+    this.#result = result;
+    this.#reason = reason;
+    return errorReply(reason);
   }
 
   #json(frame: Uint8Array, out: ReplyBuffer): void {
@@ -233,15 +272,35 @@ export class GeoipResponder {
   }
 
   /**
-   * The `geoip` answer for one address: the TSV line, `NOT_FOUND`, or an `ERROR` line.
+   * One address's answer, typed, for a face other than the wire protocol (HTTP): counted
+   * in {@linkcode GeoipResponder.tally} like the addresses of a request.
    *
+   * @example
+   * ```ts
+   * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
+   * import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+   * import { GeoipResponder } from "./responder.ts";
+   * const database = await GeoDatabase.open(bundledDatabasePath());
+   * const server = { version: "1.0.0", libzmqVersion: "4.3.5", startedAt: Date.now() };
+   * const responder = new GeoipResponder(database, { limits: DEFAULT_LIMITS, server });
+   * console.log(responder.answer("geoip", "10.0.0.1")); // { result: "not_found", text: "NOT_FOUND" }
+   * console.log(responder.answer("json", "x").result); // "invalid"
+   * ```
+   *
+   * @param format `geoip` for the TSV line, `json` for the JSON envelope
    * @param text the address as sent
-   * @returns one line
+   * @returns how it went, and the answer or the reason
    */
-  answerTsv(text: string): string {
+  answer(format: "geoip" | "json", text: string): AddressAnswer {
+    if (format === "json") {
+      const answer = this.answerJson(text);
+      if (typeof answer === "string") return { result: this.#result, text: answer };
+      return { result: this.#result, text: answer.error };
+    }
     const bytes = encoder.encode(text);
     const answer = this.#tsvAnswer(bytes, 0, bytes.length);
-    return typeof answer === "string" ? answer : decoder.decode(answer);
+    if (typeof answer === "string") return { result: this.#result, text: this.#reason };
+    return { result: this.#result, text: decoder.decode(answer) };
   }
 
   /**
@@ -254,8 +313,10 @@ export class GeoipResponder {
     const tally = this.tally;
     const address = parseIpAddress(text);
     if (address === undefined) {
-      tally.invalid++;
-      return { ip: text, error: `invalid IP address ${quoteValue(text)}` };
+      return {
+        ip: text,
+        error: this.#failedJson("invalid", `invalid IP address ${quoteValue(text)}`),
+      };
     }
     try {
       const database = this.#database;
@@ -263,18 +324,25 @@ export class GeoipResponder {
       // A valid address is made of hex digits, dots and colons: no JSON escaping needed.
       if (offset < 0) {
         tally.notFound++;
+        this.#result = "not_found";
         return `{"ip":"${text}","network":null,"record":null}`;
       }
       const network = formatNetwork(address, database.lastPrefixLength);
       const record = this.#jsonCache.peek(offset) ??
         this.#jsonCache.put(offset, stringifyJson(database.decodeRecord(offset)));
       tally.found++;
+      this.#result = "found";
       return `{"ip":"${text}","network":"${network}","record":${record}}`;
     } catch (error) {
-      if (error instanceof AddressFamilyError) tally.invalid++;
-      else tally.error++;
-      return { ip: text, error: lookupFailure(text, error) };
+      const result = error instanceof AddressFamilyError ? "invalid" : "error";
+      return { ip: text, error: this.#failedJson(result, lookupFailure(text, error)) };
     }
+  }
+
+  /** Counts a failed address of a `json` request; returns the reason. */
+  #failedJson(result: "invalid" | "error", reason: string): string {
+    this.#failed(result, reason);
+    return reason;
   }
 
   /** @returns the facts `info` replies with */
@@ -300,6 +368,7 @@ export class GeoipResponder {
       max_request_bytes: this.#options.limits.maxRequestBytes,
       max_addresses: this.#options.limits.maxAddresses,
       cache: { geoip: this.#tsvCache.stats(), json: this.#jsonCache.stats() },
+      reloads: server.reloads?.() ?? { success: 0, failure: 0 },
     };
   }
 }

@@ -15,7 +15,10 @@
  * @module
  */
 
-import { VERSION } from "../server/version.ts";
+/** How a request reached the service: ZeroMQ or HTTP, the `transport` label. */
+export const REQUEST_TRANSPORTS = ["zmq", "http"] as const;
+/** A transport, see {@linkcode REQUEST_TRANSPORTS}. */
+export type RequestTransport = typeof REQUEST_TRANSPORTS[number];
 
 /** Request verbs counted by `geoipmq_requests_total`; `invalid` is a request that did not parse. */
 export const REQUEST_VERBS = ["geoip", "json", "ping", "info", "invalid"] as const;
@@ -69,23 +72,26 @@ export interface DatabaseFacts {
   buildEpoch: number;
 }
 
+/** The request latency histogram of one transport. */
+export interface DurationHistogram {
+  /** Cumulative counts: one per {@linkcode DURATION_BUCKETS_MICROS} bound, then `+Inf`. */
+  cumulative: number[];
+  /** Requests observed (equal to the `+Inf` bucket). */
+  count: number;
+  /** Sum of the observed latencies, in microseconds. */
+  sumMicros: number;
+}
+
 /** Every value of a {@linkcode ServiceMetrics}, as plain numbers. */
 export interface MetricsSnapshot {
-  /** Requests answered, by verb and outcome. */
-  requests: Record<RequestVerb, Record<RequestOutcome, number>>;
-  /** Addresses answered, by result. */
-  lookups: Record<LookupResultKind, number>;
+  /** Requests answered, by transport, verb and outcome. */
+  requests: Record<RequestTransport, Record<RequestVerb, Record<RequestOutcome, number>>>;
+  /** Addresses answered, by transport and result. */
+  lookups: Record<RequestTransport, Record<LookupResultKind, number>>;
   /** Answer cache hits and misses. */
   cache: { hits: number; misses: number };
-  /** Request latency histogram. */
-  duration: {
-    /** Cumulative counts: one per {@linkcode DURATION_BUCKETS_MICROS} bound, then `+Inf`. */
-    cumulative: number[];
-    /** Requests observed (equal to the `+Inf` bucket). */
-    count: number;
-    /** Sum of the observed latencies, in microseconds. */
-    sumMicros: number;
-  };
+  /** Request latency histogram, by transport. */
+  duration: Record<RequestTransport, DurationHistogram>;
   /** Database reloads, by outcome. */
   reloads: Record<ReloadOutcome, number>;
   /** Lookup workers alive, as last set. */
@@ -103,14 +109,20 @@ const MAGIC = 0x67716d31; // "gqm1": identifies the layout below
 const WORD_MAGIC = 0;
 const WORD_WORKERS = 1;
 const HEADER_WORDS = 2;
-/** Counter slots (each two words). */
+/**
+ * Counter slots (each two words): per transport, the requests (verb × outcome), the
+ * lookups by result, the histogram's buckets and its sum; then the shared ones.
+ */
+const REQUEST_SLOTS = REQUEST_VERBS.length * REQUEST_OUTCOMES.length;
+const BUCKET_SLOTS = DURATION_BUCKETS_MICROS.length + 1;
 const SLOT_REQUESTS = 0;
-const SLOT_LOOKUPS = SLOT_REQUESTS + REQUEST_VERBS.length * REQUEST_OUTCOMES.length;
-const SLOT_CACHE_HITS = SLOT_LOOKUPS + LOOKUP_RESULTS.length;
+const SLOT_LOOKUPS = REQUEST_SLOTS;
+const SLOT_BUCKETS = SLOT_LOOKUPS + LOOKUP_RESULTS.length;
+const SLOT_SUM = SLOT_BUCKETS + BUCKET_SLOTS;
+const TRANSPORT_SLOTS = SLOT_SUM + 1;
+const SLOT_CACHE_HITS = TRANSPORT_SLOTS * REQUEST_TRANSPORTS.length;
 const SLOT_CACHE_MISSES = SLOT_CACHE_HITS + 1;
-const SLOT_BUCKETS = SLOT_CACHE_MISSES + 1;
-const SLOT_SUM = SLOT_BUCKETS + DURATION_BUCKETS_MICROS.length + 1;
-const SLOT_RELOADS = SLOT_SUM + 1;
+const SLOT_RELOADS = SLOT_CACHE_MISSES + 1;
 const SLOTS = SLOT_RELOADS + RELOAD_OUTCOMES.length;
 const BUFFER_BYTES = (HEADER_WORDS + SLOTS * 2) * 4;
 
@@ -127,6 +139,10 @@ function verbIndex(verb: RequestVerb): number {
     default:
       return 4;
   }
+}
+
+function transportBase(transport: RequestTransport): number {
+  return transport === "zmq" ? 0 : TRANSPORT_SLOTS;
 }
 
 /** A count as an integer in [0, 2^32 - 1]: negative and NaN become 0, larger ones the top. */
@@ -161,11 +177,11 @@ function microsAsSeconds(micros: number): string {
  * @example
  * ```ts
  * import { ServiceMetrics } from "./service_metrics.ts";
- * const metrics = ServiceMetrics.create();
- * // in a worker: const metrics = ServiceMetrics.fromBuffer(setup.metricsBuffer);
+ * const metrics = ServiceMetrics.create({ version: "1.0.0" });
+ * // in a worker: const metrics = ServiceMetrics.fromBuffer(setup.metrics, { version });
  * metrics.recordRequest("geoip", "ok", 42);
  * metrics.recordLookups(1, 0, 0, 0);
- * console.log(metrics.snapshot().requests.geoip.ok); // 1
+ * console.log(metrics.snapshot().requests.zmq.geoip.ok); // 1
  * console.log(metrics.renderPrometheus().includes('verb="geoip",outcome="ok"} 1')); // true
  * ```
  */
@@ -187,14 +203,11 @@ export class ServiceMetrics {
   /**
    * Makes new counters, all zero, in a new `SharedArrayBuffer`.
    *
-   * @param options `version` for `geoipmq_build_info` (default: this geoipmq's)
+   * @param options `version` for `geoipmq_build_info`
    * @returns the counters
    */
-  static create(options: { version?: string } = {}): ServiceMetrics {
-    const metrics = new ServiceMetrics(
-      new SharedArrayBuffer(BUFFER_BYTES),
-      options.version ?? VERSION,
-    );
+  static create(options: { version: string }): ServiceMetrics {
+    const metrics = new ServiceMetrics(new SharedArrayBuffer(BUFFER_BYTES), options.version);
     Atomics.store(metrics.#words, WORD_MAGIC, MAGIC);
     return metrics;
   }
@@ -203,21 +216,18 @@ export class ServiceMetrics {
    * Opens counters made by {@linkcode ServiceMetrics.create} in another thread.
    *
    * @param buffer the other instance's {@linkcode ServiceMetrics.buffer}
-   * @param options `version` for `geoipmq_build_info` (default: this geoipmq's)
+   * @param options `version` for `geoipmq_build_info`
    * @returns a view of the same counters
    * @throws {TypeError} when the buffer is not one made by {@linkcode ServiceMetrics.create}
    */
-  static fromBuffer(
-    buffer: SharedArrayBuffer,
-    options: { version?: string } = {},
-  ): ServiceMetrics {
+  static fromBuffer(buffer: SharedArrayBuffer, options: { version: string }): ServiceMetrics {
     if (
       !(buffer instanceof SharedArrayBuffer) || buffer.byteLength !== BUFFER_BYTES ||
       Atomics.load(new Uint32Array(buffer, 0, 1), WORD_MAGIC) !== MAGIC
     ) {
       throw new TypeError("not a ServiceMetrics buffer (made by ServiceMetrics.create())");
     }
-    return new ServiceMetrics(buffer, options.version ?? VERSION);
+    return new ServiceMetrics(buffer, options.version);
   }
 
   /**
@@ -226,17 +236,24 @@ export class ServiceMetrics {
    * @param verb the request's verb, `invalid` when it did not parse
    * @param outcome `error` when the reply is an `ERROR` reply, else `ok`
    * @param micros time from receiving the request to sending its reply, in microseconds
+   * @param transport how the request came (default `zmq`)
    */
-  recordRequest(verb: RequestVerb, outcome: RequestOutcome, micros: number): void {
+  recordRequest(
+    verb: RequestVerb,
+    outcome: RequestOutcome,
+    micros: number,
+    transport: RequestTransport = "zmq",
+  ): void {
     const words = this.#words;
-    addTo(words, SLOT_REQUESTS + verbIndex(verb) * 2 + (outcome === "ok" ? 0 : 1), 1);
+    const base = transportBase(transport);
+    addTo(words, base + SLOT_REQUESTS + verbIndex(verb) * 2 + (outcome === "ok" ? 0 : 1), 1);
     const us = micros > 0 ? (micros >= MAX_U32 ? MAX_U32 : Math.round(micros)) : 0;
     let bucket = 0;
     while (bucket < DURATION_BUCKETS_MICROS.length && us > DURATION_BUCKETS_MICROS[bucket]!) {
       bucket++;
     }
-    addTo(words, SLOT_BUCKETS + bucket, 1);
-    if (us > 0) addTo(words, SLOT_SUM, us);
+    addTo(words, base + SLOT_BUCKETS + bucket, 1);
+    if (us > 0) addTo(words, base + SLOT_SUM, us);
   }
 
   /**
@@ -246,13 +263,21 @@ export class ServiceMetrics {
    * @param notFound addresses the database has no record for
    * @param invalid addresses that did not parse (or did not fit the database)
    * @param error addresses whose lookup failed (a corrupt record)
+   * @param transport how the request came (default `zmq`)
    */
-  recordLookups(found: number, notFound: number, invalid: number, error: number): void {
+  recordLookups(
+    found: number,
+    notFound: number,
+    invalid: number,
+    error: number,
+    transport: RequestTransport = "zmq",
+  ): void {
     const words = this.#words;
-    if (found > 0) addTo(words, SLOT_LOOKUPS, toCount(found));
-    if (notFound > 0) addTo(words, SLOT_LOOKUPS + 1, toCount(notFound));
-    if (invalid > 0) addTo(words, SLOT_LOOKUPS + 2, toCount(invalid));
-    if (error > 0) addTo(words, SLOT_LOOKUPS + 3, toCount(error));
+    const lookups = transportBase(transport) + SLOT_LOOKUPS;
+    if (found > 0) addTo(words, lookups, toCount(found));
+    if (notFound > 0) addTo(words, lookups + 1, toCount(notFound));
+    if (invalid > 0) addTo(words, lookups + 2, toCount(invalid));
+    if (error > 0) addTo(words, lookups + 3, toCount(error));
   }
 
   /**
@@ -312,27 +337,43 @@ export class ServiceMetrics {
     return value;
   }
 
+  /** @returns the reloads so far, by outcome: cheap enough for every `info` request */
+  reloads(): Record<ReloadOutcome, number> {
+    return { success: this.#read(SLOT_RELOADS), failure: this.#read(SLOT_RELOADS + 1) };
+  }
+
   /** @returns every value now, as plain numbers */
   snapshot(): MetricsSnapshot {
-    const requests = {} as Record<RequestVerb, Record<RequestOutcome, number>>;
-    REQUEST_VERBS.forEach((verb, v) => {
-      requests[verb] = { ok: this.#read(SLOT_REQUESTS + v * 2), error: 0 };
-      requests[verb].error = this.#read(SLOT_REQUESTS + v * 2 + 1);
-    });
-    const lookups = {} as Record<LookupResultKind, number>;
-    LOOKUP_RESULTS.forEach((result, i) => lookups[result] = this.#read(SLOT_LOOKUPS + i));
-    const cumulative: number[] = [];
-    let count = 0;
-    for (let i = 0; i <= DURATION_BUCKETS_MICROS.length; i++) {
-      count += this.#read(SLOT_BUCKETS + i);
-      cumulative.push(count);
+    const requests = {} as MetricsSnapshot["requests"];
+    const lookups = {} as MetricsSnapshot["lookups"];
+    const duration = {} as MetricsSnapshot["duration"];
+    for (const transport of REQUEST_TRANSPORTS) {
+      const base = transportBase(transport);
+      const byVerb = {} as Record<RequestVerb, Record<RequestOutcome, number>>;
+      REQUEST_VERBS.forEach((verb, v) => {
+        byVerb[verb] = {
+          ok: this.#read(base + SLOT_REQUESTS + v * 2),
+          error: this.#read(base + SLOT_REQUESTS + v * 2 + 1),
+        };
+      });
+      requests[transport] = byVerb;
+      const byResult = {} as Record<LookupResultKind, number>;
+      LOOKUP_RESULTS.forEach((result, i) => byResult[result] = this.#read(base + SLOT_LOOKUPS + i));
+      lookups[transport] = byResult;
+      const cumulative: number[] = [];
+      let count = 0;
+      for (let i = 0; i < BUCKET_SLOTS; i++) {
+        count += this.#read(base + SLOT_BUCKETS + i);
+        cumulative.push(count);
+      }
+      duration[transport] = { cumulative, count, sumMicros: this.#read(base + SLOT_SUM) };
     }
     return {
       requests,
       lookups,
       cache: { hits: this.#read(SLOT_CACHE_HITS), misses: this.#read(SLOT_CACHE_MISSES) },
-      duration: { cumulative, count, sumMicros: this.#read(SLOT_SUM) },
-      reloads: { success: this.#read(SLOT_RELOADS), failure: this.#read(SLOT_RELOADS + 1) },
+      duration,
+      reloads: this.reloads(),
       workersAlive: Atomics.load(this.#words, WORD_WORKERS),
       database: this.#database,
       version: this.#version,
@@ -358,33 +399,52 @@ export class ServiceMetrics {
     family(
       "geoipmq_requests_total",
       "counter",
-      "Requests answered, by verb (invalid: did not parse) and outcome (error: an ERROR reply).",
+      "Requests answered, by transport (zmq, http), verb (invalid: did not parse) and " +
+        "outcome (error: an ERROR reply, or an HTTP 4xx/5xx).",
     );
-    for (const verb of REQUEST_VERBS) {
-      for (const outcome of REQUEST_OUTCOMES) {
+    for (const transport of REQUEST_TRANSPORTS) {
+      for (const verb of REQUEST_VERBS) {
+        for (const outcome of REQUEST_OUTCOMES) {
+          lines.push(
+            `geoipmq_requests_total{transport="${transport}",verb="${verb}",outcome="${outcome}"} ${
+              s.requests[transport][verb][outcome]
+            }`,
+          );
+        }
+      }
+    }
+    family("geoipmq_lookups_total", "counter", "Addresses answered, by transport and result.");
+    for (const transport of REQUEST_TRANSPORTS) {
+      for (const result of LOOKUP_RESULTS) {
         lines.push(
-          `geoipmq_requests_total{verb="${verb}",outcome="${outcome}"} ${
-            s.requests[verb][outcome]
+          `geoipmq_lookups_total{transport="${transport}",result="${result}"} ${
+            s.lookups[transport][result]
           }`,
         );
       }
-    }
-    family("geoipmq_lookups_total", "counter", "Addresses answered, by result.");
-    for (const result of LOOKUP_RESULTS) {
-      lines.push(`geoipmq_lookups_total{result="${result}"} ${s.lookups[result]}`);
     }
     family("geoipmq_cache_hits_total", "counter", "Answers taken from the answer cache.");
     lines.push(`geoipmq_cache_hits_total ${s.cache.hits}`);
     family("geoipmq_cache_misses_total", "counter", "Answers rendered from a database record.");
     lines.push(`geoipmq_cache_misses_total ${s.cache.misses}`);
     const duration = "geoipmq_request_duration_seconds";
-    family(duration, "histogram", "Time from receiving a request to sending its reply.");
-    DURATION_BUCKETS_MICROS.forEach((bound, i) => {
-      lines.push(`${duration}_bucket{le="${microsAsSeconds(bound)}"} ${s.duration.cumulative[i]}`);
-    });
-    lines.push(`${duration}_bucket{le="+Inf"} ${s.duration.count}`);
-    lines.push(`${duration}_sum ${microsAsSeconds(s.duration.sumMicros)}`);
-    lines.push(`${duration}_count ${s.duration.count}`);
+    family(
+      duration,
+      "histogram",
+      "Time from receiving a request to sending its reply, by transport.",
+    );
+    for (const transport of REQUEST_TRANSPORTS) {
+      const histogram = s.duration[transport];
+      const label = `transport="${transport}"`;
+      DURATION_BUCKETS_MICROS.forEach((bound, i) => {
+        lines.push(
+          `${duration}_bucket{${label},le="${microsAsSeconds(bound)}"} ${histogram.cumulative[i]}`,
+        );
+      });
+      lines.push(`${duration}_bucket{${label},le="+Inf"} ${histogram.count}`);
+      lines.push(`${duration}_sum{${label}} ${microsAsSeconds(histogram.sumMicros)}`);
+      lines.push(`${duration}_count{${label}} ${histogram.count}`);
+    }
     family("geoipmq_reloads_total", "counter", "Database reloads, by outcome.");
     for (const outcome of RELOAD_OUTCOMES) {
       lines.push(`geoipmq_reloads_total{outcome="${outcome}"} ${s.reloads[outcome]}`);

@@ -1,24 +1,23 @@
 /**
  * What the main thread tells the workers' request loops while they block in libzmq: a
- * database generation to switch to, and a request to stop. It lives in a
+ * database switch to take part in, and a request to stop. It lives in a
  * `SharedArrayBuffer`, read with `Atomics` between requests and at every receive timeout
  * (a loop wakes at least every {@linkcode CONTROL_POLL_MS}), since a worker blocked in a
  * foreign call cannot take a message.
  *
- * A switch is a barrier: every worker prepares the new database, then waits until all
- * have, then all switch. So once any reply comes from the new database, no later reply
- * comes from the old one.
+ * The switch protocol itself is in `database_switch.ts`; this is its shared memory: the
+ * generation announced, how many workers have arrived at the barrier, and the verdict.
  *
  * @module
  */
 
-/** How often an idle request loop looks at the control, in milliseconds. */
-export const CONTROL_POLL_MS = 200;
+import { CONTROL_POLL_MS } from "../worker/mod.ts";
 
 const GENERATION = 0;
 const ARRIVED = 1;
-const STOP = 2;
-const SLOTS = 3;
+const VERDICT = 2;
+const STOP = 3;
+const SLOTS = 4;
 
 /**
  * The shared control of the request loops.
@@ -27,22 +26,23 @@ const SLOTS = 3;
  * ```ts
  * import { LoopControl } from "./loop_control.ts";
  * const control = LoopControl.create();
- * const seen = control.generation;
- * control.announceSwitch();
- * console.log(control.generation !== seen); // true: loops leave to switch
+ * const generation = control.announceSwitch();
+ * console.log(generation); // 1: loops leave to take part
+ * control.decide(generation, true);
+ * console.log(control.arriveAndAwaitVerdict(generation)); // true: switch
  * ```
  */
 export class LoopControl {
   /** The shared memory, to hand to workers. */
   readonly buffer: SharedArrayBuffer;
-  readonly #slots: Int32Array;
+  readonly #slots: Int32Array<SharedArrayBuffer>;
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
     this.#slots = new Int32Array(buffer);
   }
 
-  /** @returns a new control, generation 0, not stopping */
+  /** @returns a new control: generation 0, not stopping */
   static create(): LoopControl {
     return new LoopControl(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
   }
@@ -55,9 +55,14 @@ export class LoopControl {
     return new LoopControl(buffer);
   }
 
-  /** The database generation the loops should serve. */
+  /** The generation of the last switch announced (0 before any). */
   get generation(): number {
     return Atomics.load(this.#slots, GENERATION);
+  }
+
+  /** How many workers have arrived at the barrier of the switch announced last. */
+  get arrivals(): number {
+    return Atomics.load(this.#slots, ARRIVED);
   }
 
   /** Whether the loops should stop taking requests. */
@@ -66,43 +71,53 @@ export class LoopControl {
   }
 
   /**
-   * Main thread: asks the loops to switch database. Post each worker its new database
-   * first; a loop leaves for it at its next look at the control.
+   * Main thread: announces a switch; each loop leaves for it at its next look at the
+   * control. Post each worker the new database first.
    *
-   * @returns the new generation
+   * @returns the switch's generation
    */
   announceSwitch(): number {
     Atomics.store(this.#slots, ARRIVED, 0);
-    const generation = Atomics.add(this.#slots, GENERATION, 1) + 1;
-    Atomics.notify(this.#slots, ARRIVED);
-    return generation;
+    Atomics.store(this.#slots, VERDICT, 0);
+    return Atomics.add(this.#slots, GENERATION, 1) + 1;
+  }
+
+  /**
+   * Main thread: settles a switch; every worker waiting at the barrier goes on, and one
+   * that arrives later finds the verdict there.
+   *
+   * @param generation the switch's generation
+   * @param commit true: every worker takes the new database; false: every worker keeps
+   *   the one it serves
+   */
+  decide(generation: number, commit: boolean): void {
+    Atomics.store(this.#slots, VERDICT, commit ? generation : -generation);
+    Atomics.notify(this.#slots, VERDICT);
   }
 
   /** Main thread: asks the loops to stop taking requests. */
   announceStop(): void {
     Atomics.store(this.#slots, STOP, 1);
-    Atomics.notify(this.#slots, ARRIVED);
+    Atomics.notify(this.#slots, VERDICT);
   }
 
   /**
-   * Worker: says this worker is ready to switch, and waits until all are.
+   * Worker: arrives at the barrier of a switch, ready to serve the new database, and
+   * blocks until the main thread decides it (or a stop is asked, or a later switch is
+   * announced meanwhile).
    *
-   * @param workers how many workers take part
-   * @param timeoutMs how long to wait for the others
-   * @returns true when all arrived; false on a time-out (switch anyway) or a stop
+   * @param generation the switch's generation
+   * @returns true to take the new database; false to keep the one served
    */
-  arriveAndWait(workers: number, timeoutMs: number): boolean {
+  arriveAndAwaitVerdict(generation: number): boolean {
     const slots = this.#slots;
     Atomics.add(slots, ARRIVED, 1);
-    Atomics.notify(slots, ARRIVED);
-    const deadline = Date.now() + timeoutMs;
     while (true) {
-      const arrived = Atomics.load(slots, ARRIVED);
-      if (arrived >= workers) return true;
-      if (this.stopping) return false;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      Atomics.wait(slots, ARRIVED, arrived, Math.min(left, CONTROL_POLL_MS));
+      const verdict = Atomics.load(slots, VERDICT);
+      if (verdict === generation) return true;
+      if (verdict === -generation) return false;
+      if (this.stopping || this.generation !== generation) return false;
+      Atomics.wait(slots, VERDICT, verdict, CONTROL_POLL_MS);
     }
   }
 }

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { isInterrupted, isTerminated, type ZmqSocket } from "../zmq/libzmq.ts";
+import { isInterrupted, isTerminated, type ZmqSocket } from "../zmq/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
-import { errorReply, type RequestLimits } from "../protocol/request.ts";
-import { ReplyBuffer } from "../lookup/reply_buffer.ts";
-import type { GeoipResponder } from "../lookup/responder.ts";
-import { RequestCounter } from "../lookup/request_counter.ts";
-import type { ServiceMetrics } from "../metrics/service_metrics.ts";
+import { errorReply, type RequestLimits } from "../protocol/mod.ts";
+import { ReplyBuffer } from "../lookup/mod.ts";
+import type { GeoipResponder } from "../lookup/mod.ts";
+import { RequestCounter } from "../lookup/mod.ts";
+import type { ServiceMetrics } from "../metrics/mod.ts";
 
 /** Why a request loop returned. */
 export type LoopExit = "switch" | "stop" | "terminated";

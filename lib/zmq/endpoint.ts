@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isIpv4Mapped, parseIpAddress } from "../protocol/ip_address.ts";
+import { isIpv4Mapped, parseIpAddress } from "../protocol/mod.ts";
 
 /**
  * Tells whether only this machine can reach an endpoint: `ipc://` and `inproc://`

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../../lib/server/version.ts";
+import { VERSION } from "../../lib/server/mod.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
 import { runService, startService } from "../support/service_process.ts";

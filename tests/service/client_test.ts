@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { GeoipClient, GeoipClientError, parsePlace } from "../../lib/client/client.ts";
-import { Libzmq } from "../../lib/zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
+import { GeoipClient, GeoipClientError, parsePlace } from "../../lib/client/mod.ts";
+import { Libzmq } from "../../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 import { CurveFiles } from "../support/curve_files.ts";
 import { cityFixture, writeTempFile } from "../support/fixtures.ts";
 import { startService } from "../support/service_process.ts";

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { bundledDatabasePath } from "../../lib/database/bundled.ts";
+import { bundledDatabasePath } from "../../lib/database/mod.ts";
 import { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "../../lib/zmq/embedded.ts";
-import { Libzmq } from "../../lib/zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
-import { VERSION } from "../../lib/server/version.ts";
+import { Libzmq } from "../../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
+import { VERSION } from "../../lib/server/mod.ts";
 import {
   CANNOT_RUN_HERE,
   type CompilePlan,

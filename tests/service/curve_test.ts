@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SocketOption } from "../../lib/zmq/libzmq.ts";
+import { SocketOption } from "../../lib/zmq/mod.ts";
 import { cityFixture, LONDON_TSV } from "../support/fixtures.ts";
 import {
   type ClientKeys,

@@ -11,11 +11,11 @@
  */
 
 import assert from "node:assert/strict";
-import type { RequestLimits } from "../../lib/protocol/request.ts";
-import { DatabaseError, GeoDatabase } from "../../lib/database/geo_database.ts";
-import { GeoipResponder } from "../../lib/lookup/responder.ts";
+import type { RequestLimits } from "../../lib/protocol/mod.ts";
+import { DatabaseError, GeoDatabase } from "../../lib/database/mod.ts";
+import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { cityFixture, LONDON, openFixture, writeTempFile } from "../support/fixtures.ts";
-import { parseIpAddress } from "../../lib/protocol/ip_address.ts";
+import { parseIpAddress } from "../../lib/protocol/mod.ts";
 import { buildMmdb, bytes } from "../support/mmdb_writer.ts";
 import { randomValidAddress } from "../support/fuzz_inputs.ts";
 import { caseSeed, fuzzSettings, Random, scaled } from "../support/fuzz_random.ts";
@@ -24,7 +24,7 @@ import type { MutantJob, MutantReport } from "../support/mutant_worker.ts";
 import { replyProblem } from "../support/reply_shape.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
 import { SocketType, TestClient } from "../support/test_client.ts";
-import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../../lib/zmq/libzmq.ts";
+import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../../lib/zmq/mod.ts";
 
 const settings = fuzzSettings("database_fuzz_test");
 const LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };

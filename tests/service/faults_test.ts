@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ZMQ_DONTWAIT } from "../../lib/zmq/libzmq.ts";
+import { ZMQ_DONTWAIT } from "../../lib/zmq/mod.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import { startService } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DURATION_BUCKETS_MICROS } from "../../lib/metrics/service_metrics.ts";
+import { DURATION_BUCKETS_MICROS } from "../../lib/metrics/mod.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import {
   freeLoopbackPort,
@@ -140,7 +140,8 @@ Deno.test("metrics count what really happened", async () => {
 
     const before = (await get(base, "/metrics")).body;
     assert.equal(metricValue(before, "geoipmq_database_build_timestamp_seconds"), ALPHA_EPOCH);
-    assert.equal(metricValue(before, "geoipmq_request_duration_seconds_count"), 0);
+    const zmqCount = 'geoipmq_request_duration_seconds_count{transport="zmq"}';
+    assert.equal(metricValue(before, zmqCount), 0);
 
     // A known mix of ZeroMQ requests, each checked.
     const FOUND = 7; // single lookups with a record
@@ -170,6 +171,12 @@ Deno.test("metrics count what really happened", async () => {
     );
     const requests = FOUND + NOT_FOUND + BAD_ADDRESS + UNKNOWN_VERB + PINGS + 1;
 
+    // And over HTTP, through the same responder code and the same counters.
+    assert.equal((await get(base, "/json/81.2.69.160")).status, 200);
+    assert.equal((await get(base, "/json/81.2.69.160")).status, 200);
+    assert.equal((await get(base, "/geoip/8.8.8.8")).status, 404);
+    assert.equal((await get(base, "/geoip/300.1.1.1")).status, 400);
+
     // A reload that works, then one that fails.
     await replaceAtomically(path, letteredDatabase("Bravo", BRAVO_EPOCH));
     Deno.kill(service.pid, "SIGHUP");
@@ -182,7 +189,7 @@ Deno.test("metrics count what really happened", async () => {
     // A worker counts a request just after sending its reply: wait for the last count.
     let answer = await get(base, "/metrics");
     for (let i = 0; i < 150; i++) {
-      if (metricValue(answer.body, "geoipmq_request_duration_seconds_count") >= requests) break;
+      if (metricValue(answer.body, zmqCount) >= requests) break;
       await sleep(100);
       answer = await get(base, "/metrics");
     }
@@ -203,27 +210,42 @@ Deno.test("metrics count what really happened", async () => {
       'verb="invalid",outcome="error"': UNKNOWN_VERB,
     };
     for (const [labels, count] of Object.entries(expectedRequests)) {
-      assert.equal(value(`geoipmq_requests_total{${labels}}`), count, labels);
+      assert.equal(value(`geoipmq_requests_total{transport="zmq",${labels}}`), count, labels);
     }
-    assert.equal(value('geoipmq_lookups_total{result="found"}'), FOUND + BATCH);
-    assert.equal(value('geoipmq_lookups_total{result="not_found"}'), NOT_FOUND);
-    assert.equal(value('geoipmq_lookups_total{result="invalid"}'), BAD_ADDRESS);
-    assert.equal(value('geoipmq_lookups_total{result="error"}'), 0);
+    const zmq = (result: string) =>
+      value(`geoipmq_lookups_total{transport="zmq",result="${result}"}`);
+    assert.equal(zmq("found"), FOUND + BATCH);
+    assert.equal(zmq("not_found"), NOT_FOUND);
+    assert.equal(zmq("invalid"), BAD_ADDRESS);
+    assert.equal(zmq("error"), 0);
+    const http = (labels: string) => value(`geoipmq_requests_total{transport="http",${labels}}`);
+    assert.equal(http('verb="json",outcome="ok"'), 2);
+    assert.equal(http('verb="geoip",outcome="ok"'), 1);
+    assert.equal(http('verb="geoip",outcome="error"'), 1);
+    const httpLookups = (result: string) =>
+      value(`geoipmq_lookups_total{transport="http",result="${result}"}`);
+    assert.equal(httpLookups("found"), 2);
+    assert.equal(httpLookups("not_found"), 1);
+    assert.equal(httpLookups("invalid"), 1);
+    assert.equal(value('geoipmq_request_duration_seconds_count{transport="http"}'), 4);
     // The caches count found records: each of the 11 distinct records is rendered once
-    // (the single lookups and the batch ask disjoint sets), every other answer is a hit.
-    assert.equal(value("geoipmq_cache_misses_total"), 11);
-    assert.equal(value("geoipmq_cache_hits_total"), FOUND + BATCH - 11);
+    // over ZeroMQ (the single lookups and the batch ask disjoint sets), and once over
+    // HTTP; every other answer is a hit.
+    assert.equal(value("geoipmq_cache_misses_total"), 11 + 1);
+    assert.equal(value("geoipmq_cache_hits_total"), FOUND + BATCH - 11 + 1);
 
-    assert.equal(value("geoipmq_request_duration_seconds_count"), requests);
-    assert.equal(value('geoipmq_request_duration_seconds_bucket{le="+Inf"}'), requests);
+    assert.equal(value(zmqCount), requests);
+    const bucket = (le: string) =>
+      value(`geoipmq_request_duration_seconds_bucket{transport="zmq",le="${le}"}`);
+    assert.equal(bucket("+Inf"), requests);
     let previous = 0;
     for (const bound of DURATION_BUCKETS_MICROS) {
       const le = String(bound / 1_000_000);
-      const cumulative = value(`geoipmq_request_duration_seconds_bucket{le="${le}"}`);
+      const cumulative = bucket(le);
       assert.ok(cumulative >= previous && cumulative <= requests, `bucket le=${le}`);
       previous = cumulative;
     }
-    assert.ok(value("geoipmq_request_duration_seconds_sum") > 0);
+    assert.ok(value('geoipmq_request_duration_seconds_sum{transport="zmq"}') > 0);
 
     assert.equal(value('geoipmq_reloads_total{outcome="success"}'), 1);
     assert.equal(value('geoipmq_reloads_total{outcome="failure"}'), 1);

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { VERSION } from "../../lib/server/version.ts";
+import { VERSION } from "../../lib/server/mod.ts";
 import {
   letteredDatabase,
   linesMatching,

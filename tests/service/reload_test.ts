@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ZmqSocket } from "../../lib/zmq/libzmq.ts";
+import type { ZmqSocket } from "../../lib/zmq/mod.ts";
 import {
   LETTERED_ADDRESSES,
   letteredDatabase,

@@ -15,8 +15,8 @@ import {
   type IpAddress,
   parseIpAddress,
   parseIpInto,
-} from "../../lib/protocol/ip_address.ts";
-import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../../lib/zmq/libzmq.ts";
+} from "../../lib/protocol/mod.ts";
+import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../../lib/zmq/mod.ts";
 import {
   parseRequest,
   quoteValue,
@@ -24,8 +24,8 @@ import {
   type RequestLimits,
   RequestScan,
   VERBS,
-} from "../../lib/protocol/request.ts";
-import { GeoipResponder } from "../../lib/lookup/responder.ts";
+} from "../../lib/protocol/mod.ts";
+import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { cityFixture, LONDON_TSV, openFixture, writeTempFile } from "../support/fixtures.ts";
 import {
   addressLikeString,

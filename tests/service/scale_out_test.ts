@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GeoipClient } from "../../lib/client/client.ts";
+import { GeoipClient } from "../../lib/client/mod.ts";
 import { cityFixture, writeTempFile } from "../support/fixtures.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
 

@@ -1,32 +1,18 @@
 import assert from "node:assert/strict";
-import { SMALL_REQUEST_BYTES } from "../../lib/server/front_end_loop.ts";
-import { GeoipServer } from "../../lib/server/geoip_server.ts";
-import { Errno, SocketOption, SocketType, ZmqError } from "../../lib/zmq/libzmq.ts";
-import { VERSION } from "../../lib/server/version.ts";
-import {
-  brokenDoubleFixture,
-  cityFixture,
-  ipv4OnlyFixture,
-  LONDON_TSV,
-  openFixture,
-} from "../support/fixtures.ts";
+import { type Service, SMALL_REQUEST_BYTES, StartupError, VERSION } from "../../lib/server/mod.ts";
+import { Errno, SocketOption, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
+import { brokenDoubleFixture, ipv4OnlyFixture, LONDON_TSV } from "../support/fixtures.ts";
+import { startInProcess } from "../support/in_process_service.ts";
 import { askOn, askOnDealer, TestClient } from "../support/test_client.ts";
 
 const NULLS = new Array(8).fill("(null)").join("\t");
 
 async function startServer(
-  client: TestClient,
+  _client: TestClient,
   options: { workers?: number; fixture?: Uint8Array; bind?: string[] } = {},
-): Promise<GeoipServer> {
-  return await GeoipServer.start({
-    lib: client.lib,
-    database: openFixture(options.fixture ?? cityFixture()),
-    bind: options.bind ?? ["tcp://127.0.0.1:*"],
-    workers: options.workers ?? 2,
-    limits: { maxRequestBytes: 4096, maxAddresses: 100 },
-    cacheEntries: 1000,
-    version: VERSION,
-  });
+): Promise<Service> {
+  const started = await startInProcess(options);
+  return started.service;
 }
 
 Deno.test("the server answers REQ clients over TCP", async (t) => {
@@ -287,16 +273,17 @@ Deno.test("the server binds several endpoints, IPv6 loopback included", async ()
   }
 });
 
-Deno.test("GeoipServer.start() fails cleanly when the port is taken", async () => {
+Deno.test("startService() fails cleanly when the port is taken", async () => {
   await using client = new TestClient();
   const first = await startServer(client, { workers: 1 });
   try {
     await assert.rejects(
       () => startServer(client, { bind: [first.endpoints[0]!], workers: 1 }),
       (error: unknown) => {
-        assert.ok(error instanceof ZmqError);
-        assert.equal(error.errno, 98); // EADDRINUSE
-        assert.match(error.message, /Address already in use/);
+        assert.ok(error instanceof StartupError);
+        assert.ok(error.cause instanceof ZmqError);
+        assert.equal(error.cause.errno, 98); // EADDRINUSE
+        assert.match(error.message, /^Cannot start: bind .* Address already in use/);
         return true;
       },
     );

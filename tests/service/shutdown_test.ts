@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ZmqSocket } from "../../lib/zmq/libzmq.ts";
+import type { ZmqSocket } from "../../lib/zmq/mod.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import { exitWithin, freeLoopbackPort, settleAfterReady, sleep } from "../support/live_service.ts";
 import {

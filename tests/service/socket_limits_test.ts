@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SocketOption } from "../../lib/zmq/libzmq.ts";
+import { SocketOption } from "../../lib/zmq/mod.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import { CurveClient, receiveOrNull, SocketType } from "../support/curve_client.ts";
 import { startService } from "../support/service_process.ts";

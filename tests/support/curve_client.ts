@@ -15,8 +15,8 @@ import {
   ZmqContext,
   ZmqError,
   type ZmqSocket,
-} from "../../lib/zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
+} from "../../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 
 const decoder = new TextDecoder();
 

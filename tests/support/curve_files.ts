@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Libzmq } from "../../lib/zmq/libzmq.ts";
+import type { Libzmq } from "../../lib/zmq/mod.ts";
 import { cityFixture } from "./fixtures.ts";
 import type { ServiceProcess } from "./service_process.ts";
 

@@ -6,7 +6,7 @@
  */
 
 import "../../lib/server/lookup_worker.ts";
-import { GeoipResponder } from "../../lib/lookup/responder.ts";
+import { GeoipResponder } from "../../lib/lookup/mod.ts";
 
 const answer = GeoipResponder.prototype.respondInto;
 GeoipResponder.prototype.respondInto = function (frame, length, out) {

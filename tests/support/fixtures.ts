@@ -5,7 +5,7 @@
  * @module
  */
 
-import { GeoDatabase } from "../../lib/database/geo_database.ts";
+import { GeoDatabase } from "../../lib/database/mod.ts";
 import { buildMmdb, bytes, float32, uint16, uint32, uint64 } from "./mmdb_writer.ts";
 
 /** The London record, with every field of the TSV reply. */

@@ -8,11 +8,7 @@
  * @module
  */
 
-import {
-  REQUEST_VERBS,
-  type RequestOutcome,
-  ServiceMetrics,
-} from "../../lib/metrics/service_metrics.ts";
+import { REQUEST_VERBS, type RequestOutcome, ServiceMetrics } from "../../lib/metrics/mod.ts";
 
 /** The message that starts a worker. */
 export interface MetricsWorkerSetup {
@@ -56,7 +52,7 @@ const workerScope = globalThis as any;
 if (typeof workerScope.WorkerGlobalScope !== "undefined") {
   workerScope.onmessage = (event: MessageEvent<MetricsWorkerSetup>) => {
     const setup = event.data;
-    const metrics = ServiceMetrics.fromBuffer(setup.metrics);
+    const metrics = ServiceMetrics.fromBuffer(setup.metrics, { version: "0.0.0" });
     workerScope.postMessage("ready");
     Atomics.wait(new Int32Array(setup.go), 0, 0);
     recordPlan(metrics, setup.requests);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { GeoDatabase } from "../../lib/database/geo_database.ts";
+import { GeoDatabase } from "../../lib/database/mod.ts";
 import { cityFixture, LONDON } from "./fixtures.ts";
 import { Random } from "./fuzz_random.ts";
 import {

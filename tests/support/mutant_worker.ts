@@ -8,9 +8,9 @@
  * @module
  */
 
-import { DatabaseError, GeoDatabase } from "../../lib/database/geo_database.ts";
-import { quoteValue, type RequestLimits } from "../../lib/protocol/request.ts";
-import { GeoipResponder } from "../../lib/lookup/responder.ts";
+import { DatabaseError, GeoDatabase } from "../../lib/database/mod.ts";
+import { quoteValue, type RequestLimits } from "../../lib/protocol/mod.ts";
+import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { replyProblem } from "./reply_shape.ts";
 
 /** What the test asks about one mutant. */

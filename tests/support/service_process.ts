@@ -125,7 +125,7 @@ export async function startService(
   const log: string[] = [];
   const ready = Promise.withResolvers<string[]>();
   const reading = readLines(child.stderr, log, (line) => {
-    const match = line.match(/ready on (.+?) with \d+ workers/);
+    const match = line.match(/ready on (.+?) with \d+ workers?/);
     if (match) ready.resolve(match[1]!.split(", "));
   });
   const exit = child.status.then(async (status) => {

@@ -5,14 +5,8 @@
  * @module
  */
 
-import {
-  Libzmq,
-  SocketOption,
-  SocketType,
-  ZmqContext,
-  type ZmqSocket,
-} from "../../lib/zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
+import { Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "../../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 
 const decoder = new TextDecoder();
 

@@ -8,8 +8,8 @@ import {
   parseKeygenConfig,
   UsageError,
 } from "../../../lib/cli/config.ts";
-import { DEFAULT_HWM } from "../../../lib/server/geoip_server.ts";
-import { DEFAULT_LIMITS } from "../../../lib/protocol/request.ts";
+import { DEFAULT_HWM } from "../../../lib/cli/mod.ts";
+import { DEFAULT_LIMITS } from "../../../lib/protocol/mod.ts";
 
 function usageError(args: string[], env: Record<string, string> = {}): string {
   try {

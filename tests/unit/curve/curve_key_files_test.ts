@@ -6,8 +6,8 @@ import {
   readAllowFile,
   readSecretKeyFile,
 } from "../../../lib/curve/key_files.ts";
-import { Libzmq } from "../../../lib/zmq/libzmq.ts";
-import { bundledLibzmqPath } from "../../../lib/zmq/locator.ts";
+import { Libzmq } from "../../../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../../../lib/zmq/mod.ts";
 import { parseZapRequest, zapReply } from "../../../lib/curve/zap_protocol.ts";
 import { ZapState } from "../../../lib/curve/zap_state.ts";
 

@@ -4,7 +4,7 @@ import {
   DatabaseError,
   GeoDatabase,
 } from "../../../lib/database/geo_database.ts";
-import { parseIpAddress } from "../../../lib/protocol/ip_address.ts";
+import { parseIpAddress } from "../../../lib/protocol/mod.ts";
 import { cityFixture, gzip, ipv4OnlyFixture, writeTempFile } from "../../support/fixtures.ts";
 
 const ip = (text: string) => parseIpAddress(text)!;

