@@ -7,6 +7,8 @@
 /** A bad flag, variable or value: the caller prints the message and exits with code 2. */
 export class UsageError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message one line naming the bad flag or value
    * @param options the cause, if any
    */

@@ -16,6 +16,7 @@
 
 export { type Command, parseCommand } from "./command.ts";
 export { UsageError } from "./errors.ts";
+export type { Env } from "./values.ts";
 export type { ServeOptions } from "./serve_options.ts";
 export type { QueryCurveFiles, QueryOptions } from "./query_options.ts";
 export type { BrokerOptions } from "./broker_options.ts";
