@@ -37,7 +37,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { bundledDatabasePath } from "../lib/database/mod.ts";
-import { bundledLibzmqPath, choosePrebuilt, parsePrebuiltManifest } from "../lib/zmq/locator.ts";
+import { bundledLibzmqPath, choosePrebuilt, parsePrebuiltManifest } from "../lib/zmq/mod.ts";
 
 /** The repository root, where `deno compile` runs. */
 export const PROJECT_ROOT: string = resolve(fileURLToPath(new URL("..", import.meta.url)));

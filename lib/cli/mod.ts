@@ -1,22 +1,23 @@
 /**
- * The command line: arguments and environment become typed options for each command.
+ * The command line of `geoipmq`: {@linkcode parseCommand} reads the arguments and the
+ * environment into a {@linkcode Command}; a bad argument is a {@linkcode UsageError}.
+ * Every flag has a `GEOIPMQ_*` variable; a flag wins over its variable, which wins over
+ * the default.
+ *
+ * @example
+ * ```ts
+ * import { parseCommand } from "./mod.ts";
+ * const command = parseCommand(["--workers", "2"], {});
+ * if (command.name === "serve") console.log(command.options.workers); // 2
+ * ```
  *
  * @module
  */
 
-export {
-  checkEndpoint,
-  type Config,
-  DEFAULT_BIND,
-  DEFAULT_CACHE_CHARS,
-  DEFAULT_CACHE_SIZE,
-  DEFAULT_HWM,
-  DEFAULT_KEY_PREFIX,
-  httpAddress,
-  KEYGEN_USAGE,
-  type KeygenConfig,
-  parseConfig,
-  parseKeygenConfig,
-  USAGE,
-  UsageError,
-} from "./config.ts";
+export { type Command, parseCommand } from "./command.ts";
+export { UsageError } from "./errors.ts";
+export type { Env } from "./values.ts";
+export type { ServeOptions } from "./serve_options.ts";
+export type { QueryCurveFiles, QueryOptions } from "./query_options.ts";
+export type { BrokerOptions } from "./broker_options.ts";
+export type { KeygenOptions } from "./keygen_options.ts";

@@ -225,16 +225,22 @@ export class GeoipClient implements AsyncDisposable {
 
   #open(): ZmqSocket {
     const socket = this.#context.socket(SocketType.REQ);
-    socket.setOption(SocketOption.LINGER, 0);
-    socket.setOption(SocketOption.IMMEDIATE, 1);
-    socket.setOption(SocketOption.IPV6, 1);
-    const curve = this.#options.curve;
-    if (curve !== undefined) {
-      socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, curve.serverKey);
-      socket.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, curve.publicKey);
-      socket.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, curve.secretKey);
+    try {
+      socket.setOption(SocketOption.LINGER, 0);
+      socket.setOption(SocketOption.IMMEDIATE, 1);
+      socket.setOption(SocketOption.IPV6, 1);
+      const curve = this.#options.curve;
+      if (curve !== undefined) {
+        socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, curve.serverKey);
+        socket.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, curve.publicKey);
+        socket.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, curve.secretKey);
+      }
+      for (const endpoint of this.#options.endpoints) socket.connect(endpoint);
+    } catch (error) {
+      // A socket left open would make close() wait forever in zmq_ctx_term.
+      socket.close();
+      throw error;
     }
-    for (const endpoint of this.#options.endpoints) socket.connect(endpoint);
     return socket;
   }
 

@@ -16,5 +16,5 @@ export {
   parsePlace,
 } from "./client.ts";
 export { type BrokerOptions, GeoipBroker } from "./broker.ts";
-export { BROKER_USAGE, runBroker } from "./broker_command.ts";
-export { QUERY_USAGE, type QueryIo, runQuery } from "./query_command.ts";
+export { runBroker } from "./broker_command.ts";
+export { type QueryIo, runQuery } from "./query_command.ts";

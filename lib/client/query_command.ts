@@ -9,32 +9,15 @@
  * ```
  *
  * Exit codes: 0 when the service answered (an invalid address is an `ERROR` line, not a
- * failure), 1 when it could not be reached in time, 2 for a bad flag.
+ * failure), 1 when it could not be reached in time or a key file cannot be used.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { GeoipClient, GeoipClientError } from "./client.ts";
-import { DEFAULT_BIND } from "../cli/mod.ts";
-import type { Libzmq } from "../zmq/mod.ts";
-
-/** The usage text of `geoipmq query`. */
-export const QUERY_USAGE = `Usage: geoipmq query [options] [IP...]
-
-Asks a geoipmq service where addresses are. With no IP, reads addresses from stdin, one
-per line, and sends them in batches.
-
-Options:
-  --endpoint E      service endpoint, repeatable (default: ${DEFAULT_BIND};
-                    env GEOIPMQ_ENDPOINT, comma-separated)
-  --json            print the database record of each address, one JSON per line
-  --info            print the service's info and exit
-  --timeout-ms N    time to wait for a reply (default: 2000)
-  --attempts N      times to send a request before giving up (default: 3)
-  --batch N         addresses per request (default: 100)
-  --help            print this text
-`;
+import { type ClientCurveKeys, GeoipClient, GeoipClientError } from "./client.ts";
+import type { QueryCurveFiles, QueryOptions } from "../cli/mod.ts";
+import { KeyFileError, readPublicKeyFile, readSecretKeyFile } from "../curve/mod.ts";
+import { type Libzmq, openLibzmq } from "../zmq/mod.ts";
 
 /** Where the query command reads and writes. */
 export interface QueryIo {
@@ -44,70 +27,51 @@ export interface QueryIo {
   print: (line: string) => void;
   /** One line at a time to standard error. */
   error: (line: string) => void;
-  /** The environment. */
-  env: Record<string, string | undefined>;
-  /** The libzmq to use. */
-  lib?: Libzmq;
 }
 
-function positiveInteger(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new TypeError(`--${flag} must be a whole number above 0, got "${value}"`);
+/** A failure before the first request: libzmq or a key file cannot be used. */
+class QuerySetupError extends Error {
+  /** @param message one line */
+  constructor(message: string) {
+    super(message);
+    this.name = "QuerySetupError";
   }
-  return Number(value);
 }
 
 /**
  * Runs `geoipmq query`.
  *
- * @param args the arguments after `query`
+ * @example
+ * ```ts ignore
+ * const code = await runQuery(options, {
+ *   stdin: Deno.stdin.readable,
+ *   print: (line) => console.log(line),
+ *   error: (line) => console.error(line),
+ * });
+ * ```
+ *
+ * @param options the settled options
  * @param io where to read and write
- * @returns the exit code
+ * @returns the exit code: 0 when answered, 1 when not
  */
-export async function runQuery(args: string[], io: QueryIo): Promise<number> {
-  let options;
+export async function runQuery(options: QueryOptions, io: QueryIo): Promise<number> {
+  let lib: Libzmq;
+  let curve: ClientCurveKeys | undefined;
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        endpoint: { type: "string", multiple: true },
-        json: { type: "boolean" },
-        info: { type: "boolean" },
-        "timeout-ms": { type: "string" },
-        attempts: { type: "string" },
-        batch: { type: "string" },
-        help: { type: "boolean" },
-      },
-    });
-    options = {
-      endpoints: values.endpoint ??
-        io.env.GEOIPMQ_ENDPOINT?.split(",").map((e) => e.trim()).filter((e) => e !== "") ??
-        [DEFAULT_BIND],
-      json: values.json === true,
-      info: values.info === true,
-      help: values.help === true,
-      timeoutMs: positiveInteger("timeout-ms", values["timeout-ms"], 2000),
-      attempts: positiveInteger("attempts", values.attempts, 3),
-      batch: Math.min(1000, positiveInteger("batch", values.batch, 100)),
-      ips: positionals,
-    };
+    lib = loadLibzmq(options.libzmq);
+    curve = options.curve === undefined ? undefined : await readClientKeys(lib, options.curve);
   } catch (error) {
-    const message = (error as Error).message.split(/\.(\s|$)/)[0];
-    io.error(`geoipmq query: ${message} (see --help)`);
-    return 2;
-  }
-  if (options.help) {
-    io.print(QUERY_USAGE);
-    return 0;
+    if (!(error instanceof QuerySetupError || error instanceof KeyFileError)) throw error;
+    io.error(`geoipmq: query: ${error.message}`);
+    return 1;
   }
   await using client = new GeoipClient({
     endpoints: options.endpoints,
     timeoutMs: options.timeoutMs,
     attempts: options.attempts,
     batchSize: options.batch,
-    ...(io.lib === undefined ? {} : { lib: io.lib }),
+    lib,
+    ...(curve === undefined ? {} : { curve }),
   });
   try {
     if (options.info) {
@@ -153,7 +117,27 @@ export async function runQuery(args: string[], io: QueryIo): Promise<number> {
     }
     return 0;
   } catch (error) {
-    io.error(`geoipmq query: ${(error as Error).message}`);
+    io.error(`geoipmq: query: ${(error as Error).message}`);
     return 1;
   }
+}
+
+function loadLibzmq(path: string | undefined): Libzmq {
+  try {
+    return openLibzmq(path);
+  } catch (error) {
+    throw new QuerySetupError((error as Error).message);
+  }
+}
+
+/** Reads the service's public key and this client's secret key; derives the public key. */
+async function readClientKeys(lib: Libzmq, files: QueryCurveFiles): Promise<ClientCurveKeys> {
+  if (!lib.has("curve")) {
+    throw new QuerySetupError(
+      `Cannot use CURVE: libzmq ${lib.version()} from "${lib.path}" was built without CURVE`,
+    );
+  }
+  const serverKey = await readPublicKeyFile(lib, files.serverKeyFile);
+  const own = await readSecretKeyFile(lib, files.secretKeyFile);
+  return { serverKey, publicKey: own.publicKey, secretKey: lib.z85Encode(own.secretKey) };
 }

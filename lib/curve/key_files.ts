@@ -1,6 +1,6 @@
 /**
- * The CURVE key files geoipmq reads: the server's secret key file and the allow file of
- * client public keys. Both hold Z85 keys (40 characters), one a line; blank lines and
+ * The CURVE key files geoipmq reads: a secret key file, a public key file and the allow
+ * file of client public keys. All hold Z85 keys (40 characters), one a line; blank lines and
  * lines starting with `#` are comments, and a key may be followed by white space and a
  * `#` comment. (A Z85 key never starts with `#`: that character stands for 84, too large
  * for the first digit of a 32-bit group.)
@@ -116,6 +116,36 @@ export async function readSecretKeyFile(codec: Z85Codec, path: string): Promise<
   const problem = first!.extra ? "text after the key" : keyProblem(codec, first!.key);
   if (problem !== undefined) throw new KeyFileError(`${what} line ${first!.line}: ${problem}`);
   return { secretKey: codec.z85Decode(first!.key)!, publicKey: codec.curvePublic(first!.key) };
+}
+
+/**
+ * Reads a public key file, as `geoipmq keygen` writes it (`PREFIX.pub`): exactly one key.
+ * A client reads the service's public key from one.
+ *
+ * @example
+ * ```ts ignore
+ * const serverKey = await readPublicKeyFile(lib, "/etc/geoipmq/server.pub");
+ * socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, serverKey);
+ * ```
+ *
+ * @param codec libzmq's Z85 functions
+ * @param path the file
+ * @returns the key, in Z85
+ * @throws {KeyFileError} when the file is missing or not one key
+ */
+export async function readPublicKeyFile(codec: Z85Codec, path: string): Promise<string> {
+  const what = `Cannot read public key "${path}"`;
+  await statFile(path, what);
+  const [first, second] = keyLines(await readText(path, what));
+  if (first === undefined) {
+    throw new KeyFileError(`${what}: no key in it (expected a line of 40 Z85 characters)`);
+  }
+  if (second !== undefined) {
+    throw new KeyFileError(`${what} line ${second.line}: a second key; the file holds one`);
+  }
+  const problem = first.extra ? "text after the key" : keyProblem(codec, first.key);
+  if (problem !== undefined) throw new KeyFileError(`${what} line ${first.line}: ${problem}`);
+  return first.key;
 }
 
 /**

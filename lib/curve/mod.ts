@@ -10,6 +10,7 @@ export {
   keyProblem,
   parseAllowList,
   readAllowFile,
+  readPublicKeyFile,
   readSecretKeyFile,
   type ServerKey,
   Z85_KEY_LENGTH,
@@ -18,3 +19,4 @@ export {
 export { KeygenError, writeKeyPair, type WrittenKeyPair } from "./keygen.ts";
 export { type AuthenticatorOptions, type Refusal, ZapAuthenticator } from "./zap_authenticator.ts";
 export { ZapState } from "./zap_state.ts";
+export { runKeygen } from "./keygen_command.ts";

@@ -182,10 +182,10 @@ class HttpLookups {
     const answer = responder.answer(format, address);
     if (answer.result === "invalid" || answer.result === "error") {
       responder.tally.outcome = "error";
-      this.#count(responder, started);
+      this.#count(started);
       return jsonError(failureStatus(answer), answer.text);
     }
-    this.#count(responder, started);
+    this.#count(started);
     const status = answer.result === "found" ? 200 : 404;
     return format === "json"
       ? reply(status, answer.text, JSON_TYPE)
@@ -208,21 +208,22 @@ class HttpLookups {
         ? answer.text
         : JSON.stringify({ ip: address, error: answer.text });
     }
-    this.#count(responder, started);
+    this.#count(started);
     return reply(200, body + "]", JSON_TYPE);
   }
 
   #begin(format: "geoip" | "json"): GeoipResponder {
     const responder = this.#responder();
-    responder.startTally(format);
-    return responder;
-  }
-
-  #count(responder: GeoipResponder, started: number): void {
+    // A new responder (after a reload) gets a new counter, before its first lookup.
     if (this.#counted !== responder) {
       this.#counted = responder;
       this.#counter = new RequestCounter(this.#metrics, responder, "http");
     }
+    responder.startTally(format);
+    return responder;
+  }
+
+  #count(started: number): void {
     this.#counter!.answered(started);
   }
 }

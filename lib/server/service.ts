@@ -28,12 +28,7 @@ import type { Logger } from "../log/mod.ts";
 import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
 import type { RequestLimits } from "../protocol/mod.ts";
-import {
-  BUNDLED_LIBZMQ_PACKAGE,
-  bundledLibzmqPath,
-  isLoopbackEndpoint,
-  Libzmq,
-} from "../zmq/mod.ts";
+import { isLoopbackEndpoint, type Libzmq, openLibzmq } from "../zmq/mod.ts";
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import { DatabaseReloader } from "./reloader.ts";
 import { VERSION } from "./version.ts";
@@ -467,10 +462,9 @@ async function loadCurve(options: ServiceOptions, lib: Libzmq): Promise<CurveSet
  */
 export function loadLibzmq(path: string | undefined): Libzmq {
   try {
-    return Libzmq.open(path ?? bundledLibzmqPath());
+    return openLibzmq(path);
   } catch (error) {
-    const origin = path === undefined ? ` (from npm:${BUNDLED_LIBZMQ_PACKAGE})` : "";
-    throw new StartupError(`${(error as Error).message}${origin}`);
+    throw new StartupError((error as Error).message, { cause: error });
   }
 }
 

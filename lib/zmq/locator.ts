@@ -8,6 +8,7 @@
 
 import zeromqPackage from "zeromq/package.json" with { type: "json" };
 import { libzmqPathForDlopen } from "./embedded.ts";
+import { Libzmq } from "./library.ts";
 
 /** One entry of the prebuilt addon table in `zeromq/build/manifest.json`. */
 interface PrebuiltTarget {
@@ -95,4 +96,26 @@ export function bundledLibzmqPath(): string {
   }
   // Inside a binary from `deno task compile`, the addon sits in a virtual file system.
   return libzmqPathForDlopen(new URL(relative, buildDirectory).pathname);
+}
+
+/**
+ * Loads libzmq: the given file, or the one inside `npm:zeromq` for this platform.
+ *
+ * @example
+ * ```ts
+ * import { openLibzmq } from "./locator.ts";
+ * console.log(openLibzmq(undefined).has("curve")); // true
+ * ```
+ *
+ * @param path a libzmq to load, or undefined for the bundled one
+ * @returns the loaded library
+ * @throws {Error} one line naming the file (and the package it came from) and the reason
+ */
+export function openLibzmq(path: string | undefined): Libzmq {
+  try {
+    return Libzmq.open(path ?? bundledLibzmqPath());
+  } catch (error) {
+    const origin = path === undefined ? ` (from npm:${BUNDLED_LIBZMQ_PACKAGE})` : "";
+    throw new Error(`${(error as Error).message}${origin}`, { cause: error });
+  }
 }

@@ -33,6 +33,7 @@ export {
   BUNDLED_LIBZMQ_PACKAGE,
   bundledLibzmqPath,
   choosePrebuilt,
+  openLibzmq,
   parsePrebuiltManifest,
 } from "./locator.ts";
 export { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "./embedded.ts";

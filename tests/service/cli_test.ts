@@ -26,9 +26,11 @@ function assertOneLineFailure(
 Deno.test("geoipmq --help and --version print and exit 0", async () => {
   const help = await runService(["--help"]);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Usage: geoipmq \[options\]/);
+  assert.match(help.stdout, /^Usage: geoipmq \[serve\] \[options\]/);
   for (
     const flag of [
+      "query",
+      "broker",
       "--db",
       "--bind",
       "--workers",
@@ -46,6 +48,76 @@ Deno.test("geoipmq --help and --version print and exit 0", async () => {
   const version = await runService(["--version"]);
   assert.equal(version.code, 0);
   assert.equal(version.stdout.trim(), `geoipmq ${VERSION}`);
+});
+
+Deno.test("every subcommand prints its usage for --help and exits 0", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["serve", "--help"], /^Usage: geoipmq \[serve\] \[options\]/],
+    [["query", "--help"], /^Usage: geoipmq query \[options\] \[IP\.\.\.\]/],
+    [["broker", "--help"], /^Usage: geoipmq broker --frontend ENDPOINT --backend ENDPOINT/],
+    [["keygen", "--help"], /^Usage: geoipmq keygen \[--out PREFIX\]/],
+  ];
+  for (const [args, usage] of cases) {
+    await t.step(args.join(" "), async () => {
+      const result = await runService(args);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, usage);
+      assert.deepEqual(serviceLines(result.stderr), []);
+    });
+  }
+});
+
+Deno.test("a bad argument to any subcommand exits 2 at once with one line", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["serve", "--bogus"], /^geoipmq: unknown option --bogus \(see --help\)$/],
+    [["serve", "extra"], /^geoipmq: unexpected argument "extra"$/],
+    [
+      ["query", "--endpoint", "127.0.0.1:5555", "8.8.8.8"],
+      /^geoipmq: query: --endpoint "127\.0\.0\.1:5555" is not an endpoint like tcp:\/\/127\.0\.0\.1:5555 or ipc:\/\/\/path$/,
+    ],
+    [["query", "--batch", "0"], /^geoipmq: query: --batch must be from 1 to 1000, got 0$/],
+    [
+      ["query", "--curve-secret-key-file", "c.key"],
+      /^geoipmq: query: --curve-server-key-file and --curve-secret-key-file go together/,
+    ],
+    [
+      ["broker", "--frontend", "tcp://127.0.0.1:*"],
+      /^geoipmq: broker: needs --backend ENDPOINT \(GEOIPMQ_BROKER_BACKEND\)$/,
+    ],
+    [
+      ["broker", "--frontend", "127.0.0.1:1", "--backend", "tcp://127.0.0.1:*"],
+      /^geoipmq: broker: --frontend "127\.0\.0\.1:1" is not an endpoint/,
+    ],
+    [["keygen", "--out"], /^geoipmq: keygen: --out needs a value$/],
+    [["keygen", "server"], /^geoipmq: keygen: unexpected argument "server"$/],
+  ];
+  for (const [args, pattern] of cases) {
+    await t.step(args.join(" "), async () => {
+      const result = await runService(args);
+      assertOneLineFailure(result, 2, pattern);
+      assert.equal(serviceLines(result.stderr).length, 1, result.stderr);
+      assert.equal(result.stdout, "");
+    });
+  }
+});
+
+Deno.test("a relative --db is taken from INIT_CWD, the directory deno task was typed in", async () => {
+  const directory = await Deno.makeTempDir({ prefix: "geoipmq-init-cwd-" });
+  try {
+    await Deno.writeFile(`${directory}/city.mmdb`, cityFixture());
+    // The process runs where this test runs (as `deno task start` runs from the project
+    // root), where no city.mmdb is; INIT_CWD names the directory that holds it.
+    await using service = await startService(
+      ["--db", "city.mmdb", "--bind", "tcp://127.0.0.1:*", "--workers", "1"],
+      { env: { INIT_CWD: directory } },
+    );
+    const ready = service.log.find((line) => line.includes("ready on"))!;
+    assert.ok(ready.includes(`from ${directory}/city.mmdb`), ready);
+    await using client = new TestClient();
+    assert.equal(client.ask(service.endpoint, "geoip 81.2.69.160"), LONDON_TSV);
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
 });
 
 Deno.test("geoipmq refuses bad flags and variables with exit code 2", async (t) => {
@@ -155,7 +227,7 @@ Deno.test("geoipmq takes its settings from GEOIPMQ_* variables", async () => {
     await using service = await startService([], {
       env: { GEOIPMQ_DB: path, GEOIPMQ_BIND: "tcp://127.0.0.1:*", GEOIPMQ_WORKERS: "1" },
     });
-    assert.ok(service.log.some((line) => line.includes("with 1 workers")));
+    assert.ok(service.log.some((line) => line.includes("with 1 worker,")));
     await using client = new TestClient();
     assert.equal(client.ask(service.endpoint, "geoip ::ffff:81.2.69.160"), LONDON_TSV);
   } finally {

@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bundledDatabasePath } from "../../lib/database/mod.ts";
-import { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "../../lib/zmq/embedded.ts";
+import { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "../../lib/zmq/mod.ts";
 import { Libzmq } from "../../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 import { VERSION } from "../../lib/server/mod.ts";

@@ -186,7 +186,11 @@ Deno.test("SIGHUP re-reads the allow-list; a bad one leaves the old in force", a
   });
 });
 
-/** Runs `geoipmq keygen` with write access, from a given directory. */
+/**
+ * Runs `geoipmq keygen` with write access, typed in a given directory: the process runs
+ * there, and `INIT_CWD` names it (as `deno task` would, and overriding the one this test
+ * may have inherited from `deno task test`).
+ */
 async function keygen(args: string[], cwd: string) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -200,7 +204,7 @@ async function keygen(args: string[], cwd: string) {
       ...args,
     ],
     cwd,
-    env: {},
+    env: { INIT_CWD: cwd },
     stdin: "null",
   }).output();
   const decoder = new TextDecoder();
@@ -228,7 +232,8 @@ Deno.test("geoipmq keygen writes key pairs that work, and never overwrites", asy
         const secretKey = (await Deno.readTextFile(`${directory}/server.key`)).trim();
         assert.equal(client.lib.curvePublic(secretKey), publicKey);
         assert.deepEqual(serviceLines(result.stderr), [
-          "geoipmq: wrote server.key (secret key, mode 0600) and server.pub (public key)",
+          `geoipmq: wrote ${directory}/server.key (secret key, mode 0600) and ` +
+          `${directory}/server.pub (public key)`,
         ]);
       },
     );
@@ -247,13 +252,14 @@ Deno.test("geoipmq keygen writes key pairs that work, and never overwrites", asy
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
       assert.deepEqual(serviceLines(result.stderr), [
-        'geoipmq: error: Cannot write "server.key": it exists; remove it or choose another --out',
+        `geoipmq: error: Cannot write "${directory}/server.key": it exists; remove it or ` +
+        "choose another --out",
       ]);
       assert.equal(await Deno.readTextFile(`${directory}/server.key`), before);
       await Deno.remove(`${directory}/server.key`);
       const pubOnly = await keygen(["--out", "server"], directory);
       assert.equal(pubOnly.code, 1);
-      assert.match(serviceLines(pubOnly.stderr).at(-1)!, /"server\.pub": it exists/);
+      assert.match(serviceLines(pubOnly.stderr).at(-1)!, /\/server\.pub": it exists/);
       await assert.rejects(Deno.stat(`${directory}/server.key`), Deno.errors.NotFound);
       await Deno.remove(`${directory}/server.pub`);
     });

@@ -1,26 +1,47 @@
 import assert from "node:assert/strict";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { CurveFiles } from "../support/curve_files.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
+import { Libzmq } from "../../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/** A query that has not exited by then is killed, and the test fails on its exit code. */
+const QUERY_LIMIT_MS = 30_000;
 
-async function query(args: string[], stdin = "") {
+/** Runs `geoipmq query`, feeding stdin; reports the exit code, the output and the time. */
+async function query(args: string[], stdin = "", env: Record<string, string> = {}) {
+  const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...SERVICE_PERMISSIONS, MAIN, "query", ...args],
+    env,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(QUERY_LIMIT_MS),
   }).spawn();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(stdin));
   await writer.close();
   const output = await child.output();
   const decoder = new TextDecoder();
+  const stderr = decoder.decode(output.stderr);
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
+    stderr,
+    /** The lines geoipmq itself wrote (Deno may add its own notices). */
+    lines: stderr.split("\n").filter((line) => line.startsWith("geoipmq:")),
+    elapsedMs: performance.now() - started,
   };
+}
+
+/** An endpoint where nothing listens: a port just taken and given back. */
+function deadEndpoint(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const endpoint = `tcp://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  listener.close();
+  return endpoint;
 }
 
 Deno.test("geoipmq query prints answers for addresses, from arguments and stdin", async () => {
@@ -58,28 +79,112 @@ Deno.test("geoipmq query prints answers for addresses, from arguments and stdin"
   }
 });
 
-Deno.test("geoipmq query exits 1 when the service cannot be reached, 2 for a bad flag", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const dead = `tcp://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-  listener.close();
-  const unreachable = await query([
+Deno.test("geoipmq query exits 1 with one line once its attempts have timed out", async () => {
+  const dead = deadEndpoint();
+  const result = await query([
     "--endpoint",
     dead,
     "--timeout-ms",
-    "200",
+    "300",
     "--attempts",
     "2",
     "8.8.8.8",
   ]);
-  assert.equal(unreachable.code, 1);
-  assert.equal(
-    unreachable.stderr.trim(),
-    `geoipmq query: No reply from ${dead} after 2 attempts of 200 ms`,
-  );
-  const bad = await query(["--timeout-ms", "soon", "8.8.8.8"]);
-  assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /^geoipmq query: --timeout-ms must be a whole number above 0/);
-  const unknown = await query(["--frobnicate"]);
-  assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /^geoipmq query: Unknown option '--frobnicate'/);
+  assert.equal(result.code, 1, result.stderr);
+  assert.deepEqual(result.lines, [
+    `geoipmq: query: No reply from ${dead} after 2 attempts of 300 ms`,
+  ]);
+  assert.equal(result.stdout, "");
+  // Two attempts of 300 ms, plus the start of a Deno process: well under the limit.
+  assert.ok(result.elapsedMs >= 600, `gave up after ${result.elapsedMs} ms`);
+  assert.ok(result.elapsedMs < 10_000, `gave up after ${result.elapsedMs} ms`);
+});
+
+Deno.test("geoipmq query exits 2 at once for a bad flag or an endpoint without a scheme", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      "an endpoint without a scheme",
+      ["--endpoint", "127.0.0.1:5555", "8.8.8.8"],
+      /^geoipmq: query: --endpoint "127\.0\.0\.1:5555" is not an endpoint like tcp:\/\/127\.0\.0\.1:5555 or ipc:\/\/\/path$/,
+    ],
+    [
+      "a bad timeout",
+      ["--timeout-ms", "soon", "8.8.8.8"],
+      /^geoipmq: query: --timeout-ms must be a whole number, got "soon"$/,
+    ],
+    [
+      "an unknown flag",
+      ["--frobnicate"],
+      /^geoipmq: query: unknown option --frobnicate \(see --help\)$/,
+    ],
+  ];
+  for (const [name, args, pattern] of cases) {
+    await t.step(name, async () => {
+      const result = await query(args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.lines.length, 1, result.stderr);
+      assert.match(result.lines[0]!, pattern);
+      assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
+      assert.ok(result.elapsedMs < 10_000, `exited after ${result.elapsedMs} ms`);
+    });
+  }
+});
+
+Deno.test("geoipmq query exits 1 at once when libzmq cannot connect to an endpoint", async () => {
+  // Passes the form check, but libzmq refuses to connect to a wildcard port: the client
+  // must still close its context and exit (it used to hang in zmq_ctx_term).
+  const result = await query(["--endpoint", "tcp://127.0.0.1:*", "8.8.8.8"]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.deepEqual(result.lines, [
+    'geoipmq: query: connect "tcp://127.0.0.1:*" failed: Invalid argument (errno 22)',
+  ]);
+});
+
+Deno.test("geoipmq query asks a CURVE service with key files in the form keygen writes", async (t) => {
+  const lib = Libzmq.open(bundledLibzmqPath());
+  const client = lib.curveKeypair();
+  await using files = await CurveFiles.create(lib, [client.publicKey]);
+  await files.write("server.pub", `${files.serverKey}\n`, 0o644);
+  await files.write("client.key", `${client.secretKey}\n`, 0o600);
+  await files.write("open.key", `${client.secretKey}\n`, 0o644);
+  await using service = await startService([
+    "--db",
+    files.database,
+    "--bind",
+    "tcp://127.0.0.1:*",
+    "--workers",
+    "1",
+    ...files.flags,
+  ]);
+  const endpoint = ["--endpoint", service.endpoint];
+  // Relative key paths, taken from INIT_CWD as when typed in that directory.
+  const fromKeys = { INIT_CWD: files.directory };
+  const keys = ["--curve-server-key-file", "server.pub", "--curve-secret-key-file", "client.key"];
+  await t.step("with the keys: answered", async () => {
+    const result = await query([...endpoint, ...keys, "81.2.69.160"], "", fromKeys);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `81.2.69.160\t${LONDON_TSV}\n`);
+  });
+  await t.step("without keys: no reply, exit 1", async () => {
+    const result = await query([...endpoint, "--timeout-ms", "300", "--attempts", "1", "ping"]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.lines.at(-1) ?? "", /^geoipmq: query: No reply from /);
+  });
+  await t.step("a secret key file others can read: exit 1 with one line", async () => {
+    const args = ["--curve-server-key-file", "server.pub", "--curve-secret-key-file", "open.key"];
+    const result = await query([...endpoint, ...args, "81.2.69.160"], "", fromKeys);
+    assert.equal(result.code, 1, result.stderr);
+    assert.deepEqual(result.lines, [
+      `geoipmq: query: Cannot read secret key "${files.directory}/open.key": world-readable ` +
+      "(mode 0644); chmod 600 it",
+    ]);
+  });
+  await t.step("a missing server key file: exit 1 with one line", async () => {
+    const args = ["--curve-server-key-file", "nope.pub", "--curve-secret-key-file", "client.key"];
+    const result = await query([...endpoint, ...args, "81.2.69.160"], "", fromKeys);
+    assert.equal(result.code, 1, result.stderr);
+    assert.deepEqual(result.lines, [
+      `geoipmq: query: Cannot read public key "${files.directory}/nope.pub": no such file`,
+    ]);
+  });
 });

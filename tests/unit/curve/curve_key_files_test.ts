@@ -4,6 +4,7 @@ import {
   keyProblem,
   parseAllowList,
   readAllowFile,
+  readPublicKeyFile,
   readSecretKeyFile,
 } from "../../../lib/curve/key_files.ts";
 import { Libzmq } from "../../../lib/zmq/mod.ts";
@@ -71,6 +72,45 @@ Deno.test("readSecretKeyFile() and readAllowFile() read files, checking their mo
     await Deno.writeTextFile(allowFile, `${publicKey}\n`);
     await Deno.chmod(allowFile, 0o664);
     assert.deepEqual(await readAllowFile(lib, allowFile), [publicKey]);
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});
+
+Deno.test("readPublicKeyFile() reads the one key of a PREFIX.pub, and names what is wrong", async (t) => {
+  const directory = await Deno.makeTempDir({ prefix: "geoipmq-keys-" });
+  const { publicKey } = lib.curveKeypair();
+  const file = async (name: string, text: string) => {
+    await Deno.writeTextFile(`${directory}/${name}`, text);
+    return `${directory}/${name}`;
+  };
+  try {
+    await t.step("one key, as keygen writes it, or with comments", async () => {
+      assert.equal(await readPublicKeyFile(lib, await file("a.pub", `${publicKey}\n`)), publicKey);
+      const commented = await file("b.pub", `# the server\n\n${publicKey}  # made today\n`);
+      assert.equal(await readPublicKeyFile(lib, commented), publicKey);
+    });
+    await t.step("refusals, one line each", async () => {
+      const cases: [string, string, RegExp][] = [
+        ["empty.pub", "# nothing\n", /: no key in it \(expected a line of 40 Z85 characters\)$/],
+        ["two.pub", `${publicKey}\n${publicKey}\n`, / line 2: a second key; the file holds one$/],
+        ["short.pub", "abc\n", / line 1: 3 characters, expected 40 Z85 characters$/],
+        ["extra.pub", `${publicKey} trailing\n`, / line 1: text after the key$/],
+      ];
+      for (const [name, text, pattern] of cases) {
+        const path = await file(name, text);
+        await assert.rejects(readPublicKeyFile(lib, path), (error: unknown) => {
+          assert.ok(error instanceof KeyFileError);
+          assert.ok(error.message.startsWith(`Cannot read public key "${path}"`), error.message);
+          assert.match(error.message, pattern);
+          return true;
+        });
+      }
+      await assert.rejects(
+        readPublicKeyFile(lib, `${directory}/none.pub`),
+        /^KeyFileError: Cannot read public key ".*none\.pub": no such file$/,
+      );
+    });
   } finally {
     await Deno.remove(directory, { recursive: true });
   }

@@ -1,15 +1,20 @@
 import assert from "node:assert/strict";
 import {
-  checkEndpoint,
   DEFAULT_BIND,
   DEFAULT_CACHE_SIZE,
-  DEFAULT_KEY_PREFIX,
-  parseConfig,
-  parseKeygenConfig,
-  UsageError,
-} from "../../../lib/cli/config.ts";
-import { DEFAULT_HWM } from "../../../lib/cli/mod.ts";
+  DEFAULT_HWM,
+  parseServeOptions,
+  type ServeOptions,
+} from "../../../lib/cli/serve_options.ts";
+import { UsageError } from "../../../lib/cli/errors.ts";
 import { DEFAULT_LIMITS } from "../../../lib/protocol/mod.ts";
+
+/** Parses, failing the test on `--help` or `--version`. */
+function parseConfig(args: string[], env: Record<string, string | undefined>): ServeOptions {
+  const options = parseServeOptions(args, env);
+  assert.ok(typeof options === "object", `expected options, got ${options}`);
+  return options;
+}
 
 function usageError(args: string[], env: Record<string, string> = {}): string {
   try {
@@ -21,7 +26,7 @@ function usageError(args: string[], env: Record<string, string> = {}): string {
   assert.fail(`expected ${JSON.stringify(args)} to be refused`);
 }
 
-Deno.test("parseConfig() has sane defaults", () => {
+Deno.test("parseServeOptions() has sane defaults", () => {
   const config = parseConfig([], {});
   assert.equal(config.db, undefined);
   assert.deepEqual(config.bind, [DEFAULT_BIND]);
@@ -35,11 +40,9 @@ Deno.test("parseConfig() has sane defaults", () => {
   assert.equal(config.hwm, 1000);
   assert.equal(config.curveSecretKeyFile, undefined);
   assert.equal(config.curveAllowFile, undefined);
-  assert.equal(config.help, false);
-  assert.equal(config.version, false);
 });
 
-Deno.test("parseConfig() reads every flag", () => {
+Deno.test("parseServeOptions() reads every flag", () => {
   const config = parseConfig([
     "--db=a.mmdb",
     "--bind",
@@ -66,7 +69,7 @@ Deno.test("parseConfig() reads every flag", () => {
   assert.equal(config.cacheSize, 0);
 });
 
-Deno.test("parseConfig() reads every GEOIPMQ_* variable, and flags win over them", () => {
+Deno.test("parseServeOptions() reads every GEOIPMQ_* variable, and flags win over them", () => {
   const env = {
     GEOIPMQ_DB: "env.mmdb",
     GEOIPMQ_BIND: "tcp://127.0.0.1:7001, tcp://[::1]:7002",
@@ -99,12 +102,12 @@ Deno.test("parseConfig() reads every GEOIPMQ_* variable, and flags win over them
   assert.equal(flagsWin.workers, 1);
 });
 
-Deno.test("parseConfig() refuses bad flags and values with one line each", async (t) => {
+Deno.test("parseServeOptions() refuses bad flags and values with one line each", async (t) => {
   const cases: [string, string[], Record<string, string>, RegExp][] = [
     ["an unknown flag", ["--colour"], {}, /^unknown option --colour \(see --help\)$/],
     ["a flag without its value", ["--db"], {}, /^--db needs a value$/],
     ["a value for a switch", ["--help=yes"], {}, /^--help takes no value$/],
-    ["a stray argument", ["serve"], {}, /^unexpected argument "serve"$/],
+    ["a stray argument", ["city.mmdb"], {}, /^unexpected argument "city\.mmdb"$/],
     ["workers that are not a number", ["--workers", "two"], {}, /whole number, got "two"/],
     ["zero workers", ["--workers", "0"], {}, /from 1 to 256, got 0/],
     ["workers from the environment", [], { GEOIPMQ_WORKERS: "-1" }, /whole number/],
@@ -146,6 +149,7 @@ Deno.test("parseConfig() refuses bad flags and values with one line each", async
       /^--curve-secret-key-file \(GEOIPMQ_CURVE_SECRET_KEY_FILE\) must not be empty$/,
     ],
     ["keygen after a flag", ["--workers", "1", "keygen"], {}, /^"keygen" must come first/],
+    ["query after a flag", ["--db", "x", "query"], {}, /^"query" must come first/],
   ];
   for (const [name, args, env, pattern] of cases) {
     await t.step(name, () => {
@@ -156,15 +160,7 @@ Deno.test("parseConfig() refuses bad flags and values with one line each", async
   }
 });
 
-Deno.test("checkEndpoint() accepts tcp with a port or *, and ipc", () => {
-  for (const endpoint of ["tcp://127.0.0.1:5555", "tcp://*:5555", "tcp://[::1]:*", "ipc:///x"]) {
-    checkEndpoint(endpoint);
-  }
-  assert.throws(() => checkEndpoint("udp://127.0.0.1:1"), UsageError);
-  assert.throws(() => checkEndpoint("inproc://x"), UsageError);
-});
-
-Deno.test("parseConfig() reads the CURVE and high-water mark flags and variables", () => {
+Deno.test("parseServeOptions() reads the CURVE and high-water mark flags and variables", () => {
   const flags = parseConfig([
     "--hwm",
     "50",
@@ -191,46 +187,28 @@ Deno.test("parseConfig() reads the CURVE and high-water mark flags and variables
   assert.equal(flagsWin.curveAllowFile, "flag.allow");
 });
 
-Deno.test("parseKeygenConfig() reads --out, --libzmq and --help", () => {
-  assert.deepEqual(parseKeygenConfig([], {}), {
-    out: DEFAULT_KEY_PREFIX,
-    libzmq: undefined,
-    help: false,
-  });
-  assert.equal(DEFAULT_KEY_PREFIX, "geoipmq");
-  assert.deepEqual(
-    parseKeygenConfig(["--out", "/etc/geoipmq/server"], { GEOIPMQ_LIBZMQ: "/l.so" }),
-    {
-      out: "/etc/geoipmq/server",
-      libzmq: "/l.so",
-      help: false,
-    },
-  );
-  assert.equal(parseKeygenConfig(["--libzmq=/x.so"], { GEOIPMQ_LIBZMQ: "/l.so" }).libzmq, "/x.so");
-  assert.equal(parseKeygenConfig(["--help"], {}).help, true);
+Deno.test("parseServeOptions() answers --help and --version before reading values", () => {
+  assert.equal(parseServeOptions(["--help"], {}), "help");
+  assert.equal(parseServeOptions(["--workers", "0", "--help"], {}), "help");
+  assert.equal(parseServeOptions(["--version"], { GEOIPMQ_WORKERS: "x" }), "version");
 });
 
-Deno.test("parseKeygenConfig() refuses bad flags with one line each", async (t) => {
-  const cases: [string, string[], RegExp][] = [
-    [
-      "an unknown flag",
-      ["--bind", "tcp://127.0.0.1:1"],
-      /^keygen: unknown option --bind \(see --help\)$/,
-    ],
-    ["--out without a value", ["--out"], /^keygen: --out needs a value$/],
-    ["an empty --out", ["--out", ""], /^keygen: --out must not be empty$/],
-    ["a stray argument", ["server"], /^keygen: unexpected argument "server"$/],
-  ];
-  for (const [name, args, pattern] of cases) {
-    await t.step(name, () => {
-      try {
-        parseKeygenConfig(args, {});
-      } catch (error) {
-        assert.ok(error instanceof UsageError, `expected a UsageError, got ${error}`);
-        assert.match(error.message, pattern);
-        return;
-      }
-      assert.fail(`expected ${JSON.stringify(args)} to be refused`);
-    });
-  }
+Deno.test("parseServeOptions() resolves relative paths against INIT_CWD", () => {
+  const env = { INIT_CWD: "/home/ada/work" };
+  const options = parseConfig([
+    "--db",
+    "data/city.mmdb",
+    "--curve-secret-key-file",
+    "../keys/server.key",
+    "--curve-allow-file",
+    "/etc/geoipmq/clients.allow",
+    "--libzmq",
+    "libzmq.so.5",
+  ], env);
+  assert.equal(options.db, "/home/ada/work/data/city.mmdb");
+  assert.equal(options.curveSecretKeyFile, "/home/ada/keys/server.key");
+  assert.equal(options.curveAllowFile, "/etc/geoipmq/clients.allow");
+  assert.equal(options.libzmq, "libzmq.so.5", "a library name is left to the loader");
+  assert.equal(parseConfig([], { ...env, GEOIPMQ_DB: "city.mmdb" }).db, "/home/ada/work/city.mmdb");
+  assert.equal(parseConfig(["--db", "city.mmdb"], {}).db, "city.mmdb", "no INIT_CWD: as given");
 });

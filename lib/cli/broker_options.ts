@@ -1,0 +1,61 @@
+/**
+ * The options of `geoipmq broker`, the scale-out broker.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+import { checkEndpoint, commaList, type Env, parseFlags } from "./values.ts";
+
+/** The settled options of `geoipmq broker`. */
+export interface BrokerOptions {
+  /** Where front ends connect. */
+  frontend: string[];
+  /** Where geoipmq instances (`geoipmq --connect`) connect. */
+  backend: string[];
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+}
+
+const FLAGS = {
+  frontend: { type: "string", multiple: true },
+  backend: { type: "string", multiple: true },
+  libzmq: { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+/**
+ * Settles the options of `geoipmq broker` from its arguments (those after `broker`) and
+ * the environment (`GEOIPMQ_BROKER_FRONTEND`, `GEOIPMQ_BROKER_BACKEND`, comma-separated
+ * lists, and `GEOIPMQ_LIBZMQ`).
+ *
+ * @example
+ * ```ts
+ * import { parseBrokerOptions } from "./broker_options.ts";
+ * const options = parseBrokerOptions(["--frontend", "tcp://*:5555", "--backend", "tcp://*:5556"], {});
+ * if (options !== "help") console.log(options.frontend, options.backend); // ["tcp://*:5555"] ["tcp://*:5556"]
+ * ```
+ *
+ * @param args the arguments after `broker`
+ * @param env the environment
+ * @returns the options, or `"help"` when `--help` was given
+ * @throws {UsageError} for an unknown flag, a missing or bad value
+ */
+export function parseBrokerOptions(args: string[], env: Env): BrokerOptions | "help" {
+  const { values, positionals } = parseFlags(args, FLAGS);
+  if (values.help === true) return "help";
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const frontend = values.frontend ?? commaList(env.GEOIPMQ_BROKER_FRONTEND) ?? [];
+  const backend = values.backend ?? commaList(env.GEOIPMQ_BROKER_BACKEND) ?? [];
+  if (frontend.length === 0) {
+    throw new UsageError("needs --frontend ENDPOINT (GEOIPMQ_BROKER_FRONTEND)");
+  }
+  if (backend.length === 0) {
+    throw new UsageError("needs --backend ENDPOINT (GEOIPMQ_BROKER_BACKEND)");
+  }
+  for (const endpoint of frontend) checkEndpoint(endpoint, "--frontend");
+  for (const endpoint of backend) checkEndpoint(endpoint, "--backend");
+  const libzmq = values.libzmq ?? env.GEOIPMQ_LIBZMQ;
+  if (libzmq === "") throw new UsageError("--libzmq (GEOIPMQ_LIBZMQ) must not be empty");
+  return { frontend, backend, libzmq };
+}

@@ -1,0 +1,52 @@
+/**
+ * The options of `geoipmq keygen`, which writes a CURVE key pair.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+import { userPath } from "./paths.ts";
+import { type Env, parseFlags } from "./values.ts";
+
+/** The default file name prefix of `geoipmq keygen`. */
+export const DEFAULT_KEY_PREFIX = "geoipmq";
+
+/** The settled options of `geoipmq keygen`. */
+export interface KeygenOptions {
+  /** The files are `<out>.key` and `<out>.pub`. */
+  out: string;
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+}
+
+const FLAGS = {
+  out: { type: "string" },
+  libzmq: { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+/**
+ * Settles the options of `geoipmq keygen` from its arguments (those after `keygen`) and
+ * the environment (`GEOIPMQ_LIBZMQ`; `INIT_CWD` for a relative `--out`).
+ *
+ * @example
+ * ```ts
+ * import { parseKeygenOptions } from "./keygen_options.ts";
+ * console.log(parseKeygenOptions(["--out", "/etc/geoipmq/server"], {})); // { out: "/etc/geoipmq/server", libzmq: undefined }
+ * ```
+ *
+ * @param args the arguments after `keygen`
+ * @param env the environment
+ * @returns the options, or `"help"` when `--help` was given
+ * @throws {UsageError} for an unknown flag, a missing or empty value, an extra argument
+ */
+export function parseKeygenOptions(args: string[], env: Env): KeygenOptions | "help" {
+  const { values, positionals } = parseFlags(args, FLAGS);
+  if (values.help === true) return "help";
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const out = values.out ?? DEFAULT_KEY_PREFIX;
+  if (out === "") throw new UsageError("--out must not be empty");
+  const libzmq = values.libzmq ?? env.GEOIPMQ_LIBZMQ;
+  if (libzmq === "") throw new UsageError("--libzmq (GEOIPMQ_LIBZMQ) must not be empty");
+  return { out: userPath(out, env), libzmq };
+}

