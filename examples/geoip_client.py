@@ -3,6 +3,9 @@
 
     python3 examples/geoip_client.py [--endpoint tcp://127.0.0.1:5555] IP...
 
+An IPv6 endpoint is written in brackets, e.g. tcp://[::1]:5555: a ZeroMQ socket reaches
+IPv6 addresses only with the zmq.IPV6 option set, which ask() does.
+
 Needs pyzmq (Debian: python3-zmq). Prints one line per address: the eight tab-separated
 fields of the `geoip` reply, NOT_FOUND, or ERROR. Exits 1 when the service does not
 answer in time.
@@ -19,6 +22,7 @@ def ask(context, endpoint, request, timeout_ms, attempts):
     for _ in range(attempts):
         socket = context.socket(zmq.REQ)
         socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.IPV6, 1)  # lets it connect to tcp://[::1]:5555 too
         socket.connect(endpoint)
         try:
             socket.send_string(request)
