@@ -19,6 +19,7 @@ reply = nil
 ATTEMPTS.times do
   socket = context.socket(ZMQ::REQ)
   socket.setsockopt(ZMQ::LINGER, 0)
+  socket.setsockopt(ZMQ::IPV6, 1) # lets it connect to tcp://[::1]:5555 too
   socket.connect(endpoint)
   socket.send_string("geoip #{ips.join(' ')}")
   poller = ZMQ::Poller.new

@@ -152,6 +152,21 @@ export async function readPublicKeyFile(codec: Z85Codec, path: string): Promise<
  * Reads the allow file: the public keys of the clients let in. Duplicates count once; a
  * file with no key lets no client in. The file must not be writable by others.
  *
+ * A secret key file given as the allow file (`--curve-allow-file server.key`) is refused,
+ * judged by the file alone, because nothing else can tell: a Z85 key is 32 bytes whether
+ * it is secret or public, and this function is given the path only. Refused are:
+ *
+ * - a file named `*.key`, the name `geoipmq keygen` gives a secret key (its public key is
+ *   `*.pub`, the file to copy lines from);
+ * - a file readable by its owner only (no bit of `0o077`) holding exactly one key: the
+ *   shape {@linkcode readSecretKeyFile} demands of a secret key file, and the shape keygen
+ *   writes. An allow file lists public keys, which need no secrecy, so a real allow file
+ *   has no reason to look like that.
+ *
+ * A refusal costs a rename or a `chmod 644`; accepting would let no intended client in
+ * and treat the server's secret as a public list (copied, shown, reloaded), so the
+ * mistake is stopped at start with one line.
+ *
  * @example
  * ```ts ignore
  * const keys = await readAllowFile(lib, "/etc/geoipmq/clients.allow");
@@ -161,7 +176,8 @@ export async function readPublicKeyFile(codec: Z85Codec, path: string): Promise<
  * @param codec libzmq's Z85 functions
  * @param path the file
  * @returns the keys, in Z85, in file order
- * @throws {KeyFileError} when the file is missing, world-writable or has a malformed line
+ * @throws {KeyFileError} when the file is missing, world-writable, looks like a secret key
+ *   file or has a malformed line
  */
 export async function readAllowFile(codec: Z85Codec, path: string): Promise<string[]> {
   const what = `Cannot read CURVE allow file "${path}"`;
@@ -170,7 +186,20 @@ export async function readAllowFile(codec: Z85Codec, path: string): Promise<stri
   if ((mode & 0o002) !== 0) {
     throw new KeyFileError(`${what}: world-writable (mode ${octal(mode)}); chmod o-w it`);
   }
-  return parseAllowList(codec, await readText(path, what), what);
+  if (path.endsWith(".key")) {
+    throw new KeyFileError(
+      `${what}: a .key file is a secret key; list the clients' public keys (their .pub files) ` +
+        "in an allow file of another name",
+    );
+  }
+  const keys = parseAllowList(codec, await readText(path, what), what);
+  if (keys.length === 1 && (mode & 0o077) === 0) {
+    throw new KeyFileError(
+      `${what}: one key readable by its owner only (mode ${octal(mode)}) looks like a secret ` +
+        "key file; an allow file lists public keys: chmod 644 it",
+    );
+  }
+  return keys;
 }
 
 /**

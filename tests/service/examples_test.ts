@@ -66,3 +66,23 @@ for (const client of CLIENTS) {
     }
   });
 }
+
+for (const client of CLIENTS) {
+  Deno.test(`the ${client.name} example client reaches a service on an IPv6 endpoint`, async () => {
+    if (!await commandWorks(client.program, client.check)) {
+      if (skipForMissingTool(`${client.program} with its ZeroMQ library (${client.install})`)) {
+        return;
+      }
+    }
+    const path = await writeTempFile(cityFixture());
+    try {
+      await using service = await startService(["--db", path, "--bind", "tcp://[::1]:*"]);
+      assert.match(service.endpoint, /^tcp:\/\/\[::1\]:\d+$/);
+      const answered = await run(client.program, [...client.args(service.endpoint), "81.2.69.160"]);
+      assert.equal(answered.code, 0, answered.stderr);
+      assert.equal(answered.stdout, `81.2.69.160\t${LONDON_TSV}\n`);
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+}
