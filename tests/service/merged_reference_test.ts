@@ -156,7 +156,7 @@ async function compareRun(
     const own = (got.location as { traits?: Record<string, unknown> } | null)?.traits ?? {};
     for (const { record } of got.others) {
       if (record === null || typeof record !== "object") continue;
-      if (Object.keys(record).some((k) => k in own && !k.startsWith("is_"))) {
+      if (Object.keys(record).some((k) => Object.hasOwn(own, k))) {
         tally.ownTraitKept++;
         break;
       }
