@@ -26,3 +26,10 @@ export {
 export { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./bundled.ts";
 export { watchDatabase, type WatchOptions } from "./watcher.ts";
 export { releaseReplacedDatabase } from "./release.ts";
+export {
+  DATABASE_KINDS,
+  type DatabaseKind,
+  databaseKind,
+  isLocationKind,
+  sameKind,
+} from "./database_kind.ts";

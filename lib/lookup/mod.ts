@@ -17,3 +17,4 @@ export {
   type ResponseTally,
   type ServerInfo,
 } from "./responder.ts";
+export { type KindRecord, mergeTraits, TRAIT_FIELDS } from "./record_merge.ts";

@@ -43,3 +43,18 @@ export {
   parseIpAddress,
   parseIpInto,
 } from "./ip_address.ts";
+export {
+  FALLBACK_LANGUAGE,
+  type FieldOptions,
+  type FieldPath,
+  formatFields,
+  localizedName,
+  MAX_FIELDS,
+  MAX_LANGUAGES,
+  type Parsed,
+  parseFieldList,
+  parseLanguageList,
+  RECORD_NAMES,
+  renderField,
+  resolveField,
+} from "./field_paths.ts";
