@@ -5,7 +5,7 @@
  * again, a bounded number of times, then a clear error. The socket connects to every
  * endpoint with `immediate`, so libzmq spreads requests over the instances that are up.
  *
- * ```js
+ * ```js ignore
  * // npm install zeromq@6
  * import { GeoipClient } from "./node_client.mjs";
  * const client = new GeoipClient({ endpoints: ["tcp://127.0.0.1:5555"] });
