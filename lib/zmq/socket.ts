@@ -16,7 +16,6 @@ import {
 } from "./constants.ts";
 import { ZmqError } from "./errors.ts";
 import { cString, type Libzmq, type Symbols, usize } from "./library.ts";
-import type { ZmqContext } from "./context.ts";
 
 const encoder = new TextEncoder();
 
@@ -60,7 +59,10 @@ export class ZmqSocket {
    * @param type one of {@linkcode SocketType}
    * @returns the new socket
    */
-  static create(context: ZmqContext, type: SocketType): ZmqSocket {
+  static create(
+    context: { readonly lib: Libzmq; readonly pointer: Deno.PointerObject },
+    type: SocketType,
+  ): ZmqSocket {
     const pointer = context.lib.symbols.zmq_socket(context.pointer, type);
     if (pointer === null) throw context.lib.lastError("zmq_socket");
     return new ZmqSocket(context.lib, pointer);
