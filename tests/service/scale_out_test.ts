@@ -61,8 +61,17 @@ Deno.test("a broker spreads requests over instances that connect to it, and surv
     const frontend = freeEndpoint();
     const backend = freeEndpoint();
     await using _broker = await startBroker(frontend, backend);
-    await using a = await startService(["--db", pathA, "--connect", backend, "--workers", "1"]);
-    await using _b = await startService(["--db", pathB, "--connect", backend, "--workers", "1"]);
+    // Behind the broker, ready is when this instance answers through it.
+    const behind = (path: string) => ({
+      probe: {
+        endpoint: frontend,
+        request: "info",
+        accept: (reply: string) => JSON.parse(reply).database_path === path,
+      },
+    });
+    const instance = (path: string) => ["--db", path, "--connect", backend, "--workers", "1"];
+    await using a = await startService(instance(pathA), behind(pathA));
+    await using _b = await startService(instance(pathB), behind(pathB));
     assert.ok(a.log.some((line) => line.includes(`ready on ${backend} (connected)`)));
     await using client = new GeoipClient({ endpoints: [frontend], timeoutMs: 500, attempts: 5 });
 
