@@ -21,14 +21,7 @@
  * @module
  */
 
-import {
-  Libzmq,
-  SocketBytesOption,
-  SocketOption,
-  SocketType,
-  ZmqContext,
-  type ZmqSocket,
-} from "../zmq/libzmq.ts";
+import { Libzmq, SocketBytesOption, SocketOption, SocketType, ZmqContext } from "../zmq/libzmq.ts";
 import { bundledLibzmqPath } from "../zmq/locator.ts";
 import { startTaskPermissions } from "./start_task.ts";
 
@@ -80,6 +73,8 @@ export interface SpawnOptions {
   probe?: string | ServiceProbe;
   /** More `deno run` flags, after those of `deno task start`. */
   denoFlags?: string[];
+  /** The working directory (default: this process's). */
+  cwd?: string;
 }
 
 /** What a finished run wrote. */
@@ -200,6 +195,8 @@ interface Plan {
   healthz: string | undefined;
   /** Only `--connect`: nothing bound to ask. */
   connectOnly: boolean;
+  /** CURVE is on: a client needs keys on the allow-list. */
+  curve: boolean;
 }
 
 /**
@@ -223,7 +220,11 @@ export async function spawnService(
         "Cannot ask a service started with --connect alone: give the broker's front end as probe",
       );
     }
-    const started = startChild(plan.args, { env: plan.env, denoFlags: options.denoFlags ?? [] });
+    const probe = typeof options.probe === "string" ? {} : options.probe ?? {};
+    if (plan.curve && probe.curve === undefined && plan.healthz === undefined) {
+      throw new TypeError("Cannot ask a service that requires CURVE: give probe.curve keys");
+    }
+    const started = startChild(plan.args, { ...options, env: plan.env });
     const failure = await waitUntilReady(started, plan, options);
     if (failure === undefined) return new ServiceProcess(started, plan.endpoints);
     try {
@@ -234,11 +235,13 @@ export async function spawnService(
     const status = await started.exit;
     const clash = started.log.some((line) => /Address already in use/.test(line));
     if (plan.chosePorts && clash && attempt < PORT_ATTEMPTS) continue;
+    // The wording is the one the tests have always parsed: "service exited with N before
+    // ready:" and the log.
+    const log = started.log.join("\n");
     throw new Error(
       failure === "exited"
-        ? `The service exited with ${status.code} before it was ready:\n${started.log.join("\n")}`
-        : `The service was not ready after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms:\n` +
-          started.log.join("\n"),
+        ? `service exited with ${status.code} before ready:\n${log}`
+        : `service not ready after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms:\n${log}`,
     );
   }
 }
@@ -257,20 +260,27 @@ export async function spawnService(
  */
 export async function runToExit(
   args: readonly string[],
-  options: Pick<SpawnOptions, "env" | "denoFlags"> = {},
+  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd"> = {},
 ): Promise<ServiceOutput> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...serviceFlags(), ...(options.denoFlags ?? []), MAIN, ...args],
-    env: childEnvironment(options.env),
-    clearEnv: true,
+  const { code, stdout, stderr } = await serviceCommand(args, { ...options, stderr: "piped" })
+    .output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code, stdout: text(stdout), stderr: text(stderr) };
+}
+
+/** `deno run` of main.ts with the flags of `deno task start`, in a clean environment. */
+function serviceCommand(
+  args: readonly string[],
+  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd"> & Deno.CommandOptions,
+): Deno.Command {
+  const { denoFlags = [], env, ...rest } = options;
+  return new Deno.Command(Deno.execPath(), {
     stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+    ...rest,
+    args: ["run", ...serviceFlags(), ...denoFlags, MAIN, ...args],
+    env: childEnvironment(env),
+    clearEnv: true,
+  });
 }
 
 let flags: readonly string[] | undefined;
@@ -362,18 +372,24 @@ function planEndpoints(given: readonly string[], env: Record<string, string>): P
     const host = ["", "0.0.0.0", "*"].includes(httpMatch[1]!) ? "127.0.0.1" : httpMatch[1]!;
     healthz = `http://${host}:${httpMatch[2]}/healthz`;
   }
-  return { args, env, endpoints, chosePorts, healthz, connectOnly: endpoints.length === 0 };
+  const curve = flagValues(args, "--curve-secret-key-file").length > 0 ||
+    (env.GEOIPMQ_CURVE_SECRET_KEY_FILE ?? "") !== "";
+  return {
+    args,
+    env,
+    endpoints,
+    chosePorts,
+    healthz,
+    connectOnly: endpoints.length === 0,
+    curve,
+  };
 }
 
-function startChild(
-  args: string[],
-  options: { env: Record<string, string>; denoFlags: string[] },
-): StartedChild {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...serviceFlags(), ...options.denoFlags, MAIN, ...args],
-    env: options.env,
-    clearEnv: true,
-    stdin: "null",
+function startChild(args: string[], options: SpawnOptions): StartedChild {
+  const child = serviceCommand(args, {
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.denoFlags === undefined ? {} : { denoFlags: options.denoFlags }),
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -451,15 +467,16 @@ function zmqAsker(probe: ServiceProbe, plan: Plan): Asker {
   const context = ZmqContext.create(lib);
   const accept = probe.accept ?? ((reply: string) => reply === "pong");
   const decoder = new TextDecoder();
-  const open = (): ZmqSocket => {
+  const curve = probe.curve === undefined ? [] : [
+    [SocketBytesOption.CURVE_SERVERKEY, probe.curve.serverKey],
+    [SocketBytesOption.CURVE_PUBLICKEY, probe.curve.publicKey],
+    [SocketBytesOption.CURVE_SECRETKEY, probe.curve.secretKey],
+  ] as const;
+  const open = () => {
     const socket = context.socket(SocketType.REQ);
     socket.setOption(SocketOption.LINGER, 0);
     socket.setOption(SocketOption.IPV6, 1);
-    if (probe.curve !== undefined) {
-      socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, probe.curve.serverKey);
-      socket.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, probe.curve.publicKey);
-      socket.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, probe.curve.secretKey);
-    }
+    for (const [option, key] of curve) socket.setBytesOption(option, key);
     socket.connect(endpoint);
     return socket;
   };

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { VERSION } from "../../lib/server/version.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
-import { runService, startService } from "../support/service_process.ts";
+import { runService, startOnDatabase, startService } from "../support/service_process.ts";
 import { TestClient } from "../support/test_client.ts";
 
 const SYSTEM_LIBZMQ = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
@@ -124,14 +124,7 @@ Deno.test("geoipmq serves, logs ready, and exits 0 on SIGTERM and SIGINT", async
   try {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       await t.step(signal, async () => {
-        await using service = await startService([
-          "--db",
-          path,
-          "--bind",
-          "tcp://127.0.0.1:*",
-          "--workers",
-          "2",
-        ]);
+        await using service = await startOnDatabase(path, { workers: 2 });
         const ready = service.log.find((line) => line.includes("ready on"))!;
         assert.match(ready, /^geoipmq: ready on tcp:\/\/127\.0\.0\.1:\d+ with 2 workers/);
         assert.ok(ready.includes(path), "the ready line names the database");
@@ -184,14 +177,7 @@ Deno.test("geoipmq --libzmq loads the system's libzmq.so.5", async () => {
   }
   const path = await writeTempFile(cityFixture());
   try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--libzmq",
-      SYSTEM_LIBZMQ,
-    ]);
+    await using service = await startOnDatabase(path, { flags: ["--libzmq", SYSTEM_LIBZMQ] });
     assert.ok(service.log.some((line) => /ready on .*\(libzmq 4\.3\.4\)$/.test(line)));
     await using client = new TestClient();
     assert.equal(JSON.parse(client.ask(service.endpoint, "info")).libzmq_version, "4.3.4");
@@ -221,28 +207,14 @@ Deno.test("geoipmq warns when it listens beyond loopback without CURVE", async (
       assert.equal(client.ask(`tcp://127.0.0.1:${port}`, "geoip 81.2.69.160"), LONDON_TSV);
     });
     await t.step("loopback and ipc:// endpoints: no warning", async () => {
-      await using service = await startService([
-        "--db",
-        path,
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--bind",
-        "tcp://[::1]:*",
-        "--bind",
-        `ipc://${socketPath}`,
-      ]);
+      await using service = await startOnDatabase(path, {
+        flags: ["--bind", "tcp://[::1]:*", "--bind", `ipc://${socketPath}`],
+      });
       assert.equal(service.endpoints.length, 3);
       assert.ok(!service.log.some((line) => line.includes("reachable from other hosts")));
     });
     await t.step("HTTP on every interface: warned", async () => {
-      await using service = await startService([
-        "--db",
-        path,
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--http",
-        ":0",
-      ]);
+      await using service = await startOnDatabase(path, { flags: ["--http", ":0"] });
       const warning = service.log.find((line) => line.includes("HTTP has no access control"));
       assert.match(
         warning ?? service.log.join("\n"),

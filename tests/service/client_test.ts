@@ -4,7 +4,7 @@ import { Libzmq } from "../../lib/zmq/libzmq.ts";
 import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
 import { CurveFiles } from "../support/curve_files.ts";
 import { cityFixture, writeTempFile } from "../support/fixtures.ts";
-import { startService } from "../support/service_process.ts";
+import { startOnDatabase, startService } from "../support/service_process.ts";
 
 const LONDON = {
   countryCode: "GB",
@@ -139,16 +139,14 @@ Deno.test("GeoipClient speaks CURVE: served with keys on the list, refused in ti
   const allowed = lib.curveKeypair();
   const stranger = lib.curveKeypair();
   await using files = await CurveFiles.create(lib, [allowed.publicKey]);
-  await using service = await startService([
-    "--db",
-    files.database,
-    "--bind",
-    "tcp://127.0.0.1:*",
-    ...files.flags,
-  ]);
+  const curve = { serverKey: files.serverKey, ...allowed };
+  await using service = await startOnDatabase(files.database, {
+    flags: files.flags,
+    probe: { curve },
+  });
   await using client = new GeoipClient({
     endpoints: [service.endpoint],
-    curve: { serverKey: files.serverKey, ...allowed },
+    curve,
     lib,
   });
   assert.deepEqual(await client.lookup("81.2.69.160"), LONDON);

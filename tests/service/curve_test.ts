@@ -19,12 +19,12 @@ import { CurveFiles, literal, waitForLogLine } from "../support/curve_files.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
 import {
   runService,
-  SERVICE_PERMISSIONS,
+  runToExit,
   type ServiceProcess,
+  startOnDatabase,
   startService,
 } from "../support/service_process.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 /** How long a refused client waits for an answer that must not come. */
 const REFUSED_WAIT_MS = 1000;
@@ -35,16 +35,11 @@ function startCurve(
   client: { publicKey: string; secretKey: string },
   extra: string[] = [],
 ): Promise<ServiceProcess> {
-  return startService([
-    "--db",
-    files.database,
-    "--bind",
-    "tcp://127.0.0.1:*",
-    "--workers",
-    "2",
-    ...files.flags,
-    ...extra,
-  ], { probe: { curve: { ...client, serverKey: files.serverKey } } });
+  return startOnDatabase(files.database, {
+    workers: 2,
+    flags: [...files.flags, ...extra],
+    probe: { curve: { ...client, serverKey: files.serverKey } },
+  });
 }
 
 /** The lines the service itself wrote (Deno may add its own notices). */
@@ -192,28 +187,9 @@ Deno.test("SIGHUP re-reads the allow-list; a bad one leaves the old in force", a
 });
 
 /** Runs `geoipmq keygen` with write access, from a given directory. */
-async function keygen(args: string[], cwd: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...SERVICE_PERMISSIONS,
-      "--allow-write",
-      "--config",
-      CONFIG,
-      MAIN,
-      "keygen",
-      ...args,
-    ],
-    cwd,
-    env: {},
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function keygen(args: string[], cwd: string) {
+  const denoFlags = ["--allow-write", "--config", CONFIG];
+  return runToExit(["keygen", ...args], { denoFlags, cwd });
 }
 
 Deno.test("geoipmq keygen writes key pairs that work, and never overwrites", async (t) => {

@@ -23,8 +23,7 @@ import { makeMutant, type MutantBase, mutantBases } from "../support/mmdb_mutant
 import type { MutantJob, MutantReport } from "../support/mutant_worker.ts";
 import { replyProblem } from "../support/reply_shape.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
-import { SocketType, TestClient } from "../support/test_client.ts";
-import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../../lib/zmq/libzmq.ts";
+import { receiveWithin, SocketType, TestClient } from "../support/test_client.ts";
 
 const settings = fuzzSettings("database_fuzz_test");
 const LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };
@@ -208,17 +207,6 @@ Deno.test("mutated databases are refused with one line, or answer every request"
   assert.deepEqual(summary.problems, []);
   assert.ok(opened > 0 && opened < outcomes.length, "some mutants open, some are refused");
 });
-
-/** Receives a message, or null when none came within `ms`. */
-function receiveWithin(socket: ZmqSocket, ms: number): Uint8Array[] | null {
-  socket.setOption(SocketOption.RCVTIMEO, ms);
-  try {
-    return socket.receive();
-  } catch (error) {
-    if (error instanceof ZmqError && error.errno === Errno.EAGAIN) return null;
-    throw error;
-  }
-}
 
 let bug2Met = 0;
 /** How the service runs ended. */

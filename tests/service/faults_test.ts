@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ZMQ_DONTWAIT } from "../../lib/zmq/libzmq.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
-import { startService } from "../support/service_process.ts";
+import { startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const BATCH = "geoip " + new Array(200).fill("81.2.69.160").join(" ");
@@ -22,15 +22,7 @@ async function withService(
 ): Promise<void> {
   const path = await writeTempFile(cityFixture());
   try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-      ...args,
-    ]);
+    await using service = await startOnDatabase(path, { workers: 2, flags: args });
     {
       await using client = new TestClient();
       await body(service.endpoint, client);

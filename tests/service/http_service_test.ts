@@ -18,7 +18,7 @@ import {
   sleep,
   waitForNewLine,
 } from "../support/live_service.ts";
-import { type ServiceProcess, startService } from "../support/service_process.ts";
+import { type ServiceProcess, startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -31,16 +31,10 @@ async function startWithHttp(
   workers: number,
 ): Promise<{ service: ServiceProcess; base: string }> {
   const port = freeLoopbackPort();
-  const service = await startService([
-    "--db",
-    path,
-    "--bind",
-    "tcp://127.0.0.1:*",
-    "--workers",
-    String(workers),
-    "--http",
-    `127.0.0.1:${port}`,
-  ]);
+  const service = await startOnDatabase(path, {
+    workers,
+    flags: ["--http", `127.0.0.1:${port}`],
+  });
   const ready = service.log.find((line) => line.includes("ready on"))!;
   assert.ok(ready.endsWith(`; HTTP on http://127.0.0.1:${port}`), ready);
   return { service, base: `http://127.0.0.1:${port}` };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { GeoipClient } from "../../lib/client/client.ts";
 import { cityFixture, writeTempFile } from "../support/fixtures.ts";
-import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
+import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -102,14 +102,7 @@ Deno.test("an instance can bind and connect at once", async () => {
     const frontend = freeEndpoint();
     const backend = freeEndpoint();
     await using _broker = await startBroker(frontend, backend);
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--connect",
-      backend,
-    ]);
+    await using service = await startOnDatabase(path, { flags: ["--connect", backend] });
     await using direct = new GeoipClient({ endpoints: [service.endpoint] });
     await using brokered = new GeoipClient({ endpoints: [frontend], timeoutMs: 2000 });
     assert.equal(await direct.request("ping"), "pong");

@@ -12,7 +12,7 @@ import { exitWithin, freeLoopbackPort, settleAfterReady, sleep } from "../suppor
 import {
   SERVICE_PERMISSIONS,
   type ServiceProcess,
-  startService,
+  startOnDatabase,
 } from "../support/service_process.ts";
 import { askOnDealer, SocketType, TestClient } from "../support/test_client.ts";
 
@@ -112,14 +112,7 @@ function openDealers(client: TestClient, service: ServiceProcess, count: number)
 
 Deno.test("SIGTERM answers the requests in flight and exits 0", async () => {
   await withCityFixture(async (path) => {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-    ]);
+    await using service = await startOnDatabase(path, { workers: 2 });
     await settleAfterReady(service);
     await using client = new TestClient();
     const dealers = openDealers(client, service, 4);
@@ -189,16 +182,10 @@ async function stallHttpRequest(port: number): Promise<Deno.TcpConn> {
 Deno.test("a second signal exits at once", async () => {
   await withCityFixture(async (path) => {
     const port = freeLoopbackPort();
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-      "--http",
-      `127.0.0.1:${port}`,
-    ]);
+    await using service = await startOnDatabase(path, {
+      workers: 2,
+      flags: ["--http", `127.0.0.1:${port}`],
+    });
     await using client = new TestClient();
     // Make the stop slow: an HTTP request in flight that never completes, and a burst
     // of ZeroMQ requests.
@@ -246,16 +233,10 @@ Deno.test({
   fn: async () => {
     await withCityFixture(async (path) => {
       const port = freeLoopbackPort();
-      await using service = await startService([
-        "--db",
-        path,
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--workers",
-        "2",
-        "--http",
-        `127.0.0.1:${port}`,
-      ]);
+      await using service = await startOnDatabase(path, {
+        workers: 2,
+        flags: ["--http", `127.0.0.1:${port}`],
+      });
       await using client = new TestClient();
       await settleAfterReady(service);
       const stalled = await stallHttpRequest(port);

@@ -11,21 +11,15 @@ import assert from "node:assert/strict";
 import { SocketOption } from "../../lib/zmq/libzmq.ts";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import { CurveClient, receiveOrNull, SocketType } from "../support/curve_client.ts";
-import { startService } from "../support/service_process.ts";
+import { startOnDatabase } from "../support/service_process.ts";
 
 Deno.test("--max-request-bytes cuts off a client sending a larger frame; others are served", async (t) => {
   const path = await writeTempFile(cityFixture());
   try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-      "--max-request-bytes",
-      "2048",
-    ]);
+    await using service = await startOnDatabase(path, {
+      workers: 2,
+      flags: ["--max-request-bytes", "2048"],
+    });
     await using client = new CurveClient();
     const dealer = client.socket(SocketType.DEALER, service.endpoint, { timeoutMs: 1000 });
     const other = client.socket(SocketType.REQ, service.endpoint);
@@ -72,16 +66,7 @@ const REQUESTS = 600;
 async function repliesToSlowReader(hwm: string): Promise<number> {
   const path = await writeTempFile(cityFixture());
   try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "1",
-      "--hwm",
-      hwm,
-    ]);
+    await using service = await startOnDatabase(path, { workers: 1, flags: ["--hwm", hwm] });
     await using client = new CurveClient();
     const dealer = client.socket(SocketType.DEALER, service.endpoint, {
       timeoutMs: 2000,

@@ -8,14 +8,14 @@
 
 import {
   runToExit,
+  serviceFlags,
   type ServiceOutput,
   type ServiceProbe,
   ServiceProcess,
-  serviceFlags,
   spawnService,
 } from "../../lib/server/service_process.ts";
 
-export { ServiceProcess };
+export { runToExit, ServiceProcess };
 
 /** The flags the service runs with: those of `deno task start`, read from `deno.json`. */
 export const SERVICE_PERMISSIONS: readonly string[] = serviceFlags();
@@ -64,4 +64,36 @@ export function runService(
   env: Record<string, string> = {},
 ): Promise<ServiceOutput> {
   return runToExit(args, { env });
+}
+
+/** Options for {@linkcode startOnDatabase}. */
+export interface DatabaseServiceOptions extends StartServiceOptions {
+  /** `--workers` (default: the service's own). */
+  workers?: number;
+  /** More flags, after `--db`, `--bind` and `--workers`. */
+  flags?: string[];
+}
+
+/**
+ * Starts the service on a database file, bound to a free loopback port.
+ *
+ * @example
+ * ```ts ignore
+ * await using service = await startOnDatabase(path, { workers: 2, flags: ["--hwm", "10"] });
+ * ```
+ *
+ * @param path the `.mmdb` to serve
+ * @param options workers, more flags, environment, time limit
+ * @returns the running process
+ */
+export function startOnDatabase(
+  path: string,
+  options: DatabaseServiceOptions = {},
+): Promise<ServiceProcess> {
+  const { workers, flags = [], ...start } = options;
+  const workerFlags = workers === undefined ? [] : ["--workers", String(workers)];
+  return startService(
+    ["--db", path, "--bind", "tcp://127.0.0.1:*", ...workerFlags, ...flags],
+    start,
+  );
 }
