@@ -557,20 +557,25 @@ async function main(options: Options): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** The soak's options; on `--help` or a bad flag, prints the usage and exits. */
+function optionsOrExit(args: string[]): Options {
+  const parsed = (() => {
+    try {
+      return parseOptions(args);
+    } catch (error) {
+      return error as Error;
+    }
+  })();
+  if (parsed === "help") console.log(USAGE);
+  else if (parsed instanceof Error) console.error(`soak: ${parsed.message}\n\n${USAGE}`);
+  else return parsed;
+  return Deno.exit(parsed === "help" ? 0 : 2);
+}
+
 // In the load Worker this module is the Worker's main module too: only the process's
 // main thread runs the soak.
 if (import.meta.main && typeof workerScope.WorkerGlobalScope === "undefined") {
-  let options: Options | "help";
-  try {
-    options = parseOptions(Deno.args);
-  } catch (error) {
-    console.error(`soak: ${(error as Error).message}\n\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (options === "help") {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const options = optionsOrExit(Deno.args);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     Deno.addSignalListener(signal, () => {
       console.error(`\nsoak: ${signal}: stopping the service and removing the temporary files`);

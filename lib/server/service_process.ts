@@ -75,6 +75,11 @@ export interface SpawnOptions {
   denoFlags?: string[];
   /** The working directory (default: this process's). */
   cwd?: string;
+  /**
+   * A program to run instead of `deno run … main.ts`, such as the binary `deno task
+   * compile` makes; `denoFlags` do not apply to it.
+   */
+  executable?: string;
 }
 
 /** What a finished run wrote. */
@@ -255,12 +260,12 @@ export async function spawnService(
  * ```
  *
  * @param args the arguments, passed as they are
- * @param options environment and more `deno run` flags
+ * @param options environment, more `deno run` flags, working directory, another program
  * @returns exit code, stdout and stderr
  */
 export async function runToExit(
   args: readonly string[],
-  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd"> = {},
+  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd" | "executable"> = {},
 ): Promise<ServiceOutput> {
   const { code, stdout, stderr } = await serviceCommand(args, { ...options, stderr: "piped" })
     .output();
@@ -271,13 +276,15 @@ export async function runToExit(
 /** `deno run` of main.ts with the flags of `deno task start`, in a clean environment. */
 function serviceCommand(
   args: readonly string[],
-  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd"> & Deno.CommandOptions,
+  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd" | "executable"> & Deno.CommandOptions,
 ): Deno.Command {
-  const { denoFlags = [], env, ...rest } = options;
-  return new Deno.Command(Deno.execPath(), {
+  const { denoFlags = [], env, executable, ...rest } = options;
+  return new Deno.Command(executable ?? Deno.execPath(), {
     stdin: "null",
     ...rest,
-    args: ["run", ...serviceFlags(), ...denoFlags, MAIN, ...args],
+    args: executable === undefined
+      ? ["run", ...serviceFlags(), ...denoFlags, MAIN, ...args]
+      : [...args],
     env: childEnvironment(env),
     clearEnv: true,
   });
@@ -390,6 +397,7 @@ function startChild(args: string[], options: SpawnOptions): StartedChild {
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.denoFlags === undefined ? {} : { denoFlags: options.denoFlags }),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.executable === undefined ? {} : { executable: options.executable }),
     stdout: "null",
     stderr: "piped",
   }).spawn();

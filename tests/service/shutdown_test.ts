@@ -179,7 +179,13 @@ async function stallHttpRequest(port: number): Promise<Deno.TcpConn> {
   return connection;
 }
 
-Deno.test("a second signal exits at once", async () => {
+/**
+ * Runs `body` on a service with HTTP on, once an HTTP client has stalled mid-request and
+ * 200 ms have passed.
+ */
+async function withStalledHttpClient(
+  body: (service: ServiceProcess, client: TestClient) => Promise<void>,
+): Promise<void> {
   await withCityFixture(async (path) => {
     const port = freeLoopbackPort();
     await using service = await startOnDatabase(path, {
@@ -187,37 +193,43 @@ Deno.test("a second signal exits at once", async () => {
       flags: ["--http", `127.0.0.1:${port}`],
     });
     await using client = new TestClient();
-    // Make the stop slow: an HTTP request in flight that never completes, and a burst
-    // of ZeroMQ requests.
     await settleAfterReady(service);
     const stalled = await stallHttpRequest(port);
     try {
       await sleep(200);
-      const dealers = openDealers(client, service, 2);
-      const tallies = newTallies(dealers.length);
-      sendBurst(dealers, 40, tallies);
-      Deno.kill(service.pid, "SIGTERM");
-      await sleep(50);
-      const signalled = performance.now();
-      try {
-        Deno.kill(service.pid, "SIGTERM");
-      } catch {
-        // It had already exited.
-      }
-      const exit = await exitWithin(service.exited, 5000);
-      assert.ok(exit !== null, `exits within 5 s of the second signal:\n${service.log.join("\n")}`);
-      const ms = performance.now() - signalled;
-      console.log(`exit ${exit.status.code} ${Math.round(ms)} ms after the second SIGTERM`);
-      if (exit.status.code === 1) {
-        assert.equal(service.log.at(-1), FORCED_EXIT);
-      } else {
-        assert.equal(exit.status.code, 0, service.log.join("\n"));
-        assert.equal(service.log.at(-1), "geoipmq: stopped");
-      }
-      takeReplies(dealers, tallies);
+      await body(service, client);
     } finally {
       stalled.close();
     }
+  });
+}
+
+Deno.test("a second signal exits at once", async () => {
+  // Make the stop slow: an HTTP request in flight that never completes, and a burst of
+  // ZeroMQ requests.
+  await withStalledHttpClient(async (service, client) => {
+    const dealers = openDealers(client, service, 2);
+    const tallies = newTallies(dealers.length);
+    sendBurst(dealers, 40, tallies);
+    Deno.kill(service.pid, "SIGTERM");
+    await sleep(50);
+    const signalled = performance.now();
+    try {
+      Deno.kill(service.pid, "SIGTERM");
+    } catch {
+      // It had already exited.
+    }
+    const exit = await exitWithin(service.exited, 5000);
+    assert.ok(exit !== null, `exits within 5 s of the second signal:\n${service.log.join("\n")}`);
+    const ms = performance.now() - signalled;
+    console.log(`exit ${exit.status.code} ${Math.round(ms)} ms after the second SIGTERM`);
+    if (exit.status.code === 1) {
+      assert.equal(service.log.at(-1), FORCED_EXIT);
+    } else {
+      assert.equal(exit.status.code, 0, service.log.join("\n"));
+      assert.equal(service.log.at(-1), "geoipmq: stopped");
+    }
+    takeReplies(dealers, tallies);
   });
 });
 
@@ -231,34 +243,21 @@ Deno.test({
   name: "SIGTERM stops taking ZeroMQ requests and exits within a few seconds even while " +
     "an HTTP client is stalled mid-request",
   fn: async () => {
-    await withCityFixture(async (path) => {
-      const port = freeLoopbackPort();
-      await using service = await startOnDatabase(path, {
-        workers: 2,
-        flags: ["--http", `127.0.0.1:${port}`],
-      });
-      await using client = new TestClient();
-      await settleAfterReady(service);
-      const stalled = await stallHttpRequest(port);
-      try {
-        await sleep(200);
-        const signalled = performance.now();
-        Deno.kill(service.pid, "SIGTERM");
-        await sleep(1000);
-        const late = client.socket(SocketType.REQ, service.endpoint, 1000);
-        late.send("ping");
-        assert.throws(() => late.receive(), "a request sent 1 s after SIGTERM is not answered");
-        const exit = await exitWithin(service.exited, 9000);
-        const ms = Math.round(performance.now() - signalled);
-        assert.ok(
-          exit !== null,
-          `still running ${ms} ms after SIGTERM:\n${service.log.join("\n")}`,
-        );
-        assert.equal(exit.status.code, 0);
-        assert.equal(service.log.at(-1), "geoipmq: stopped");
-      } finally {
-        stalled.close();
-      }
+    await withStalledHttpClient(async (service, client) => {
+      const signalled = performance.now();
+      Deno.kill(service.pid, "SIGTERM");
+      await sleep(1000);
+      const late = client.socket(SocketType.REQ, service.endpoint, 1000);
+      late.send("ping");
+      assert.throws(() => late.receive(), "a request sent 1 s after SIGTERM is not answered");
+      const exit = await exitWithin(service.exited, 9000);
+      const ms = Math.round(performance.now() - signalled);
+      assert.ok(
+        exit !== null,
+        `still running ${ms} ms after SIGTERM:\n${service.log.join("\n")}`,
+      );
+      assert.equal(exit.status.code, 0);
+      assert.equal(service.log.at(-1), "geoipmq: stopped");
     });
   },
 });

@@ -15,7 +15,7 @@ import {
   spawnService,
 } from "../../lib/server/service_process.ts";
 
-export { runToExit, ServiceProcess };
+export { runToExit, ServiceProcess, spawnService };
 
 /** The flags the service runs with: those of `deno task start`, read from `deno.json`. */
 export const SERVICE_PERMISSIONS: readonly string[] = serviceFlags();
