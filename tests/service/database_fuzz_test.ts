@@ -14,7 +14,13 @@ import assert from "node:assert/strict";
 import type { RequestLimits } from "../../lib/protocol/request.ts";
 import { DatabaseError, GeoDatabase } from "../../lib/database/geo_database.ts";
 import { GeoipResponder } from "../../lib/lookup/responder.ts";
-import { cityFixture, LONDON, openFixture, writeTempFile } from "../support/fixtures.ts";
+import {
+  cityFixture,
+  LONDON,
+  openFixture,
+  withTempFile,
+  writeTempFile,
+} from "../support/fixtures.ts";
 import { parseIpAddress } from "../../lib/protocol/ip_address.ts";
 import { buildMmdb, bytes } from "../support/mmdb_writer.ts";
 import { randomValidAddress } from "../support/fuzz_inputs.ts";
@@ -236,13 +242,10 @@ Deno.test("the service refuses a mutated database with exit 1 and one line, or s
   const problems: string[] = [];
   await using client = new TestClient();
   for (const { mutant, report } of chosen) {
-    const path = await writeTempFile(mutant.bytes);
-    try {
+    await withTempFile(mutant.bytes, async (path) => {
       const problem = await serveMutant(client, path, report.opened, hasBadBuildEpoch(report));
       if (problem !== undefined) problems.push(`${describe(mutant)}: ${problem}`);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   }
   console.log(
     `database fuzz: ${chosen.length} mutants through the service: ${serviceRuns.served} ` +
@@ -365,15 +368,12 @@ Deno.test({
 Deno.test({
   name: "a build_epoch out of Date range at start exits 1 with a line naming the database",
   async fn() {
-    const path = await writeTempFile(farFutureDatabase());
-    try {
+    await withTempFile(farFutureDatabase(), async (path) => {
       const result = await runServiceWithin(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, new RegExp(`geoipmq: error: .*${path}`));
       assert.doesNotMatch(result.stderr, /unexpected error/);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   },
 });
 

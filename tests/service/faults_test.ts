@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ZMQ_DONTWAIT } from "../../lib/zmq/libzmq.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
@@ -20,8 +20,7 @@ async function withService(
   args: string[],
   body: (endpoint: string, client: TestClient) => Promise<void> | void,
 ): Promise<void> {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startOnDatabase(path, { workers: 2, flags: args });
     {
       await using client = new TestClient();
@@ -29,9 +28,7 @@ async function withService(
     }
     const status = await service.stop();
     assert.equal(status.code, 0, service.log.join("\n"));
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 }
 
 Deno.test("clients that disconnect mid-request do not disturb the others", async () => {

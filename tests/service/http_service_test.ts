@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { DURATION_BUCKETS_MICROS } from "../../lib/metrics/service_metrics.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import {
   freeLoopbackPort,
   letteredDatabase,
@@ -54,8 +54,7 @@ async function get(
 }
 
 Deno.test("the service answers lookups, health and errors over HTTP", async (t) => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     const { service, base } = await startWithHttp(path, 2);
     await using _service = service;
 
@@ -115,9 +114,7 @@ Deno.test("the service answers lookups, health and errors over HTTP", async (t) 
       await using client = new TestClient();
       assert.equal(client.ask(service.endpoint, "geoip 81.2.69.160"), LONDON_TSV);
     });
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("metrics count what really happened", async () => {

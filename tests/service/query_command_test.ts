@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -24,8 +24,7 @@ async function query(args: string[], stdin = "") {
 }
 
 Deno.test("geoipmq query prints answers for addresses, from arguments and stdin", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
     const endpoint = ["--endpoint", service.endpoint];
     const args = await query([...endpoint, "81.2.69.160", "8.8.8.8", "bogus"]);
@@ -53,9 +52,7 @@ Deno.test("geoipmq query prints answers for addresses, from arguments and stdin"
     const info = await query([...endpoint, "--info"]);
     assert.equal(info.code, 0, info.stderr);
     assert.equal(JSON.parse(info.stdout).database_type, "GeoIP2-City");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq query exits 1 when the service cannot be reached, 2 for a bad flag", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GeoipClient } from "../../lib/client/client.ts";
-import { cityFixture, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, withTempFile, withTempFiles } from "../support/fixtures.ts";
 import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -55,9 +55,7 @@ async function startBroker(frontend: string, backend: string) {
 }
 
 Deno.test("a broker spreads requests over instances that connect to it, and survives losing one", async () => {
-  const pathA = await writeTempFile(cityFixture());
-  const pathB = await writeTempFile(cityFixture());
-  try {
+  await withTempFiles([cityFixture(), cityFixture()], async ([pathA, pathB]) => {
     const frontend = freeEndpoint();
     const backend = freeEndpoint();
     await using _broker = await startBroker(frontend, backend);
@@ -90,15 +88,11 @@ Deno.test("a broker spreads requests over instances that connect to it, and surv
     for (let i = 0; i < 10; i++) {
       assert.equal((await client.info()).database_path, pathB, "the other takes all of it");
     }
-  } finally {
-    await Deno.remove(pathA);
-    await Deno.remove(pathB);
-  }
+  });
 });
 
 Deno.test("an instance can bind and connect at once", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     const frontend = freeEndpoint();
     const backend = freeEndpoint();
     await using _broker = await startBroker(frontend, backend);
@@ -107,7 +101,5 @@ Deno.test("an instance can bind and connect at once", async () => {
     await using brokered = new GeoipClient({ endpoints: [frontend], timeoutMs: 2000 });
     assert.equal(await direct.request("ping"), "pong");
     assert.equal(await brokered.request("ping"), "pong");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { ZmqSocket } from "../../lib/zmq/libzmq.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { exitWithin, freeLoopbackPort, settleAfterReady, sleep } from "../support/live_service.ts";
 import {
   SERVICE_PERMISSIONS,
@@ -33,12 +33,9 @@ const FORCED_EXIT = "geoipmq: warn: second SIGTERM: exiting at once";
 
 /** Runs `body` with a temporary file holding the city fixture. */
 async function withCityFixture(body: (path: string) => Promise<void>): Promise<void> {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await body(path);
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 }
 
 /** What a burst of requests on one DEALER got back. */

@@ -9,13 +9,12 @@
 
 import assert from "node:assert/strict";
 import { SocketOption } from "../../lib/zmq/libzmq.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { CurveClient, receiveOrNull, SocketType } from "../support/curve_client.ts";
 import { startOnDatabase } from "../support/service_process.ts";
 
 Deno.test("--max-request-bytes cuts off a client sending a larger frame; others are served", async (t) => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startOnDatabase(path, {
       workers: 2,
       flags: ["--max-request-bytes", "2048"],
@@ -50,9 +49,7 @@ Deno.test("--max-request-bytes cuts off a client sending a larger frame; others 
     await t.step("a multipart request of small frames still gets its ERROR reply", () => {
       assert.deepEqual(ask(["ping", "ping"]), ["", "ERROR\ta request must be a single frame"]);
     });
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 /** A request whose reply is about 50 KB: the London line 1000 times. */
@@ -64,8 +61,7 @@ const REQUESTS = 600;
  * answered (its own queue holds one message), then counts the replies that arrive.
  */
 async function repliesToSlowReader(hwm: string): Promise<number> {
-  const path = await writeTempFile(cityFixture());
-  try {
+  return await withTempFile(cityFixture(), async (path) => {
     await using service = await startOnDatabase(path, { workers: 1, flags: ["--hwm", hwm] });
     await using client = new CurveClient();
     const dealer = client.socket(SocketType.DEALER, service.endpoint, {
@@ -83,9 +79,7 @@ async function repliesToSlowReader(hwm: string): Promise<number> {
       replies++;
     }
     return replies;
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 }
 
 Deno.test("--hwm bounds the replies queued for a client that does not read", async (t) => {

@@ -13,8 +13,8 @@ import {
   SocketType,
   ZmqContext,
   ZmqError,
-  type ZmqSocket,
 } from "../../lib/zmq/libzmq.ts";
+import type { ZmqSocket } from "../../lib/zmq/libzmq.ts";
 import { bundledLibzmqPath } from "../../lib/zmq/locator.ts";
 
 const decoder = new TextDecoder();
