@@ -312,6 +312,8 @@ if (typeof workerScope.WorkerGlobalScope !== "undefined") {
 // Processes and files: everything made is tracked, so any exit path can remove it.
 
 let service: ServiceProcess | undefined;
+/** Aborted to kill the service, also while it is still starting. */
+const serviceKiller = new AbortController();
 let loadWorker: Worker | undefined;
 let tempDirectory: string | undefined;
 
@@ -319,13 +321,7 @@ let tempDirectory: string | undefined;
 function cleanUpNow(): void {
   loadWorker?.terminate();
   loadWorker = undefined;
-  if (service !== undefined) {
-    try {
-      Deno.kill(service.pid, "SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  }
+  serviceKiller.abort();
   if (tempDirectory !== undefined) {
     try {
       Deno.removeSync(tempDirectory, { recursive: true });
@@ -339,7 +335,10 @@ function cleanUpNow(): void {
 /** Starts the service on the database and waits until it answers. */
 async function startService(dbPath: string, workers: number): Promise<ServiceProcess> {
   const args = ["--db", dbPath, "--bind", "tcp://127.0.0.1:*", "--workers", String(workers)];
-  service = await spawnService([...args, "--watch"], { timeoutMs: START_TIMEOUT_MS });
+  service = await spawnService([...args, "--watch"], {
+    timeoutMs: START_TIMEOUT_MS,
+    signal: serviceKiller.signal,
+  });
   return service;
 }
 

@@ -75,6 +75,8 @@ export interface SpawnOptions {
   denoFlags?: string[];
   /** The working directory (default: this process's). */
   cwd?: string;
+  /** Kills the service (SIGKILL) when aborted, while it starts or after. */
+  signal?: AbortSignal;
   /**
    * A program to run instead of `deno run … main.ts`, such as the binary `deno task
    * compile` makes; `denoFlags` do not apply to it.
@@ -401,6 +403,15 @@ function startChild(args: string[], options: SpawnOptions): StartedChild {
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+  };
+  options.signal?.addEventListener("abort", kill, { once: true });
+  if (options.signal?.aborted) kill();
   const log: string[] = [];
   const lineWaiters = new Set<() => void>();
   const reading = readLines(child.stderr, (line) => {
@@ -408,6 +419,7 @@ function startChild(args: string[], options: SpawnOptions): StartedChild {
     for (const wake of lineWaiters) wake();
   });
   const exit = child.status.then(async (status) => {
+    options.signal?.removeEventListener("abort", kill);
     await reading.catch(() => {});
     for (const wake of lineWaiters) wake();
     return status;

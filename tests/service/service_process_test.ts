@@ -72,6 +72,15 @@ Deno.test("spawnService() gives up after its time limit and kills the service", 
   });
 });
 
+Deno.test("spawnService() kills the service when its signal is aborted", async () => {
+  await withTempFile(cityFixture(), async (path) => {
+    const killer = new AbortController();
+    const starting = spawnService(["--db", path], { signal: killer.signal });
+    killer.abort();
+    await assert.rejects(starting, /^Error: service exited with 137 before ready/);
+  });
+});
+
 Deno.test("spawnService() needs a probe for a service it cannot ask by itself", async (t) => {
   await t.step("--connect alone", async () => {
     await assert.rejects(
