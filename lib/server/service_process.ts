@@ -2,8 +2,8 @@
  * Runs geoipmq (`main.ts`) as a child process, with the flags of `deno task start`, and
  * knows it is ready by asking it: a `ping` over ZeroMQ answered `pong` (a REQ socket with a
  * short time-out, opened afresh each attempt: Lazy Pirate), or `GET /healthz` answered 200
- * when it serves HTTP on a known port. Tests, the soak and the benchmarks start the service
- * through this one place.
+ * when it serves HTTP on a known port. The tests and the soak start the service through
+ * this one place.
  *
  * Endpoints the caller leaves open are chosen here: without `--bind` (or `GEOIPMQ_BIND`)
  * the service gets `--bind tcp://127.0.0.1:<free port>`, and the `*` of a `tcp://host:*`
@@ -292,11 +292,9 @@ function serviceCommand(
   });
 }
 
-let flags: readonly string[] | undefined;
-
-/** @returns the `deno run` flags of `deno task start` */
+/** @returns the `deno run` flags of `deno task start`, read from `deno.json` */
 export function serviceFlags(): readonly string[] {
-  return flags ??= Object.freeze(startTaskPermissions());
+  return startTaskPermissions();
 }
 
 /** @returns this process's environment without `GEOIPMQ_*`, and `extra` on top */
