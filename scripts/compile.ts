@@ -38,6 +38,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { bundledDatabasePath } from "../lib/database/mod.ts";
 import { bundledLibzmqPath, choosePrebuilt, parsePrebuiltManifest } from "../lib/zmq/mod.ts";
+import { startTaskPermissions } from "../lib/server/mod.ts";
 
 /** The repository root, where `deno compile` runs. */
 export const PROJECT_ROOT: string = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -52,28 +53,10 @@ export const WORKER_MODULES: readonly string[] = [
 ];
 
 /**
- * The permission flags of `deno task start` in `deno.json`, which the binary gets too, so
- * that the two ways of running geoipmq cannot drift apart (today `--allow-read --allow-env
- * --allow-ffi --allow-sys`; a front end on Deno's own network API would add `--allow-net`
- * there, and so here).
- *
- * @param configPath the `deno.json` to read
- * @returns the `--allow-*` and `--deny-*` flags of its `start` task, in order
- * @throws {Error} when it has no `start` task or the task grants no permission
+ * The permission flags of `deno task start`, which the binary gets too, so that the two ways
+ * of running geoipmq cannot drift apart.
  */
-export function startTaskPermissions(configPath = join(PROJECT_ROOT, "deno.json")): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(configPath)) as {
-    tasks?: Record<string, string | { command?: string }>;
-  };
-  const task = config.tasks?.start;
-  const command = typeof task === "string" ? task : task?.command;
-  if (command === undefined) throw new Error(`${configPath} has no "start" task`);
-  const flags = command.split(/\s+/).filter((word) =>
-    /^--((allow|deny)-[a-z]+(=\S*)?|v8-flags=\S+)$/.test(word)
-  );
-  if (flags.length === 0) throw new Error(`the "start" task of ${configPath} grants nothing`);
-  return flags;
-}
+export { startTaskPermissions };
 
 /** The start of the one line printed when `deno compile` cannot get its runtime. */
 export const CANNOT_RUN_HERE = "compile: deno compile cannot run on this machine";
@@ -367,26 +350,19 @@ export async function runCompile(plan: CompilePlan): Promise<number> {
  */
 export async function main(args: string[]): Promise<number> {
   let commandLine: CompileCommandLine;
-  let plan: CompilePlan;
+  let plan: CompilePlan | undefined;
   try {
     commandLine = parseCompileArgs(args);
-    if (commandLine.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    plan = planCompile(commandLine);
+    if (!commandLine.help) plan = planCompile(commandLine);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`compile: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`compile: ${error.message}`);
+    return 2;
   }
-  if (commandLine.dryRun) {
-    console.log(JSON.stringify(plan, null, 2));
-    return 0;
-  }
-  return await runCompile(plan);
+  if (plan === undefined) console.log(USAGE);
+  else if (commandLine.dryRun) console.log(JSON.stringify(plan, null, 2));
+  else return await runCompile(plan);
+  return 0;
 }
 
 if (import.meta.main) {

@@ -27,7 +27,7 @@
  */
 
 import { mulberry32 } from "./load_generator.ts";
-import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
+import { gunzip } from "./service_child.ts";
 import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
 import {
@@ -39,8 +39,8 @@ import {
   type ZmqSocket,
 } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
+import { type ServiceProcess, spawnService } from "../lib/server/mod.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 10_000;
 const RELOAD_TIMEOUT_MS = 30_000;
@@ -311,7 +311,9 @@ if (typeof workerScope.WorkerGlobalScope !== "undefined") {
 // ---------------------------------------------------------------------------------------
 // Processes and files: everything made is tracked, so any exit path can remove it.
 
-let service: Deno.ChildProcess | undefined;
+let service: ServiceProcess | undefined;
+/** Aborted to kill the service, also while it is still starting. */
+const serviceKiller = new AbortController();
 let loadWorker: Worker | undefined;
 let tempDirectory: string | undefined;
 
@@ -319,11 +321,7 @@ let tempDirectory: string | undefined;
 function cleanUpNow(): void {
   loadWorker?.terminate();
   loadWorker = undefined;
-  try {
-    service?.kill("SIGKILL");
-  } catch {
-    // Already exited.
-  }
+  serviceKiller.abort();
   if (tempDirectory !== undefined) {
     try {
       Deno.removeSync(tempDirectory, { recursive: true });
@@ -334,89 +332,21 @@ function cleanUpNow(): void {
   }
 }
 
-/** The running service: its log, its ready endpoint, its exit. */
-interface Service {
-  child: Deno.ChildProcess;
-  endpoint: string;
-  log: string[];
-  status: Promise<Deno.CommandStatus>;
-  exited: boolean;
-}
-
-async function startService(dbPath: string, workers: number): Promise<Service> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...SERVICE_FLAGS,
-      MAIN,
-      "--db",
-      dbPath,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      String(workers),
-      "--watch",
-    ],
-    env: childEnvironment(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  service = child;
-  const log: string[] = [];
-  const ready = Promise.withResolvers<string>();
-  const reading = (async () => {
-    let pending = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) {
-        log.push(line);
-        const match = line.match(/ready on (.+?) with \d+ workers?/);
-        if (match) ready.resolve(match[1]!.split(", ")[0]!);
-      }
-    }
-  })();
-  const record: Service = {
-    child,
-    endpoint: "",
-    log,
-    status: child.status,
-    exited: false,
-  };
-  record.status = child.status.then(async (status) => {
-    record.exited = true;
-    await reading.catch(() => {});
-    ready.reject(
-      new Error(`the service exited with ${status.code} before ready:\n${log.join("\n")}`),
-    );
-    return status;
+/** Starts the service on the database and waits until it answers. */
+async function startService(dbPath: string, workers: number): Promise<ServiceProcess> {
+  const args = ["--db", dbPath, "--bind", "tcp://127.0.0.1:*", "--workers", String(workers)];
+  service = await spawnService([...args, "--watch"], {
+    timeoutMs: START_TIMEOUT_MS,
+    signal: serviceKiller.signal,
   });
-  const timer = setTimeout(() => {
-    ready.reject(new Error(`the service was not ready after ${START_TIMEOUT_MS} ms`));
-  }, START_TIMEOUT_MS);
-  try {
-    record.endpoint = await ready.promise;
-    return record;
-  } finally {
-    clearTimeout(timer);
-  }
+  return service;
 }
 
-async function stopService(running: Service): Promise<Deno.CommandStatus> {
-  const signal = (name: Deno.Signal) => {
-    try {
-      running.child.kill(name);
-    } catch {
-      // Already exited.
-    }
-  };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), STOP_TIMEOUT_MS);
+/** SIGTERM, then SIGKILL after {@linkcode STOP_TIMEOUT_MS}. */
+async function stopService(running: ServiceProcess): Promise<Deno.CommandStatus> {
+  const timer = setTimeout(() => running.stop("SIGKILL"), STOP_TIMEOUT_MS);
   try {
-    return await running.status;
+    return await running.stop("SIGTERM");
   } finally {
     clearTimeout(timer);
   }
@@ -469,8 +399,10 @@ async function main(options: Options): Promise<number> {
   say(`soak: database ${origin}, ${mb((await Deno.stat(pristine)).size)}, in ${tempDirectory}`);
 
   const running = await startService(served, options.workers);
-  const pid = running.child.pid;
-  say(`soak: ${running.log.find((line) => line.includes("ready on"))}`);
+  const pid = running.pid;
+  let exited = false;
+  running.exited.then(() => exited = true);
+  say(`soak: ${await running.waitForLog(/ready on/)}`);
 
   const shared = new SharedArrayBuffer(STAT_COUNT * 4);
   const stats = new Int32Array(shared);
@@ -521,7 +453,7 @@ async function main(options: Options): Promise<number> {
   const maxTicks = Math.ceil(options.durationMs / 250) + 1000;
   for (let tick = 0; tick < maxTicks && elapsed() < options.durationMs; tick++) {
     await sleep(250);
-    if (running.exited) break;
+    if (exited) break;
     const now = elapsed();
     peak = Math.max(peak, residentBytes(pid) ?? 0);
     if (memory.length === 0 && now >= options.warmupMs) {
@@ -577,7 +509,7 @@ async function main(options: Options): Promise<number> {
   clearTimeout(stopTimer);
   loadWorker.terminate();
   loadWorker = undefined;
-  const serviceDiedEarly = running.exited;
+  const serviceDiedEarly = exited;
   const status = await stopService(running);
   service = undefined;
   const totalSeconds = elapsed() / 1000;
@@ -624,20 +556,25 @@ async function main(options: Options): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** The soak's options; on `--help` or a bad flag, prints the usage and exits. */
+function optionsOrExit(args: string[]): Options {
+  const parsed = (() => {
+    try {
+      return parseOptions(args);
+    } catch (error) {
+      return error as Error;
+    }
+  })();
+  if (parsed === "help") console.log(USAGE);
+  else if (parsed instanceof Error) console.error(`soak: ${parsed.message}\n\n${USAGE}`);
+  else return parsed;
+  return Deno.exit(parsed === "help" ? 0 : 2);
+}
+
 // In the load Worker this module is the Worker's main module too: only the process's
 // main thread runs the soak.
 if (import.meta.main && typeof workerScope.WorkerGlobalScope === "undefined") {
-  let options: Options | "help";
-  try {
-    options = parseOptions(Deno.args);
-  } catch (error) {
-    console.error(`soak: ${(error as Error).message}\n\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (options === "help") {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const options = optionsOrExit(Deno.args);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     Deno.addSignalListener(signal, () => {
       console.error(`\nsoak: ${signal}: stopping the service and removing the temporary files`);

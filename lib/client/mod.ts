@@ -18,3 +18,9 @@ export {
 export { type BrokerOptions, GeoipBroker } from "./broker.ts";
 export { runBroker } from "./broker_command.ts";
 export { type QueryIo, runQuery } from "./query_command.ts";
+
+/**
+ * Where the Node.js client lives: `node_client.mjs`, the same GeoipClient on
+ * `npm:zeromq` for Node front ends, to copy into one (it does not run under Deno).
+ */
+export const NODE_CLIENT_MODULE: URL = new URL("./node_client.mjs", import.meta.url);

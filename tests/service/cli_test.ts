@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../../lib/server/mod.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
-import { runService, startService } from "../support/service_process.ts";
+import { runService, startOnDatabase, startService } from "../support/service_process.ts";
 import { TestClient } from "../support/test_client.ts";
 
 const SYSTEM_LIBZMQ = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
@@ -167,43 +167,29 @@ Deno.test("geoipmq exits 1 with one line when it cannot start", async (t) => {
     );
   });
   await t.step("a corrupt database", async () => {
-    const path = await writeTempFile(new TextEncoder().encode("not a database"));
-    try {
+    await withTempFile(new TextEncoder().encode("not a database"), async (path) => {
       const result = await runService(["--db", path]);
       assertOneLineFailure(result, 1, /not a MaxMind DB file/);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   });
   await t.step("a missing libzmq", async () => {
     const result = await runService(["--libzmq", "/nonexistent/libzmq.so"]);
     assertOneLineFailure(result, 1, /^geoipmq: error: Cannot load libzmq from/);
   });
   await t.step("an endpoint in use", async () => {
-    const path = await writeTempFile(cityFixture());
-    try {
+    await withTempFile(cityFixture(), async (path) => {
       await using first = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
       const result = await runService(["--db", path, "--bind", first.endpoint]);
       assertOneLineFailure(result, 1, /Address already in use/);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   });
 });
 
 Deno.test("geoipmq serves, logs ready, and exits 0 on SIGTERM and SIGINT", async (t) => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       await t.step(signal, async () => {
-        await using service = await startService([
-          "--db",
-          path,
-          "--bind",
-          "tcp://127.0.0.1:*",
-          "--workers",
-          "2",
-        ]);
+        await using service = await startOnDatabase(path, { workers: 2 });
         const ready = service.log.find((line) => line.includes("ready on"))!;
         assert.match(ready, /^geoipmq: ready on tcp:\/\/127\.0\.0\.1:\d+ with 2 workers/);
         assert.ok(ready.includes(path), "the ready line names the database");
@@ -216,23 +202,18 @@ Deno.test("geoipmq serves, logs ready, and exits 0 on SIGTERM and SIGINT", async
         assert.equal(service.log.at(-1), "geoipmq: stopped");
       });
     }
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq takes its settings from GEOIPMQ_* variables", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startService([], {
       env: { GEOIPMQ_DB: path, GEOIPMQ_BIND: "tcp://127.0.0.1:*", GEOIPMQ_WORKERS: "1" },
     });
     assert.ok(service.log.some((line) => line.includes("with 1 worker,")));
     await using client = new TestClient();
     assert.equal(client.ask(service.endpoint, "geoip ::ffff:81.2.69.160"), LONDON_TSV);
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq serves the bundled GeoLite2-City when no --db is given", async () => {
@@ -254,22 +235,12 @@ Deno.test("geoipmq --libzmq loads the system's libzmq.so.5", async () => {
   } catch {
     if (skipForMissingTool(`${SYSTEM_LIBZMQ} (apt-get install libzmq5)`)) return;
   }
-  const path = await writeTempFile(cityFixture());
-  try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--libzmq",
-      SYSTEM_LIBZMQ,
-    ]);
+  await withTempFile(cityFixture(), async (path) => {
+    await using service = await startOnDatabase(path, { flags: ["--libzmq", SYSTEM_LIBZMQ] });
     assert.ok(service.log.some((line) => /ready on .*\(libzmq 4\.3\.4\)$/.test(line)));
     await using client = new TestClient();
     assert.equal(JSON.parse(client.ask(service.endpoint, "info")).libzmq_version, "4.3.4");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq warns when it listens beyond loopback without CURVE", async (t) => {
@@ -293,28 +264,14 @@ Deno.test("geoipmq warns when it listens beyond loopback without CURVE", async (
       assert.equal(client.ask(`tcp://127.0.0.1:${port}`, "geoip 81.2.69.160"), LONDON_TSV);
     });
     await t.step("loopback and ipc:// endpoints: no warning", async () => {
-      await using service = await startService([
-        "--db",
-        path,
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--bind",
-        "tcp://[::1]:*",
-        "--bind",
-        `ipc://${socketPath}`,
-      ]);
+      await using service = await startOnDatabase(path, {
+        flags: ["--bind", "tcp://[::1]:*", "--bind", `ipc://${socketPath}`],
+      });
       assert.equal(service.endpoints.length, 3);
       assert.ok(!service.log.some((line) => line.includes("reachable from other hosts")));
     });
     await t.step("HTTP on every interface: warned", async () => {
-      await using service = await startService([
-        "--db",
-        path,
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--http",
-        ":0",
-      ]);
+      await using service = await startOnDatabase(path, { flags: ["--http", ":0"] });
       const warning = service.log.find((line) => line.includes("HTTP has no access control"));
       assert.match(
         warning ?? service.log.join("\n"),

@@ -3,8 +3,8 @@ import { GeoipClient, GeoipClientError, parsePlace } from "../../lib/client/mod.
 import { Libzmq } from "../../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 import { CurveFiles } from "../support/curve_files.ts";
-import { cityFixture, writeTempFile } from "../support/fixtures.ts";
-import { startService } from "../support/service_process.ts";
+import { cityFixture, withTempFile, withTempFiles } from "../support/fixtures.ts";
+import { startOnDatabase, startService } from "../support/service_process.ts";
 
 const LONDON = {
   countryCode: "GB",
@@ -45,8 +45,7 @@ Deno.test("parsePlace() reads a geoip line, NOT_FOUND and ERROR", () => {
 });
 
 Deno.test("GeoipClient looks up one address, a batch, a record and info", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
     await using client = new GeoipClient({ endpoints: [service.endpoint], batchSize: 3 });
     assert.deepEqual(await client.lookup("81.2.69.160"), LONDON);
@@ -70,9 +69,7 @@ Deno.test("GeoipClient looks up one address, a batch, a record and info", async 
     assert.equal((answer.record?.postal as { code: string }).code, "EC1A");
     assert.equal((await client.info()).database_type, "GeoIP2-City");
     assert.equal(await client.request("ping"), "pong");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("GeoipClient gives up on a dead endpoint with a clear error, in bounded time", async () => {
@@ -89,9 +86,7 @@ Deno.test("GeoipClient gives up on a dead endpoint with a clear error, in bounde
 });
 
 Deno.test("GeoipClient spreads requests over instances and fails over when one dies", async () => {
-  const pathA = await writeTempFile(cityFixture());
-  const pathB = await writeTempFile(cityFixture());
-  try {
+  await withTempFiles([cityFixture(), cityFixture()], async ([pathA, pathB]) => {
     await using a = await startService(["--db", pathA, "--bind", "tcp://127.0.0.1:*"]);
     await using b = await startService(["--db", pathB, "--bind", "tcp://127.0.0.1:*"]);
     await using client = new GeoipClient({
@@ -112,15 +107,11 @@ Deno.test("GeoipClient spreads requests over instances and fails over when one d
       assert.deepEqual(await client.lookup("81.2.69.160"), LONDON, `lookup ${i} after the kill`);
     }
     assert.equal((await client.info()).database_path, pathB, "the live instance takes it all");
-  } finally {
-    await Deno.remove(pathA);
-    await Deno.remove(pathB);
-  }
+  });
 });
 
 Deno.test("GeoipClient calls made at once are queued, not mixed", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
     await using client = new GeoipClient({ endpoints: [service.endpoint] });
     const results = await Promise.all([
@@ -133,9 +124,7 @@ Deno.test("GeoipClient calls made at once are queued, not mixed", async () => {
     assert.equal(results[1], null);
     assert.equal(results[2], "pong");
     assert.equal((results[3] as { city: string }).city, "Sixville");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("GeoipClient speaks CURVE: served with keys on the list, refused in time without", async () => {
@@ -143,16 +132,14 @@ Deno.test("GeoipClient speaks CURVE: served with keys on the list, refused in ti
   const allowed = lib.curveKeypair();
   const stranger = lib.curveKeypair();
   await using files = await CurveFiles.create(lib, [allowed.publicKey]);
-  await using service = await startService([
-    "--db",
-    files.database,
-    "--bind",
-    "tcp://127.0.0.1:*",
-    ...files.flags,
-  ]);
+  const curve = { serverKey: files.serverKey, ...allowed };
+  await using service = await startOnDatabase(files.database, {
+    flags: files.flags,
+    probe: { curve },
+  });
   await using client = new GeoipClient({
     endpoints: [service.endpoint],
-    curve: { serverKey: files.serverKey, ...allowed },
+    curve,
     lib,
   });
   assert.deepEqual(await client.lookup("81.2.69.160"), LONDON);

@@ -18,11 +18,12 @@ import {
   startTaskPermissions,
   zeromqManifestPath,
 } from "../../scripts/compile.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { TestClient } from "../support/test_client.ts";
+import { runToExit, spawnService } from "../support/service_process.ts";
 
 const COMPILE_SCRIPT = new URL("../../scripts/compile.ts", import.meta.url).pathname;
-const EMBEDDED_LIBZMQ = new URL("../../lib/zmq/embedded.ts", import.meta.url).href;
+const EMBEDDED_LIBZMQ = new URL("../../lib/zmq/mod.ts", import.meta.url).href;
 const decoder = new TextDecoder();
 
 /** Runs `scripts/compile.ts` as `deno task compile` does. */
@@ -375,49 +376,6 @@ Deno.test("lib/embedded_libzmq.ts turns the libzmq of a compiled binary into a p
   }
 });
 
-/** Starts a compiled binary and waits for its ready line. */
-async function startBinary(binary: string, args: string[]) {
-  const child = new Deno.Command(binary, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const ready = Promise.withResolvers<string>();
-  const reading = (async () => {
-    let pending = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      pending += chunk;
-      const parts = pending.split("\n");
-      pending = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        const match = line.match(/ready on (tcp:\/\/\S+?),? /);
-        if (match) ready.resolve(match[1]!);
-      }
-    }
-  })();
-  const status = child.status.then(async (status) => {
-    await reading;
-    ready.reject(new Error(`exited with ${status.code} before ready:\n${lines.join("\n")}`));
-    return status;
-  });
-  const timer = setTimeout(
-    () => ready.reject(new Error(`not ready:\n${lines.join("\n")}`)),
-    60_000,
-  );
-  try {
-    return { child, lines, status, endpoint: await ready.promise };
-  } catch (error) {
-    child.kill("SIGKILL");
-    await status;
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("deno task compile builds a ./geoipmq that runs (where deno compile can get its runtime)", async () => {
   const directory = await Deno.makeTempDir({ prefix: "geoipmq-compile-" });
   const binary = join(directory, "geoipmq");
@@ -433,14 +391,7 @@ Deno.test("deno task compile builds a ./geoipmq that runs (where deno compile ca
     }
     assert.equal(build.code, 0, build.stderr);
 
-    const run = async (args: string[]) => {
-      const output = await new Deno.Command(binary, { args, stdin: "null" }).output();
-      return {
-        code: output.code,
-        stdout: decoder.decode(output.stdout),
-        stderr: decoder.decode(output.stderr),
-      };
-    };
+    const run = (args: string[]) => runToExit(args, { executable: binary });
     const version = await run(["--version"]);
     assert.equal(version.code, 0, version.stderr);
     assert.equal(version.stdout.trim(), `geoipmq ${VERSION}`);
@@ -451,28 +402,21 @@ Deno.test("deno task compile builds a ./geoipmq that runs (where deno compile ca
     assert.equal(noDatabase.code, 1, "the GeoLite2-City is not embedded");
     assert.match(noDatabase.stderr, /^geoipmq: .*GeoLite2-City/m);
 
-    const fixture = await writeTempFile(cityFixture());
-    try {
-      const service = await startBinary(binary, [
-        "--db",
-        fixture,
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--workers",
-        "2",
-      ]);
+    await withTempFile(cityFixture(), async (fixture) => {
+      const args = ["--db", fixture, "--bind", "tcp://127.0.0.1:*", "--workers", "2"];
+      await using service = await spawnService(args, { executable: binary });
+      let status: Deno.CommandStatus;
       try {
-        assert.match(service.lines.join("\n"), /\(libzmq 4\.3\.5\)/, "the embedded libzmq");
+        const ready = await service.waitForLog(/ready on /);
+        assert.match(ready, /\(libzmq 4\.3\.5\)/, "the embedded libzmq");
         await using client = new TestClient();
         assert.equal(client.ask(service.endpoint, "ping"), "pong");
         assert.equal(client.ask(service.endpoint, "geoip 81.2.69.160"), LONDON_TSV);
       } finally {
-        service.child.kill("SIGTERM");
+        status = await service.stop("SIGTERM");
       }
-      assert.equal((await service.status).code, 0, service.lines.join("\n"));
-    } finally {
-      await Deno.remove(fixture);
-    }
+      assert.equal(status.code, 0, service.log.join("\n"));
+    });
   } finally {
     await Deno.remove(directory, { recursive: true });
   }

@@ -68,7 +68,7 @@ Deno.test("geoipmq refuses a secret key file as its CURVE allow file (exit 1, on
       files.secretKeyFile,
       "--curve-allow-file",
       path,
-    ]);
+    ], { probe: { curve: { ...clientKeys, serverKey: files.serverKey } } });
     assert.ok(service.log.includes(`geoipmq: CURVE allow-list: 1 client key from ${path}`));
   });
 });

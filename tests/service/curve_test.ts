@@ -19,27 +19,27 @@ import { CurveFiles, literal, waitForLogLine } from "../support/curve_files.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
 import {
   runService,
-  SERVICE_PERMISSIONS,
+  runToExit,
   type ServiceProcess,
+  startOnDatabase,
   startService,
 } from "../support/service_process.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 /** How long a refused client waits for an answer that must not come. */
 const REFUSED_WAIT_MS = 1000;
 
-function startCurve(files: CurveFiles, extra: string[] = []): Promise<ServiceProcess> {
-  return startService([
-    "--db",
-    files.database,
-    "--bind",
-    "tcp://127.0.0.1:*",
-    "--workers",
-    "2",
-    ...files.flags,
-    ...extra,
-  ]);
+/** Starts the service with CURVE on; `client` is a key pair on its allow-list, to ask it. */
+function startCurve(
+  files: CurveFiles,
+  client: { publicKey: string; secretKey: string },
+  extra: string[] = [],
+): Promise<ServiceProcess> {
+  return startOnDatabase(files.database, {
+    workers: 2,
+    flags: [...files.flags, ...extra],
+    probe: { curve: { ...client, serverKey: files.serverKey } },
+  });
 }
 
 /** The lines the service itself wrote (Deno may add its own notices). */
@@ -64,7 +64,7 @@ Deno.test("a CURVE service serves the clients on its allow-list and no one else"
   const allowed = client.newKeys("");
   await using files = await CurveFiles.create(client.lib, [allowed.publicKey]);
   allowed.serverKey = files.serverKey;
-  await using service = await startCurve(files, ["--http", "127.0.0.1:0"]);
+  await using service = await startCurve(files, allowed, ["--http", "127.0.0.1:0"]);
   const endpoint = service.endpoint;
   const quick = { timeoutMs: REFUSED_WAIT_MS };
 
@@ -130,7 +130,7 @@ Deno.test("SIGHUP re-reads the allow-list; a bad one leaves the old in force", a
   const second = client.newKeys("");
   await using files = await CurveFiles.create(client.lib, [first.publicKey]);
   for (const keys of [first, second]) keys.serverKey = files.serverKey;
-  await using service = await startCurve(files);
+  await using service = await startCurve(files, first);
   const endpoint = service.endpoint;
   const ask = (keys: ClientKeys) =>
     client.ask(endpoint, "ping", { keys, timeoutMs: REFUSED_WAIT_MS });
@@ -191,28 +191,9 @@ Deno.test("SIGHUP re-reads the allow-list; a bad one leaves the old in force", a
  * there, and `INIT_CWD` names it (as `deno task` would, and overriding the one this test
  * may have inherited from `deno task test`).
  */
-async function keygen(args: string[], cwd: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...SERVICE_PERMISSIONS,
-      "--allow-write",
-      "--config",
-      CONFIG,
-      MAIN,
-      "keygen",
-      ...args,
-    ],
-    cwd,
-    env: { INIT_CWD: cwd },
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function keygen(args: string[], cwd: string) {
+  const denoFlags = ["--allow-write", "--config", CONFIG];
+  return runToExit(["keygen", ...args], { denoFlags, cwd, env: { INIT_CWD: cwd } });
 }
 
 Deno.test("geoipmq keygen writes key pairs that work, and never overwrites", async (t) => {
@@ -286,6 +267,11 @@ Deno.test("geoipmq keygen writes key pairs that work, and never overwrites", asy
       const read = async (name: string) => (await Deno.readTextFile(`${directory}/${name}`)).trim();
       await Deno.copyFile(`${directory}/client.pub`, `${directory}/clients.allow`);
       await Deno.writeFile(`${directory}/city.mmdb`, cityFixture());
+      const keys = {
+        serverKey: await read("server.pub"),
+        publicKey: await read("client.pub"),
+        secretKey: await read("client.key"),
+      };
       await using service = await startService([
         "--db",
         `${directory}/city.mmdb`,
@@ -295,12 +281,7 @@ Deno.test("geoipmq keygen writes key pairs that work, and never overwrites", asy
         `${directory}/server.key`,
         "--curve-allow-file",
         `${directory}/clients.allow`,
-      ]);
-      const keys = {
-        serverKey: await read("server.pub"),
-        publicKey: await read("client.pub"),
-        secretKey: await read("client.key"),
-      };
+      ], { probe: { curve: keys } });
       assert.ok(service.log.includes(`geoipmq: CURVE on: server public key ${keys.serverKey}`));
       assert.equal(client.ask(service.endpoint, "geoip 81.2.69.160", { keys }), LONDON_TSV);
     });
@@ -311,7 +292,8 @@ Deno.test("geoipmq keygen writes key pairs that work, and never overwrites", asy
 
 Deno.test("geoipmq refuses to start with CURVE files it cannot use (exit 1, one line)", async (t) => {
   await using client = new CurveClient();
-  const clientKey = client.lib.curveKeypair().publicKey;
+  const clientKeys = client.lib.curveKeypair();
+  const clientKey = clientKeys.publicKey;
   await using files = await CurveFiles.create(client.lib, [clientKey]);
   const secret = (await Deno.readTextFile(files.secretKeyFile)).split("\n")[1]!;
   const refused = async (args: string[], expected: string) => {
@@ -419,7 +401,7 @@ Deno.test("geoipmq refuses to start with CURVE files it cannot use (exit 1, one 
     );
   });
   await t.step("an endpoint in use: the ZAP handler ends with the failed start", async () => {
-    await using first = await startCurve(files);
+    await using first = await startCurve(files, clientKeys);
     const result = await runService([
       "--db",
       files.database,
@@ -449,7 +431,7 @@ Deno.test("under CURVE a request of --max-request-bytes is served and one byte m
   allowed.serverKey = files.serverKey;
 
   await t.step("at 2048 bytes", async () => {
-    await using service = await startCurve(files, ["--max-request-bytes", "2048"]);
+    await using service = await startCurve(files, allowed, ["--max-request-bytes", "2048"]);
     const dealer = client.socket(SocketType.DEALER, service.endpoint, {
       keys: allowed,
       timeoutMs: REFUSED_WAIT_MS,
@@ -468,7 +450,7 @@ Deno.test("under CURVE a request of --max-request-bytes is served and one byte m
     assert.deepEqual(receiveOrNull(dealer), ["", "pong"], "the same client, reconnected");
   });
   await t.step("at the smallest limit the handshake still fits", async () => {
-    await using service = await startCurve(files, ["--max-request-bytes", "16"]);
+    await using service = await startCurve(files, allowed, ["--max-request-bytes", "16"]);
     assert.equal(client.ask(service.endpoint, "ping".padEnd(16), { keys: allowed }), "pong");
     assert.equal(
       client.ask(service.endpoint, "ping".padEnd(17), { keys: allowed }),
@@ -488,7 +470,7 @@ Deno.test("CURVE works with the system's libzmq.so.5 serving and ours connecting
   const allowed = client.newKeys("");
   await using files = await CurveFiles.create(client.lib, [allowed.publicKey]);
   allowed.serverKey = files.serverKey;
-  await using service = await startCurve(files, ["--libzmq", systemLibzmq]);
+  await using service = await startCurve(files, allowed, ["--libzmq", systemLibzmq]);
   assert.ok(service.log.some((line) => /ready on .*\(libzmq 4\.3\.4\)$/.test(line)));
   assert.equal(client.ask(service.endpoint, "geoip 81.2.69.160", { keys: allowed }), LONDON_TSV);
   const stranger = client.newKeys(files.serverKey);

@@ -14,7 +14,13 @@ import assert from "node:assert/strict";
 import type { RequestLimits } from "../../lib/protocol/mod.ts";
 import { DatabaseError, GeoDatabase } from "../../lib/database/mod.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
-import { cityFixture, LONDON, openFixture, writeTempFile } from "../support/fixtures.ts";
+import {
+  cityFixture,
+  LONDON,
+  openFixture,
+  withTempFile,
+  writeTempFile,
+} from "../support/fixtures.ts";
 import { parseIpAddress } from "../../lib/protocol/mod.ts";
 import { buildMmdb, bytes } from "../support/mmdb_writer.ts";
 import { randomValidAddress } from "../support/fuzz_inputs.ts";
@@ -23,8 +29,7 @@ import { makeMutant, type MutantBase, mutantBases } from "../support/mmdb_mutant
 import type { MutantJob, MutantReport } from "../support/mutant_worker.ts";
 import { replyProblem } from "../support/reply_shape.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
-import { SocketType, TestClient } from "../support/test_client.ts";
-import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../../lib/zmq/mod.ts";
+import { receiveWithin, SocketType, TestClient } from "../support/test_client.ts";
 
 const settings = fuzzSettings("database_fuzz_test");
 const LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };
@@ -209,17 +214,6 @@ Deno.test("mutated databases are refused with one line, or answer every request"
   assert.ok(opened > 0 && opened < outcomes.length, "some mutants open, some are refused");
 });
 
-/** Receives a message, or null when none came within `ms`. */
-function receiveWithin(socket: ZmqSocket, ms: number): Uint8Array[] | null {
-  socket.setOption(SocketOption.RCVTIMEO, ms);
-  try {
-    return socket.receive();
-  } catch (error) {
-    if (error instanceof ZmqError && error.errno === Errno.EAGAIN) return null;
-    throw error;
-  }
-}
-
 let bug2Met = 0;
 /** How the service runs ended. */
 const serviceRuns = { served: 0, refused: 0 };
@@ -248,13 +242,10 @@ Deno.test("the service refuses a mutated database with exit 1 and one line, or s
   const problems: string[] = [];
   await using client = new TestClient();
   for (const { mutant, report } of chosen) {
-    const path = await writeTempFile(mutant.bytes);
-    try {
+    await withTempFile(mutant.bytes, async (path) => {
       const problem = await serveMutant(client, path, report.opened, hasBadBuildEpoch(report));
       if (problem !== undefined) problems.push(`${describe(mutant)}: ${problem}`);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   }
   console.log(
     `database fuzz: ${chosen.length} mutants through the service: ${serviceRuns.served} ` +
@@ -377,15 +368,12 @@ Deno.test({
 Deno.test({
   name: "a build_epoch out of Date range at start exits 1 with a line naming the database",
   async fn() {
-    const path = await writeTempFile(farFutureDatabase());
-    try {
+    await withTempFile(farFutureDatabase(), async (path) => {
       const result = await runServiceWithin(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, new RegExp(`geoipmq: error: .*${path}`));
       assert.doesNotMatch(result.stderr, /unexpected error/);
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   },
 });
 

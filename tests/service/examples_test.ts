@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";
 
@@ -38,8 +38,7 @@ for (const client of CLIENTS) {
         return;
       }
     }
-    const path = await writeTempFile(cityFixture());
-    try {
+    await withTempFile(cityFixture(), async (path) => {
       await using service = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
       const answered = await run(client.program, [
         ...client.args(service.endpoint),
@@ -61,9 +60,7 @@ for (const client of CLIENTS) {
       assert.equal(unanswered.code, 1);
       assert.match(unanswered.stderr, /no reply from tcp:\/\/127\.0\.0\.1:\d+/);
       assert.ok(performance.now() - started < 15_000, "it gave up in bounded time");
-    } finally {
-      await Deno.remove(path);
-    }
+    });
   });
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ZMQ_DONTWAIT } from "../../lib/zmq/mod.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
-import { startService } from "../support/service_process.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
+import { startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const BATCH = "geoip " + new Array(200).fill("81.2.69.160").join(" ");
@@ -20,26 +20,15 @@ async function withService(
   args: string[],
   body: (endpoint: string, client: TestClient) => Promise<void> | void,
 ): Promise<void> {
-  const path = await writeTempFile(cityFixture());
-  try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-      ...args,
-    ]);
+  await withTempFile(cityFixture(), async (path) => {
+    await using service = await startOnDatabase(path, { workers: 2, flags: args });
     {
       await using client = new TestClient();
       await body(service.endpoint, client);
     }
     const status = await service.stop();
     assert.equal(status.code, 0, service.log.join("\n"));
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 }
 
 Deno.test("clients that disconnect mid-request do not disturb the others", async () => {

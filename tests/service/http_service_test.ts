@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { DURATION_BUCKETS_MICROS } from "../../lib/metrics/mod.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import {
   freeLoopbackPort,
   letteredDatabase,
@@ -18,7 +18,7 @@ import {
   sleep,
   waitForNewLine,
 } from "../support/live_service.ts";
-import { type ServiceProcess, startService } from "../support/service_process.ts";
+import { type ServiceProcess, startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -31,16 +31,10 @@ async function startWithHttp(
   workers: number,
 ): Promise<{ service: ServiceProcess; base: string }> {
   const port = freeLoopbackPort();
-  const service = await startService([
-    "--db",
-    path,
-    "--bind",
-    "tcp://127.0.0.1:*",
-    "--workers",
-    String(workers),
-    "--http",
-    `127.0.0.1:${port}`,
-  ]);
+  const service = await startOnDatabase(path, {
+    workers,
+    flags: ["--http", `127.0.0.1:${port}`],
+  });
   const ready = service.log.find((line) => line.includes("ready on"))!;
   assert.ok(ready.endsWith(`; HTTP on http://127.0.0.1:${port}`), ready);
   return { service, base: `http://127.0.0.1:${port}` };
@@ -60,8 +54,7 @@ async function get(
 }
 
 Deno.test("the service answers lookups, health and errors over HTTP", async (t) => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     const { service, base } = await startWithHttp(path, 2);
     await using _service = service;
 
@@ -121,9 +114,7 @@ Deno.test("the service answers lookups, health and errors over HTTP", async (t) 
       await using client = new TestClient();
       assert.equal(client.ask(service.endpoint, "geoip 81.2.69.160"), LONDON_TSV);
     });
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("metrics count what really happened", async () => {

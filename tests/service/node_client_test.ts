@@ -1,10 +1,11 @@
+import { NODE_CLIENT_MODULE } from "../../lib/client/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cityFixture, writeTempFile } from "../support/fixtures.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";
 
-const CLIENT = new URL("../../lib/client/node_client.mjs", import.meta.url).pathname;
+const CLIENT = NODE_CLIENT_MODULE.pathname;
 
 /** A Node script that exercises the client against the endpoints it is given. */
 const SCRIPT = `

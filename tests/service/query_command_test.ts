@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { CurveFiles } from "../support/curve_files.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
 import { Libzmq } from "../../lib/zmq/mod.ts";
@@ -45,8 +45,7 @@ function deadEndpoint(): string {
 }
 
 Deno.test("geoipmq query prints answers for addresses, from arguments and stdin", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await using service = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
     const endpoint = ["--endpoint", service.endpoint];
     const args = await query([...endpoint, "81.2.69.160", "8.8.8.8", "bogus"]);
@@ -74,9 +73,7 @@ Deno.test("geoipmq query prints answers for addresses, from arguments and stdin"
     const info = await query([...endpoint, "--info"]);
     assert.equal(info.code, 0, info.stderr);
     assert.equal(JSON.parse(info.stdout).database_type, "GeoIP2-City");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("geoipmq query exits 1 with one line once its attempts have timed out", async () => {
@@ -155,7 +152,7 @@ Deno.test("geoipmq query asks a CURVE service with key files in the form keygen 
     "--workers",
     "1",
     ...files.flags,
-  ]);
+  ], { probe: { curve: { ...client, serverKey: files.serverKey } } });
   const endpoint = ["--endpoint", service.endpoint];
   // Relative key paths, taken from INIT_CWD as when typed in that directory.
   const fromKeys = { INIT_CWD: files.directory };

@@ -17,7 +17,7 @@ import {
   sleep,
   waitForNewLine,
 } from "../support/live_service.ts";
-import { type ServiceProcess, startService } from "../support/service_process.ts";
+import { type ServiceProcess, startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const ALPHA_EPOCH = 1_700_000_000; // 2023-11-14
@@ -49,15 +49,7 @@ async function inDatabaseDirectory(body: (path: string) => Promise<void>): Promi
 }
 
 function startOn(path: string, workers: number, ...extra: string[]): Promise<ServiceProcess> {
-  return startService([
-    "--db",
-    path,
-    "--bind",
-    "tcp://127.0.0.1:*",
-    "--workers",
-    String(workers),
-    ...extra,
-  ]);
+  return startOnDatabase(path, { workers, flags: extra });
 }
 
 /** Which lettered database answered `reply` to `addresses`, or undefined for neither. */

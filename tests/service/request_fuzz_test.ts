@@ -16,7 +16,7 @@ import {
   parseIpAddress,
   parseIpInto,
 } from "../../lib/protocol/mod.ts";
-import { Errno, SocketOption, ZmqError, type ZmqSocket } from "../../lib/zmq/mod.ts";
+import type { ZmqSocket } from "../../lib/zmq/mod.ts";
 import {
   parseRequest,
   quoteValue,
@@ -39,8 +39,8 @@ import {
 } from "../support/fuzz_inputs.ts";
 import { caseSeed, fuzzSettings, Random, scaled } from "../support/fuzz_random.ts";
 import { replyProblem } from "../support/reply_shape.ts";
-import { type ServiceProcess, startService } from "../support/service_process.ts";
-import { SocketType, TestClient } from "../support/test_client.ts";
+import { type ServiceProcess, startOnDatabase, startService } from "../support/service_process.ts";
+import { receiveWithin, SocketType, TestClient } from "../support/test_client.ts";
 
 const settings = fuzzSettings("request_fuzz_test");
 const LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };
@@ -360,17 +360,6 @@ interface FuzzCase {
 const REPLY_WAIT_MS = 3000;
 const LOST_REPLY_WAIT_MS = 1000;
 
-/** Receives a message, or null when none came within `ms`. */
-function receiveWithin(socket: ZmqSocket, ms: number): Uint8Array[] | null {
-  socket.setOption(SocketOption.RCVTIMEO, ms);
-  try {
-    return socket.receive();
-  } catch (error) {
-    if (error instanceof ZmqError && error.errno === Errno.EAGAIN) return null;
-    throw error;
-  }
-}
-
 /** The requests whose answers are known in advance, from tests/support/fixtures.ts. */
 const KNOWN_ANSWERS: readonly [string, string][] = [
   ["geoip 81.2.69.160", LONDON_TSV],
@@ -518,18 +507,15 @@ Deno.test({
       limits: LIMITS,
       server: { version: "0", libzmqVersion: "0", startedAt: Date.now() },
     });
-    const service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-      "--max-request-bytes",
-      String(LIMITS.maxRequestBytes),
-      "--max-addresses",
-      String(LIMITS.maxAddresses),
-    ]);
+    const service = await startOnDatabase(path, {
+      workers: 2,
+      flags: [
+        "--max-request-bytes",
+        String(LIMITS.maxRequestBytes),
+        "--max-addresses",
+        String(LIMITS.maxAddresses),
+      ],
+    });
     const client = new TestClient();
     const problems: string[] = [];
     const tally = {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { GeoipClient } from "../../lib/client/mod.ts";
-import { cityFixture, writeTempFile } from "../support/fixtures.ts";
-import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
+import { cityFixture, withTempFile, withTempFiles } from "../support/fixtures.ts";
+import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -55,14 +55,21 @@ async function startBroker(frontend: string, backend: string) {
 }
 
 Deno.test("a broker spreads requests over instances that connect to it, and survives losing one", async () => {
-  const pathA = await writeTempFile(cityFixture());
-  const pathB = await writeTempFile(cityFixture());
-  try {
+  await withTempFiles([cityFixture(), cityFixture()], async ([pathA, pathB]) => {
     const frontend = freeEndpoint();
     const backend = freeEndpoint();
     await using _broker = await startBroker(frontend, backend);
-    await using a = await startService(["--db", pathA, "--connect", backend, "--workers", "1"]);
-    await using _b = await startService(["--db", pathB, "--connect", backend, "--workers", "1"]);
+    // Behind the broker, ready is when this instance answers through it.
+    const behind = (path: string) => ({
+      probe: {
+        endpoint: frontend,
+        request: "info",
+        accept: (reply: string) => JSON.parse(reply).database_path === path,
+      },
+    });
+    const instance = (path: string) => ["--db", path, "--connect", backend, "--workers", "1"];
+    await using a = await startService(instance(pathA), behind(pathA));
+    await using _b = await startService(instance(pathB), behind(pathB));
     assert.ok(a.log.some((line) => line.includes(`ready on ${backend} (connected)`)));
     await using client = new GeoipClient({ endpoints: [frontend], timeoutMs: 500, attempts: 5 });
 
@@ -81,31 +88,18 @@ Deno.test("a broker spreads requests over instances that connect to it, and surv
     for (let i = 0; i < 10; i++) {
       assert.equal((await client.info()).database_path, pathB, "the other takes all of it");
     }
-  } finally {
-    await Deno.remove(pathA);
-    await Deno.remove(pathB);
-  }
+  });
 });
 
 Deno.test("an instance can bind and connect at once", async () => {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     const frontend = freeEndpoint();
     const backend = freeEndpoint();
     await using _broker = await startBroker(frontend, backend);
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--connect",
-      backend,
-    ]);
+    await using service = await startOnDatabase(path, { flags: ["--connect", backend] });
     await using direct = new GeoipClient({ endpoints: [service.endpoint] });
     await using brokered = new GeoipClient({ endpoints: [frontend], timeoutMs: 2000 });
     assert.equal(await direct.request("ping"), "pong");
     assert.equal(await brokered.request("ping"), "pong");
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });

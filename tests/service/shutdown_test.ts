@@ -7,12 +7,12 @@
 
 import assert from "node:assert/strict";
 import type { ZmqSocket } from "../../lib/zmq/mod.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { exitWithin, freeLoopbackPort, settleAfterReady, sleep } from "../support/live_service.ts";
 import {
   SERVICE_PERMISSIONS,
   type ServiceProcess,
-  startService,
+  startOnDatabase,
 } from "../support/service_process.ts";
 import { askOnDealer, SocketType, TestClient } from "../support/test_client.ts";
 
@@ -33,12 +33,9 @@ const FORCED_EXIT = "geoipmq: warn: second SIGTERM: exiting at once";
 
 /** Runs `body` with a temporary file holding the city fixture. */
 async function withCityFixture(body: (path: string) => Promise<void>): Promise<void> {
-  const path = await writeTempFile(cityFixture());
-  try {
+  await withTempFile(cityFixture(), async (path) => {
     await body(path);
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 }
 
 /** What a burst of requests on one DEALER got back. */
@@ -112,14 +109,7 @@ function openDealers(client: TestClient, service: ServiceProcess, count: number)
 
 Deno.test("SIGTERM answers the requests in flight and exits 0", async () => {
   await withCityFixture(async (path) => {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-    ]);
+    await using service = await startOnDatabase(path, { workers: 2 });
     await settleAfterReady(service);
     await using client = new TestClient();
     const dealers = openDealers(client, service, 4);
@@ -186,51 +176,57 @@ async function stallHttpRequest(port: number): Promise<Deno.TcpConn> {
   return connection;
 }
 
-Deno.test("a second signal exits at once", async () => {
+/**
+ * Runs `body` on a service with HTTP on, once an HTTP client has stalled mid-request and
+ * 200 ms have passed.
+ */
+async function withStalledHttpClient(
+  body: (service: ServiceProcess, client: TestClient) => Promise<void>,
+): Promise<void> {
   await withCityFixture(async (path) => {
     const port = freeLoopbackPort();
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-      "--http",
-      `127.0.0.1:${port}`,
-    ]);
+    await using service = await startOnDatabase(path, {
+      workers: 2,
+      flags: ["--http", `127.0.0.1:${port}`],
+    });
     await using client = new TestClient();
-    // Make the stop slow: an HTTP request in flight that never completes, and a burst
-    // of ZeroMQ requests.
     await settleAfterReady(service);
     const stalled = await stallHttpRequest(port);
     try {
       await sleep(200);
-      const dealers = openDealers(client, service, 2);
-      const tallies = newTallies(dealers.length);
-      sendBurst(dealers, 40, tallies);
-      Deno.kill(service.pid, "SIGTERM");
-      await sleep(50);
-      const signalled = performance.now();
-      try {
-        Deno.kill(service.pid, "SIGTERM");
-      } catch {
-        // It had already exited.
-      }
-      const exit = await exitWithin(service.exited, 5000);
-      assert.ok(exit !== null, `exits within 5 s of the second signal:\n${service.log.join("\n")}`);
-      const ms = performance.now() - signalled;
-      console.log(`exit ${exit.status.code} ${Math.round(ms)} ms after the second SIGTERM`);
-      if (exit.status.code === 1) {
-        assert.equal(service.log.at(-1), FORCED_EXIT);
-      } else {
-        assert.equal(exit.status.code, 0, service.log.join("\n"));
-        assert.equal(service.log.at(-1), "geoipmq: stopped");
-      }
-      takeReplies(dealers, tallies);
+      await body(service, client);
     } finally {
       stalled.close();
     }
+  });
+}
+
+Deno.test("a second signal exits at once", async () => {
+  // Make the stop slow: an HTTP request in flight that never completes, and a burst of
+  // ZeroMQ requests.
+  await withStalledHttpClient(async (service, client) => {
+    const dealers = openDealers(client, service, 2);
+    const tallies = newTallies(dealers.length);
+    sendBurst(dealers, 40, tallies);
+    Deno.kill(service.pid, "SIGTERM");
+    await sleep(50);
+    const signalled = performance.now();
+    try {
+      Deno.kill(service.pid, "SIGTERM");
+    } catch {
+      // It had already exited.
+    }
+    const exit = await exitWithin(service.exited, 5000);
+    assert.ok(exit !== null, `exits within 5 s of the second signal:\n${service.log.join("\n")}`);
+    const ms = performance.now() - signalled;
+    console.log(`exit ${exit.status.code} ${Math.round(ms)} ms after the second SIGTERM`);
+    if (exit.status.code === 1) {
+      assert.equal(service.log.at(-1), FORCED_EXIT);
+    } else {
+      assert.equal(exit.status.code, 0, service.log.join("\n"));
+      assert.equal(service.log.at(-1), "geoipmq: stopped");
+    }
+    takeReplies(dealers, tallies);
   });
 });
 
@@ -244,40 +240,21 @@ Deno.test({
   name: "SIGTERM stops taking ZeroMQ requests and exits within a few seconds even while " +
     "an HTTP client is stalled mid-request",
   fn: async () => {
-    await withCityFixture(async (path) => {
-      const port = freeLoopbackPort();
-      await using service = await startService([
-        "--db",
-        path,
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--workers",
-        "2",
-        "--http",
-        `127.0.0.1:${port}`,
-      ]);
-      await using client = new TestClient();
-      await settleAfterReady(service);
-      const stalled = await stallHttpRequest(port);
-      try {
-        await sleep(200);
-        const signalled = performance.now();
-        Deno.kill(service.pid, "SIGTERM");
-        await sleep(1000);
-        const late = client.socket(SocketType.REQ, service.endpoint, 1000);
-        late.send("ping");
-        assert.throws(() => late.receive(), "a request sent 1 s after SIGTERM is not answered");
-        const exit = await exitWithin(service.exited, 9000);
-        const ms = Math.round(performance.now() - signalled);
-        assert.ok(
-          exit !== null,
-          `still running ${ms} ms after SIGTERM:\n${service.log.join("\n")}`,
-        );
-        assert.equal(exit.status.code, 0);
-        assert.equal(service.log.at(-1), "geoipmq: stopped");
-      } finally {
-        stalled.close();
-      }
+    await withStalledHttpClient(async (service, client) => {
+      const signalled = performance.now();
+      Deno.kill(service.pid, "SIGTERM");
+      await sleep(1000);
+      const late = client.socket(SocketType.REQ, service.endpoint, 1000);
+      late.send("ping");
+      assert.throws(() => late.receive(), "a request sent 1 s after SIGTERM is not answered");
+      const exit = await exitWithin(service.exited, 9000);
+      const ms = Math.round(performance.now() - signalled);
+      assert.ok(
+        exit !== null,
+        `still running ${ms} ms after SIGTERM:\n${service.log.join("\n")}`,
+      );
+      assert.equal(exit.status.code, 0);
+      assert.equal(service.log.at(-1), "geoipmq: stopped");
     });
   },
 });

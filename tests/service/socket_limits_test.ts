@@ -9,23 +9,16 @@
 
 import assert from "node:assert/strict";
 import { SocketOption } from "../../lib/zmq/mod.ts";
-import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
+import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { CurveClient, receiveOrNull, SocketType } from "../support/curve_client.ts";
-import { startService } from "../support/service_process.ts";
+import { startOnDatabase } from "../support/service_process.ts";
 
 Deno.test("--max-request-bytes cuts off a client sending a larger frame; others are served", async (t) => {
-  const path = await writeTempFile(cityFixture());
-  try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "2",
-      "--max-request-bytes",
-      "2048",
-    ]);
+  await withTempFile(cityFixture(), async (path) => {
+    await using service = await startOnDatabase(path, {
+      workers: 2,
+      flags: ["--max-request-bytes", "2048"],
+    });
     await using client = new CurveClient();
     const dealer = client.socket(SocketType.DEALER, service.endpoint, { timeoutMs: 1000 });
     const other = client.socket(SocketType.REQ, service.endpoint);
@@ -56,9 +49,7 @@ Deno.test("--max-request-bytes cuts off a client sending a larger frame; others 
     await t.step("a multipart request of small frames still gets its ERROR reply", () => {
       assert.deepEqual(ask(["ping", "ping"]), ["", "ERROR\ta request must be a single frame"]);
     });
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 /** A request whose reply is about 50 KB: the London line 1000 times. */
@@ -70,18 +61,8 @@ const REQUESTS = 600;
  * answered (its own queue holds one message), then counts the replies that arrive.
  */
 async function repliesToSlowReader(hwm: string): Promise<number> {
-  const path = await writeTempFile(cityFixture());
-  try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "1",
-      "--hwm",
-      hwm,
-    ]);
+  return await withTempFile(cityFixture(), async (path) => {
+    await using service = await startOnDatabase(path, { workers: 1, flags: ["--hwm", hwm] });
     await using client = new CurveClient();
     const dealer = client.socket(SocketType.DEALER, service.endpoint, {
       timeoutMs: 2000,
@@ -98,9 +79,7 @@ async function repliesToSlowReader(hwm: string): Promise<number> {
       replies++;
     }
     return replies;
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 }
 
 Deno.test("--hwm bounds the replies queued for a client that does not read", async (t) => {

@@ -6,54 +6,21 @@
  * @module
  */
 
+import type { ZmqSocket } from "../../lib/zmq/mod.ts";
 import {
-  Errno,
-  Libzmq,
-  SocketBytesOption,
-  SocketOption,
+  ClientContext,
+  type ClientKeys,
+  receiveWithin,
+  type SocketOptions,
   SocketType,
-  ZmqContext,
-  ZmqError,
-  type ZmqSocket,
-} from "../../lib/zmq/mod.ts";
-import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
+} from "./test_client.ts";
+
+export type { ClientKeys, SocketOptions };
 
 const decoder = new TextDecoder();
 
-/** A client's CURVE keys, in Z85. */
-export interface ClientKeys {
-  /** The server's public key (`ZMQ_CURVE_SERVERKEY`). */
-  serverKey: string;
-  /** The client's public key. */
-  publicKey: string;
-  /** The client's secret key. */
-  secretKey: string;
-}
-
-/** Options of {@linkcode CurveClient.socket}. */
-export interface SocketOptions {
-  /** CURVE keys; without them the socket uses no security (the NULL mechanism). */
-  keys?: ClientKeys;
-  /** Receive and send timeout, in milliseconds (default 5000). */
-  timeoutMs?: number;
-  /** `ZMQ_RCVHWM` (default: libzmq's 1000). */
-  receiveHwm?: number;
-}
-
 /** A client context whose sockets may use CURVE; dispose it to close everything. */
-export class CurveClient implements AsyncDisposable {
-  /** The libzmq binding in use. */
-  readonly lib: Libzmq;
-  /** The client-side context. */
-  readonly context: ZmqContext;
-  readonly #sockets: ZmqSocket[] = [];
-
-  /** @param lib a loaded libzmq (default: the bundled one) */
-  constructor(lib: Libzmq = Libzmq.open(bundledLibzmqPath())) {
-    this.lib = lib;
-    this.context = ZmqContext.create(lib);
-  }
-
+export class CurveClient extends ClientContext {
   /**
    * Makes a new key pair for a client of a server.
    *
@@ -74,23 +41,7 @@ export class CurveClient implements AsyncDisposable {
    * @returns the socket, closed when the client is disposed
    */
   socket(type: SocketType, endpoint: string, options: SocketOptions = {}): ZmqSocket {
-    const socket = this.context.socket(type);
-    this.#sockets.push(socket);
-    const timeoutMs = options.timeoutMs ?? 5000;
-    socket.setOption(SocketOption.LINGER, 0);
-    socket.setOption(SocketOption.RCVTIMEO, timeoutMs);
-    socket.setOption(SocketOption.SNDTIMEO, timeoutMs);
-    socket.setOption(SocketOption.IPV6, 1);
-    if (options.receiveHwm !== undefined) {
-      socket.setOption(SocketOption.RCVHWM, options.receiveHwm);
-    }
-    if (options.keys !== undefined) {
-      socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, options.keys.serverKey);
-      socket.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, options.keys.publicKey);
-      socket.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, options.keys.secretKey);
-    }
-    socket.connect(endpoint);
-    return socket;
+    return this.open(type, endpoint, options);
   }
 
   /**
@@ -108,12 +59,6 @@ export class CurveClient implements AsyncDisposable {
     } finally {
       socket.close();
     }
-  }
-
-  /** Closes every socket and terminates the context. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    for (const socket of this.#sockets) socket.close();
-    await this.context.terminate();
   }
 }
 
@@ -136,12 +81,7 @@ export function askOrNull(socket: ZmqSocket, request: string | Uint8Array): stri
  * @returns the frames, decoded, or null when the receive timed out (`EAGAIN`)
  */
 export function receiveOrNull(socket: ZmqSocket): string[] | null {
-  try {
-    return socket.receive()!.map((frame) => decoder.decode(frame));
-  } catch (error) {
-    if (error instanceof ZmqError && error.errno === Errno.EAGAIN) return null;
-    throw error;
-  }
+  return receiveWithin(socket)?.map((frame) => decoder.decode(frame)) ?? null;
 }
 
 export { SocketType };

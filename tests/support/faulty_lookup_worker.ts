@@ -5,8 +5,8 @@
  * @module
  */
 
-import "../../lib/server/lookup_worker.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
+import { LOOKUP_WORKER_MODULE } from "../../lib/server/mod.ts";
 
 const answer = GeoipResponder.prototype.respondInto;
 GeoipResponder.prototype.respondInto = function (frame, length, out) {
@@ -14,3 +14,5 @@ GeoipResponder.prototype.respondInto = function (frame, length, out) {
   if (text.includes("6.6.6.6")) throw new Error("injected fault");
   return answer.call(this, frame, length, out);
 };
+
+await import(LOOKUP_WORKER_MODULE.href);

@@ -136,3 +136,52 @@ export function brokenDoubleFixture(): Uint8Array {
   broken[at] = 0x67; // size 7
   return broken;
 }
+
+/**
+ * Runs `body` with a temporary file holding `data`, and removes the file afterwards.
+ *
+ * @example
+ * ```ts ignore
+ * await withTempFile(cityFixture(), async (path) => {
+ *   await using service = await startOnDatabase(path);
+ * });
+ * ```
+ *
+ * @param data the file's content
+ * @param body what to do with the file's path
+ * @returns what `body` returns
+ */
+export async function withTempFile<T>(
+  data: Uint8Array,
+  body: (path: string) => Promise<T>,
+): Promise<T> {
+  const path = await writeTempFile(data);
+  try {
+    return await body(path);
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+/**
+ * Runs `body` with temporary files holding `data`, one each, and removes them afterwards.
+ *
+ * @param data the files' contents
+ * @param body what to do with their paths, in the order of `data`
+ * @returns what `body` returns
+ */
+export function withTempFiles<const D extends readonly Uint8Array[], T>(
+  data: D,
+  body: (paths: { -readonly [K in keyof D]: string }) => Promise<T>,
+): Promise<T> {
+  const [first, ...rest] = data;
+  if (first === undefined) return body([] as { -readonly [K in keyof D]: string });
+  return withTempFile(
+    first,
+    (path) =>
+      withTempFiles(
+        rest,
+        (paths) => body([path, ...paths] as { -readonly [K in keyof D]: string }),
+      ),
+  );
+}

@@ -1,113 +1,40 @@
 /**
- * Runs `main.ts` as a real child process for tests: waits for its "ready" line, reads
- * the endpoints it bound, and stops it with a signal.
+ * Runs `main.ts` as a real child process for tests, through the project's one spawner
+ * (`lib/server/service_process.ts`): it is ready once it answers, and its "ready" line is
+ * in {@linkcode ServiceProcess.log} by then, since tests read it.
  *
  * @module
  */
 
-import { startTaskPermissions } from "../../scripts/compile.ts";
+import {
+  runToExit,
+  serviceFlags,
+  type ServiceOutput,
+  type ServiceProbe,
+  ServiceProcess,
+  spawnService,
+} from "../../lib/server/mod.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+export { runToExit, ServiceProcess, spawnService };
 
 /** The flags the service runs with: those of `deno task start`, read from `deno.json`. */
-export const SERVICE_PERMISSIONS: readonly string[] = startTaskPermissions();
+export const SERVICE_PERMISSIONS: readonly string[] = serviceFlags();
 
 /** Options for {@linkcode startService}. */
 export interface StartServiceOptions {
   /** Extra environment variables. */
   env?: Record<string, string>;
-  /** How long to wait for the ready line (default 60 s: the bundled database is 66 MB). */
+  /** How long to wait until it answers (default 60 s: the bundled database is 66 MB). */
   timeoutMs?: number;
-}
-
-/** A running service process. */
-export class ServiceProcess implements AsyncDisposable {
-  /** The endpoints from the ready line. */
-  readonly endpoints: string[];
-  /** Every line the service wrote to stderr so far. */
-  readonly log: string[];
-  readonly #child: Deno.ChildProcess;
-  readonly #exit: Promise<Deno.CommandStatus>;
-
-  /** @internal */
-  constructor(
-    child: Deno.ChildProcess,
-    exit: Promise<Deno.CommandStatus>,
-    endpoints: string[],
-    log: string[],
-  ) {
-    this.#child = child;
-    this.#exit = exit;
-    this.endpoints = endpoints;
-    this.log = log;
-  }
-
-  /** The first endpoint. */
-  get endpoint(): string {
-    return this.endpoints[0]!;
-  }
-
-  /** The process id. */
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  /**
-   * Sends a signal and waits for the process to exit.
-   *
-   * @param signal default SIGTERM
-   * @returns the exit status
-   */
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // Already exited.
-    }
-    return await this.#exit;
-  }
-
-  /** The exit status, once the process has exited. */
-  get exited(): Promise<Deno.CommandStatus> {
-    return this.#exit;
-  }
-
-  /** Stops the process. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop("SIGKILL");
-  }
+  /** Where and how to ask whether it is ready (needed for `--connect` alone, and CURVE). */
+  probe?: string | ServiceProbe;
 }
 
 /**
- * Collects a child's stderr lines into `log`, resolving `ready` with the endpoints of the
- * ready line.
- */
-async function readLines(
-  stream: ReadableStream<Uint8Array>,
-  log: string[],
-  onLine: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) {
-      log.push(line);
-      onLine(line);
-    }
-  }
-  if (pending !== "") {
-    log.push(pending);
-    onLine(pending);
-  }
-}
-
-/**
- * Starts `main.ts` with arguments and waits until it logs that it is ready.
+ * Starts `main.ts` with arguments and waits until it answers and has logged that it is ready.
  *
  * @param args the service's command-line arguments
- * @param options environment and time limit
+ * @param options environment, time limit, where to ask
  * @returns the running process
  * @throws {Error} with the service's output when it exits or times out before ready
  */
@@ -115,42 +42,14 @@ export async function startService(
   args: string[],
   options: StartServiceOptions = {},
 ): Promise<ServiceProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVICE_PERMISSIONS, MAIN, ...args],
-    env: options.env ?? {},
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const log: string[] = [];
-  const ready = Promise.withResolvers<string[]>();
-  const reading = readLines(child.stderr, log, (line) => {
-    const match = line.match(/ready on (.+?) with \d+ workers?/);
-    if (match) ready.resolve(match[1]!.split(", "));
-  });
-  const exit = child.status.then(async (status) => {
-    await reading;
-    ready.reject(new Error(`service exited with ${status.code} before ready:\n${log.join("\n")}`));
-    return status;
-  });
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const timer = setTimeout(() => {
-    ready.reject(new Error(`service not ready after ${timeoutMs} ms:\n${log.join("\n")}`));
-  }, timeoutMs);
+  const service = await spawnService(args, options);
   try {
-    const endpoints = await ready.promise;
-    return new ServiceProcess(child, exit, endpoints, log);
+    await service.waitForLog(/ready on|"event":"ready"/);
   } catch (error) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-    await exit;
+    await service.stop("SIGKILL");
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
+  return service;
 }
 
 /**
@@ -160,19 +59,41 @@ export async function startService(
  * @param env extra environment variables
  * @returns exit code, stdout and stderr
  */
-export async function runService(
+export function runService(
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVICE_PERMISSIONS, MAIN, ...args],
-    env,
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+): Promise<ServiceOutput> {
+  return runToExit(args, { env });
+}
+
+/** Options for {@linkcode startOnDatabase}. */
+export interface DatabaseServiceOptions extends StartServiceOptions {
+  /** `--workers` (default: the service's own). */
+  workers?: number;
+  /** More flags, after `--db`, `--bind` and `--workers`. */
+  flags?: string[];
+}
+
+/**
+ * Starts the service on a database file, bound to a free loopback port.
+ *
+ * @example
+ * ```ts ignore
+ * await using service = await startOnDatabase(path, { workers: 2, flags: ["--hwm", "10"] });
+ * ```
+ *
+ * @param path the `.mmdb` to serve
+ * @param options workers, more flags, environment, time limit
+ * @returns the running process
+ */
+export function startOnDatabase(
+  path: string,
+  options: DatabaseServiceOptions = {},
+): Promise<ServiceProcess> {
+  const { workers, flags = [], ...start } = options;
+  const workerFlags = workers === undefined ? [] : ["--workers", String(workers)];
+  return startService(
+    ["--db", path, "--bind", "tcp://127.0.0.1:*", ...workerFlags, ...flags],
+    start,
+  );
 }
