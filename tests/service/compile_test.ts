@@ -24,6 +24,7 @@ import { runToExit, spawnService } from "../support/service_process.ts";
 
 const COMPILE_SCRIPT = new URL("../../scripts/compile.ts", import.meta.url).pathname;
 const EMBEDDED_LIBZMQ = new URL("../../lib/zmq/mod.ts", import.meta.url).href;
+const DENO_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 /** Runs `scripts/compile.ts` as `deno task compile` does. */
@@ -257,7 +258,7 @@ Deno.test("deno compile with the planned flags embeds one libzmq and no database
   }
 });
 
-Deno.test("lib/embedded_libzmq.ts turns the libzmq of a compiled binary into a private real file", async (t) => {
+Deno.test("lib/zmq turns the libzmq of a compiled binary into a private real file", async (t) => {
   const source = bundledLibzmqPath();
   const temp = await Deno.makeTempDir({ prefix: "geoipmq-embedded-" });
   // A compiled binary's file system, laid out as deno compile lays it out:
@@ -364,7 +365,7 @@ Deno.test("lib/embedded_libzmq.ts turns the libzmq of a compiled binary into a p
           } }));\n`,
       );
       const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--no-config", "--allow-read", "--allow-env", "--allow-sys", script],
+        args: ["run", "--config", DENO_CONFIG, "--allow-read", "--allow-env", "--allow-sys", script],
         stdin: "null",
       }).output();
       assert.equal(output.code, 0, decoder.decode(output.stderr));
