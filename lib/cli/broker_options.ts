@@ -4,18 +4,10 @@
  * @module
  */
 
+import type { BrokerCommandOptions } from "../client/mod.ts";
 import { UsageError } from "./errors.ts";
+export type { BrokerCommandOptions };
 import { checkEndpoint, commaList, type Env, parseFlags } from "./values.ts";
-
-/** The settled options of `geoipmq broker`. */
-export interface BrokerOptions {
-  /** Where front ends connect. */
-  frontend: string[];
-  /** Where geoipmq instances (`geoipmq --connect`) connect. */
-  backend: string[];
-  /** A libzmq to load instead of the bundled one. */
-  libzmq: string | undefined;
-}
 
 const FLAGS = {
   frontend: { type: "string", multiple: true },
@@ -41,7 +33,7 @@ const FLAGS = {
  * @returns the options, or `"help"` when `--help` was given
  * @throws {UsageError} for an unknown flag, a missing or bad value
  */
-export function parseBrokerOptions(args: string[], env: Env): BrokerOptions | "help" {
+export function parseBrokerOptions(args: string[], env: Env): BrokerCommandOptions | "help" {
   const { values, positionals } = parseFlags(args, FLAGS);
   if (values.help === true) return "help";
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);

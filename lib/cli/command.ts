@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type BrokerOptions, parseBrokerOptions } from "./broker_options.ts";
+import { type BrokerCommandOptions, parseBrokerOptions } from "./broker_options.ts";
 import { UsageError } from "./errors.ts";
 import { type KeygenOptions, parseKeygenOptions } from "./keygen_options.ts";
 import { parseQueryOptions, type QueryOptions } from "./query_options.ts";
@@ -17,7 +17,7 @@ import type { Env } from "./values.ts";
 export type Command =
   | { name: "serve"; options: ServeOptions }
   | { name: "query"; options: QueryOptions }
-  | { name: "broker"; options: BrokerOptions }
+  | { name: "broker"; options: BrokerCommandOptions }
   | { name: "keygen"; options: KeygenOptions }
   | { name: "help"; text: string }
   | { name: "version" };

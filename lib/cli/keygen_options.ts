@@ -7,17 +7,11 @@
 import { UsageError } from "./errors.ts";
 import { userPath } from "./paths.ts";
 import { type Env, parseFlags } from "./values.ts";
+import type { KeygenOptions } from "../curve/mod.ts";
+export type { KeygenOptions };
 
 /** The default file name prefix of `geoipmq keygen`. */
 export const DEFAULT_KEY_PREFIX = "geoipmq";
-
-/** The settled options of `geoipmq keygen`. */
-export interface KeygenOptions {
-  /** The files are `<out>.key` and `<out>.pub`. */
-  out: string;
-  /** A libzmq to load instead of the bundled one. */
-  libzmq: string | undefined;
-}
 
 const FLAGS = {
   out: { type: "string" },

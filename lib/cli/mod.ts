@@ -19,5 +19,5 @@ export { UsageError } from "./errors.ts";
 export type { Env } from "./values.ts";
 export type { ServeOptions } from "./serve_options.ts";
 export type { QueryCurveFiles, QueryOptions } from "./query_options.ts";
-export type { BrokerOptions } from "./broker_options.ts";
+export type { BrokerCommandOptions } from "./broker_options.ts";
 export type { KeygenOptions } from "./keygen_options.ts";

@@ -4,7 +4,9 @@
  * @module
  */
 
+import type { QueryCurveFiles, QueryOptions } from "../client/mod.ts";
 import { UsageError } from "./errors.ts";
+export type { QueryCurveFiles, QueryOptions };
 import { userPath } from "./paths.ts";
 import { DEFAULT_BIND } from "./serve_options.ts";
 import { checkEndpoint, commaList, type Env, parseFlags, wholeNumber } from "./values.ts";
@@ -20,36 +22,6 @@ export const DEFAULT_QUERY_BATCH = 100;
 
 /** The most addresses per request of `geoipmq query` (the service's default limit). */
 export const MAX_QUERY_BATCH = 1000;
-
-/** The key files of a query to a CURVE service. */
-export interface QueryCurveFiles {
-  /** The service's public key file, as `geoipmq keygen` writes it (`PREFIX.pub`). */
-  serverKeyFile: string;
-  /** This client's secret key file (`PREFIX.key`, mode 0600); its public key is derived. */
-  secretKeyFile: string;
-}
-
-/** The settled options of `geoipmq query`. */
-export interface QueryOptions {
-  /** The service's endpoints; requests are spread over them. */
-  endpoints: string[];
-  /** Print each address's database record as JSON instead of a TSV line. */
-  json: boolean;
-  /** Print the service's info and nothing else. */
-  info: boolean;
-  /** How long to wait for one reply, in milliseconds. */
-  timeoutMs: number;
-  /** How many times to send a request before giving up. */
-  attempts: number;
-  /** Addresses per request. */
-  batch: number;
-  /** The addresses given as arguments; none means: read them from stdin. */
-  ips: string[];
-  /** A libzmq to load instead of the bundled one. */
-  libzmq: string | undefined;
-  /** CURVE key files, or undefined for a service without CURVE. */
-  curve: QueryCurveFiles | undefined;
-}
 
 const FLAGS = {
   endpoint: { type: "string", multiple: true },

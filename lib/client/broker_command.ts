@@ -7,9 +7,18 @@
  */
 
 import { GeoipBroker } from "./broker.ts";
-import type { BrokerOptions } from "../cli/mod.ts";
 import { openLibzmq } from "../zmq/mod.ts";
 import type { Logger } from "../log/mod.ts";
+
+/** The settled options of `geoipmq broker`. */
+export interface BrokerCommandOptions {
+  /** Where front ends connect. */
+  frontend: string[];
+  /** Where geoipmq instances (`geoipmq --connect`) connect. */
+  backend: string[];
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+}
 
 /**
  * Runs `geoipmq broker`.
@@ -24,7 +33,7 @@ import type { Logger } from "../log/mod.ts";
  * @param log where events go
  * @returns the exit code: 0 after a stop signal, 1 when it cannot start
  */
-export async function runBroker(options: BrokerOptions, log: Logger): Promise<number> {
+export async function runBroker(options: BrokerCommandOptions, log: Logger): Promise<number> {
   let broker: GeoipBroker;
   try {
     const lib = openLibzmq(options.libzmq);

@@ -16,8 +16,13 @@ export {
   parsePlace,
 } from "./client.ts";
 export { type BrokerOptions, GeoipBroker } from "./broker.ts";
-export { runBroker } from "./broker_command.ts";
-export { type QueryIo, runQuery } from "./query_command.ts";
+export { type BrokerCommandOptions, runBroker } from "./broker_command.ts";
+export {
+  type QueryCurveFiles,
+  type QueryIo,
+  type QueryOptions,
+  runQuery,
+} from "./query_command.ts";
 
 /**
  * Where the Node.js client lives: `node_client.mjs`, the same GeoipClient on

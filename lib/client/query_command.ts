@@ -15,9 +15,38 @@
  */
 
 import { type ClientCurveKeys, GeoipClient, GeoipClientError } from "./client.ts";
-import type { QueryCurveFiles, QueryOptions } from "../cli/mod.ts";
 import { KeyFileError, readPublicKeyFile, readSecretKeyFile } from "../curve/mod.ts";
 import { type Libzmq, openLibzmq } from "../zmq/mod.ts";
+
+/** The key files of a query to a CURVE service. */
+export interface QueryCurveFiles {
+  /** The service's public key file, as `geoipmq keygen` writes it (`PREFIX.pub`). */
+  serverKeyFile: string;
+  /** This client's secret key file (`PREFIX.key`, mode 0600); its public key is derived. */
+  secretKeyFile: string;
+}
+
+/** The settled options of `geoipmq query`. */
+export interface QueryOptions {
+  /** The service's endpoints; requests are spread over them. */
+  endpoints: string[];
+  /** Print each address's database record as JSON instead of a TSV line. */
+  json: boolean;
+  /** Print the service's info and nothing else. */
+  info: boolean;
+  /** How long to wait for one reply, in milliseconds. */
+  timeoutMs: number;
+  /** How many times to send a request before giving up. */
+  attempts: number;
+  /** Addresses per request. */
+  batch: number;
+  /** The addresses given as arguments; none means: read them from stdin. */
+  ips: string[];
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+  /** CURVE key files, or undefined for a service without CURVE. */
+  curve: QueryCurveFiles | undefined;
+}
 
 /** Where the query command reads and writes. */
 export interface QueryIo {

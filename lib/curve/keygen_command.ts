@@ -4,10 +4,17 @@
  * @module
  */
 
-import type { KeygenOptions } from "../cli/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type Libzmq, openLibzmq } from "../zmq/mod.ts";
 import { KeygenError, writeKeyPair } from "./keygen.ts";
+
+/** The options of `geoipmq keygen`. */
+export interface KeygenOptions {
+  /** The files are `<out>.key` and `<out>.pub`. */
+  out: string;
+  /** A libzmq to load instead of the bundled one. */
+  libzmq: string | undefined;
+}
 
 /**
  * Runs `geoipmq keygen`: makes a key pair with libzmq, writes `PREFIX.key` and

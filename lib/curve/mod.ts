@@ -19,4 +19,4 @@ export {
 export { KeygenError, writeKeyPair, type WrittenKeyPair } from "./keygen.ts";
 export { type AuthenticatorOptions, type Refusal, ZapAuthenticator } from "./zap_authenticator.ts";
 export { ZapState } from "./zap_state.ts";
-export { runKeygen } from "./keygen_command.ts";
+export { type KeygenOptions, runKeygen } from "./keygen_command.ts";

@@ -365,7 +365,15 @@ Deno.test("lib/zmq turns the libzmq of a compiled binary into a private real fil
           } }));\n`,
       );
       const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--config", DENO_CONFIG, "--allow-read", "--allow-env", "--allow-sys", script],
+        args: [
+          "run",
+          "--config",
+          DENO_CONFIG,
+          "--allow-read",
+          "--allow-env",
+          "--allow-sys",
+          script,
+        ],
         stdin: "null",
       }).output();
       assert.equal(output.code, 0, decoder.decode(output.stderr));
