@@ -594,7 +594,8 @@ const ATTACKS: readonly Attack[] = [
   },
   {
     name: "curve-handshake-flood",
-    summary: "CURVE service: 24 raw connections send garbage HELLOs, 8 unknown keys reconnect",
+    summary:
+      "CURVE service: 24 raw connections send garbage HELLOs; 32 unknown keys, new every 100 ms",
     async setup(database) {
       const lib = Libzmq.open(bundledLibzmqPath());
       const server = lib.curveKeypair();
@@ -657,7 +658,7 @@ const ATTACKS: readonly Attack[] = [
       const churn = (async () => {
         while (!signal.aborted) {
           for (const socket of sockets) socket.close();
-          sockets = Array.from({ length: 8 }, () => {
+          sockets = Array.from({ length: 32 }, () => {
             const keys = lib.curveKeypair();
             const socket = context.socket(SocketType.DEALER);
             socket.setOption(SocketOption.LINGER, 0);
@@ -668,7 +669,7 @@ const ATTACKS: readonly Attack[] = [
             unknown++;
             return socket;
           });
-          await sleep(200);
+          await sleep(100);
         }
         for (const socket of sockets) socket.close();
         await context.terminate();
@@ -827,13 +828,18 @@ async function httpHealth(port: number): Promise<string> {
 }
 
 /** The share answered in time, and the 99th percentile with the unanswered counted as slowest. */
-function summarise(probe: ProbeResult | undefined): { share: string; p99: string } {
-  if (probe === undefined || probe.sent === 0) return { share: "-", p99: "-" };
+function summarise(
+  probe: ProbeResult | undefined,
+): { share: string; p99: string; stall: string } {
+  if (probe === undefined || probe.sent === 0) return { share: "-", p99: "-", stall: "-" };
   const share = `${(100 * probe.latenciesMs.length / probe.sent).toFixed(1)}% of ${probe.sent}`;
   const sorted = [...probe.latenciesMs].sort((a, b) => a - b);
   const rank = Math.ceil(0.99 * probe.sent) - 1;
   const p99 = rank < sorted.length ? `${sorted[rank]!.toFixed(1)} ms` : `> ${ANSWER_WITHIN_MS} ms`;
-  return { share, p99 };
+  const stall = probe.longestStallMs >= 1000
+    ? `${(probe.longestStallMs / 1000).toFixed(1)} s`
+    : `${probe.longestStallMs.toFixed(0)} ms`;
+  return { share, p99, stall };
 }
 
 function printTable(rows: readonly Row[]): void {
@@ -845,12 +851,13 @@ function printTable(rows: readonly Row[]): void {
     "capped",
     "answered ≤ 2 s",
     "p99",
+    "longest stall",
     "alive after",
     "SIGTERM",
     "notes",
   ];
   const lines = rows.map((row) => {
-    const { share, p99 } = summarise(row.probe);
+    const { share, p99, stall } = summarise(row.probe);
     return [
       row.attack,
       mb(row.before),
@@ -859,6 +866,7 @@ function printTable(rows: readonly Row[]): void {
       row.capped ? "yes" : "no",
       share,
       p99,
+      stall,
       row.alive ? "yes" : "NO",
       row.stop,
       row.note,

@@ -41,6 +41,8 @@ export interface ProbeResult {
   latenciesMs: number[];
   /** Answers that were error replies. */
   errorReplies: number;
+  /** The longest time without any answer while the client ran, in milliseconds. */
+  longestStallMs: number;
   /** Whether a `ping` on a new socket got `pong` after the stop. */
   alive: boolean;
 }
@@ -77,7 +79,14 @@ async function run(start: ProbeStart): Promise<ProbeResult> {
   const lib = Libzmq.open(bundledLibzmqPath());
   const context = ZmqContext.create(lib);
   const stop = new Int32Array(start.stop);
-  const result: ProbeResult = { sent: 0, latenciesMs: [], errorReplies: 0, alive: false };
+  const result: ProbeResult = {
+    sent: 0,
+    latenciesMs: [],
+    errorReplies: 0,
+    longestStallMs: 0,
+    alive: false,
+  };
+  let lastAnswer = performance.now();
   let socket = openSocket(context, start);
   while (Atomics.load(stop, 0) === 0) {
     const address = [0, 0, 0, 0].map(() => Math.floor(Math.random() * 256)).join(".");
@@ -89,9 +98,13 @@ async function run(start: ProbeStart): Promise<ProbeResult> {
       socket = openSocket(context, start);
       continue;
     }
-    result.latenciesMs.push(performance.now() - started);
+    const now = performance.now();
+    result.latenciesMs.push(now - started);
+    result.longestStallMs = Math.max(result.longestStallMs, now - lastAnswer);
+    lastAnswer = now;
     if (reply.startsWith("error")) result.errorReplies++;
   }
+  result.longestStallMs = Math.max(result.longestStallMs, performance.now() - lastAnswer);
   socket.close();
   socket = openSocket(context, start);
   result.alive = ask(socket, "ping") === "pong";
