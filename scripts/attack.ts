@@ -589,7 +589,7 @@ const ATTACKS: readonly Attack[] = [
       );
       return outcome === undefined
         ? "no reload outcome logged (the reload is still running)"
-        : `logged: ${outcome.replace(/^geoipmq: /, "").slice(0, 120)}`;
+        : `logged: ${outcome.replace(/^geoipmq: /, "").replace(target.databasePath, "<db>")}`;
     },
   },
   {
