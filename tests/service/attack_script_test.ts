@@ -1,0 +1,74 @@
+/**
+ * The attack bench (`scripts/attack.ts`) as a user runs it: its flags, and two short
+ * runs whose rows must show a service that kept answering and stopped cleanly.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+const SCRIPT = new URL("../../scripts/attack.ts", import.meta.url).pathname;
+
+async function runAttack(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", SCRIPT, ...args],
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("scripts/attack.ts lists its attacks and refuses bad flags", async (t) => {
+  await t.step("--help names every attack", async () => {
+    const { code, stdout } = await runAttack(["--help"]);
+    assert.equal(code, 0);
+    for (const name of ["zmtp-endless-multipart", "db-fifo-reload", "curve-handshake-flood"]) {
+      assert.ok(stdout.includes(name), `--help does not name ${name}`);
+    }
+  });
+  await t.step("an unknown attack", async () => {
+    const { code, stderr } = await runAttack(["--only", "teardrop"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown attack "teardrop"/);
+  });
+  await t.step("--seconds out of range", async () => {
+    const { code, stderr } = await runAttack(["--seconds", "600"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /--seconds "600"/);
+  });
+});
+
+Deno.test("scripts/attack.ts measures a baseline and a FIFO reload the service survives", async () => {
+  const { code, stdout, stderr } = await runAttack([
+    "--seconds",
+    "2",
+    "--only",
+    "baseline,db-fifo-reload",
+  ]);
+  assert.equal(code, 0, stderr);
+  const rows = new Map(
+    stdout.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| ---"))
+      .map((line) => line.split(" | ").map((cell) => cell.replace(/^\| | \|$/g, "")))
+      .map((cells) => [cells[0]!, cells] as const),
+  );
+  const header = rows.get("attack");
+  assert.ok(header !== undefined, `no table in:\n${stdout}`);
+  const column = (name: string) => header.indexOf(name);
+  for (const attack of ["baseline", "db-fifo-reload"]) {
+    const row = rows.get(attack);
+    assert.ok(row !== undefined, `no row for ${attack} in:\n${stdout}`);
+    assert.equal(row[column("alive after")], "yes", `${attack}: ${row.join(" | ")}`);
+    assert.match(row[column("SIGTERM")]!, /^exit 0 in /, `${attack}: ${row.join(" | ")}`);
+    assert.match(row[column("answered ≤ 2 s")]!, /^100\.0% of [1-9]/);
+  }
+  assert.match(
+    rows.get("db-fifo-reload")![column("notes")]!,
+    /reload failed, still serving the old database: .*not a regular file \(a FIFO\)/,
+  );
+});
