@@ -11,7 +11,8 @@
  * // npm install zeromq@6; a service on 127.0.0.1:5555 with the bundled database
  * import { GeoipClient } from "./node_client.mjs";
  * const client = new GeoipClient({ endpoints: ["tcp://127.0.0.1:5555"] });
- * console.log(await client.lookup("81.2.69.160")); // { countryCode: "GB", city: "East Finchley", ... }
+ * const place = await client.lookup("81.2.69.160");
+ * console.log(place.countryCode, place.city); // GB East Finchley
  * client.close();
  * ```
  *
