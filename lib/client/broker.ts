@@ -23,9 +23,25 @@ export interface BrokerOptions {
  * A running broker.
  *
  * @example
- * ```ts ignore
- * const broker = GeoipBroker.start({ lib, frontend: ["tcp://*:5555"], backend: ["tcp://*:5556"] });
- * // clients connect to :5555, instances run `geoipmq --connect tcp://broker:5556`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "../cli/mod.ts";
+ * import { Logger } from "../log/mod.ts";
+ * import { startService } from "../server/mod.ts";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { GeoipBroker, GeoipClient } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const endpoints = ["tcp://127.0.0.1:*"]; // e.g. ["tcp://*:5555"] and ["tcp://*:5556"]
+ * const broker = GeoipBroker.start({ lib, frontend: endpoints, backend: endpoints });
+ * // An instance connects to the back end: `geoipmq --connect tcp://broker:5556`.
+ * const serve = parseCommand(["--connect", broker.backendEndpoints[0]!, "--workers", "1"], {});
+ * if (serve.name !== "serve") throw new Error("not serve");
+ * const service = await startService(serve.options, { log: new Logger({ write: () => {} }) });
+ * // Clients connect to the front end.
+ * const client = new GeoipClient({ endpoints: [...broker.frontendEndpoints], lib });
+ * assert.equal((await client.lookup("81.2.69.160"))?.countryCode, "GB");
+ * await client.close();
+ * await service.stop();
  * await broker.stop();
  * ```
  */

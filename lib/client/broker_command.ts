@@ -24,9 +24,20 @@ export interface BrokerCommandOptions {
  * Runs `geoipmq broker`.
  *
  * @example
- * ```ts ignore
- * const options = { frontend: ["tcp://*:5555"], backend: ["tcp://*:5556"], libzmq: undefined };
- * Deno.exit(await runBroker(options, new Logger()));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Logger } from "../log/mod.ts";
+ * import { runBroker } from "./mod.ts";
+ * const endpoints = ["tcp://127.0.0.1:*"]; // e.g. ["tcp://*:5555"] and ["tcp://*:5556"]
+ * const options = { frontend: endpoints, backend: endpoints, libzmq: undefined };
+ * // Once it is ready, stop it as a service manager would: with SIGTERM.
+ * const log = new Logger({
+ *   write: (line) => {
+ *     console.error(line);
+ *     if (line.includes("broker ready")) setTimeout(() => Deno.kill(Deno.pid, "SIGTERM"));
+ *   },
+ * });
+ * assert.equal(await runBroker(options, log), 0);
  * ```
  *
  * @param options the settled options

@@ -8,11 +8,24 @@
  * requests over the instances that are up and a request never waits on one that is down.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "../cli/mod.ts";
+ * import { Logger } from "../log/mod.ts";
+ * import { startService } from "../server/mod.ts";
  * import { GeoipClient } from "./client.ts";
- * await using client = new GeoipClient({ endpoints: ["tcp://127.0.0.1:5555"] });
+ * // A service to ask, on a free port of 127.0.0.1, with the bundled database.
+ * const serve = parseCommand(["--bind", "tcp://127.0.0.1:*", "--workers", "1"], {});
+ * if (serve.name !== "serve") throw new Error("not serve");
+ * const service = await startService(serve.options, { log: new Logger({ write: () => {} }) });
+ *
+ * const client = new GeoipClient({ endpoints: [...service.endpoints] });
  * const place = await client.lookup("81.2.69.160");
- * console.log(place?.countryCode, place?.city); // "GB" "London"
+ * assert.equal(place?.countryCode, "GB");
+ * assert.equal(place?.city, "East Finchley");
+ * assert.equal(await client.lookup("10.0.0.1"), null); // not in the database
+ * await client.close();
+ * await service.stop();
  * ```
  *
  * @module

@@ -1,15 +1,18 @@
 /**
- * GeoipClient for Node.js front ends: the same calls as `lib/client.ts` (which runs on
- * Deno), on `npm:zeromq`'s own sockets, which work under Node. Lazy Pirate as in the
+ * GeoipClient for Node.js front ends: the same calls as `lib/client/client.ts` (which runs
+ * on Deno), on `npm:zeromq`'s own sockets, which work under Node. Lazy Pirate as in the
  * ZeroMQ Guide: a time-out per request, then close the socket, open a new one and send
  * again, a bounded number of times, then a clear error. The socket connects to every
  * endpoint with `immediate`, so libzmq spreads requests over the instances that are up.
  *
+ * The example is not run with the others: it needs Node.js (`npm:zeromq` fails under Deno).
+ *
  * ```js ignore
- * // npm install zeromq@6
+ * // npm install zeromq@6; a service on 127.0.0.1:5555 with the bundled database
  * import { GeoipClient } from "./node_client.mjs";
  * const client = new GeoipClient({ endpoints: ["tcp://127.0.0.1:5555"] });
- * console.log(await client.lookup("81.2.69.160")); // { countryCode: "GB", city: "London", ... }
+ * const place = await client.lookup("81.2.69.160");
+ * console.log(place.countryCode, place.city); // GB East Finchley
  * client.close();
  * ```
  *

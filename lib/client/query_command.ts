@@ -71,12 +71,31 @@ class QuerySetupError extends Error {
  * Runs `geoipmq query`.
  *
  * @example
- * ```ts ignore
- * const code = await runQuery(options, {
- *   stdin: Deno.stdin.readable,
- *   print: (line) => console.log(line),
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "../cli/mod.ts";
+ * import { Logger } from "../log/mod.ts";
+ * import { startService } from "../server/mod.ts";
+ * import { runQuery } from "./mod.ts";
+ * const serve = parseCommand(["--bind", "tcp://127.0.0.1:*", "--workers", "1"], {});
+ * if (serve.name !== "serve") throw new Error("not serve");
+ * const service = await startService(serve.options, { log: new Logger({ write: () => {} }) });
+ *
+ * // `geoipmq query --endpoint ENDPOINT`, reading addresses from stdin:
+ * const query = parseCommand(["query", "--endpoint", service.endpoints[0]!], {});
+ * if (query.name !== "query") throw new Error("not query");
+ * const lines: string[] = [];
+ * const code = await runQuery(query.options, {
+ *   stdin: ReadableStream.from(["81.2.69.160\n10.0.0.1\n"]).pipeThrough(new TextEncoderStream()),
+ *   print: (line) => lines.push(line),
  *   error: (line) => console.error(line),
  * });
+ * assert.equal(code, 0);
+ * assert.deepEqual(lines, [
+ *   "81.2.69.160\tGB\tENG\tEast Finchley\tN2\t51.596700\t-0.159300\t(null)\t(null)",
+ *   "10.0.0.1\tNOT_FOUND",
+ * ]);
+ * await service.stop();
  * ```
  *
  * @param options the settled options

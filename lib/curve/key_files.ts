@@ -44,9 +44,13 @@ export interface ServerKey {
  * Checks one key: 40 Z85 characters that `zmq_z85_decode` accepts.
  *
  * @example
- * ```ts ignore
- * console.log(keyProblem(lib, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")); // undefined
- * console.log(keyProblem(lib, "short")); // "5 characters, expected 40 Z85 characters"
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { keyProblem } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * assert.equal(keyProblem(lib, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"), undefined);
+ * assert.equal(keyProblem(lib, "short"), "5 characters, expected 40 Z85 characters");
  * ```
  *
  * @param codec libzmq's Z85 functions
@@ -86,9 +90,19 @@ function keyLines(text: string): { line: number; key: string; extra: boolean }[]
  * `0o077`), and hold exactly one key.
  *
  * @example
- * ```ts ignore
- * const { secretKey, publicKey } = await readSecretKeyFile(lib, "/etc/geoipmq/server.key");
- * router.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, secretKey);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { KeyFileError, readSecretKeyFile, writeKeyPair } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const dir = await Deno.makeTempDir();
+ * const pair = await writeKeyPair(lib, `${dir}/server`); // server.key has mode 0600
+ * const { secretKey, publicKey } = await readSecretKeyFile(lib, pair.secretPath);
+ * assert.equal(secretKey.length, 32); // for router.setBytesOption(CURVE_SECRETKEY, …)
+ * assert.equal(publicKey, pair.publicKey);
+ * await Deno.chmod(pair.secretPath, 0o640);
+ * await assert.rejects(readSecretKeyFile(lib, pair.secretPath), KeyFileError); // group-readable
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param codec libzmq's Z85 functions
@@ -123,9 +137,16 @@ export async function readSecretKeyFile(codec: Z85Codec, path: string): Promise<
  * A client reads the service's public key from one.
  *
  * @example
- * ```ts ignore
- * const serverKey = await readPublicKeyFile(lib, "/etc/geoipmq/server.pub");
- * socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, serverKey);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { readPublicKeyFile, writeKeyPair } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const dir = await Deno.makeTempDir();
+ * const pair = await writeKeyPair(lib, `${dir}/server`);
+ * const serverKey = await readPublicKeyFile(lib, pair.publicPath); // for CURVE_SERVERKEY
+ * assert.equal(serverKey, pair.publicKey);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param codec libzmq's Z85 functions
@@ -168,9 +189,17 @@ export async function readPublicKeyFile(codec: Z85Codec, path: string): Promise<
  * mistake is stopped at start with one line.
  *
  * @example
- * ```ts ignore
- * const keys = await readAllowFile(lib, "/etc/geoipmq/clients.allow");
- * console.log(`${keys.length} client keys`);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { readAllowFile } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/clients.allow`;
+ * await Deno.writeTextFile(path, "# alice\nrq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
+ * await Deno.chmod(path, 0o644);
+ * assert.deepEqual(await readAllowFile(lib, path), ["rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param codec libzmq's Z85 functions
@@ -206,9 +235,14 @@ export async function readAllowFile(codec: Z85Codec, path: string): Promise<stri
  * Reads the keys of an allow file's text.
  *
  * @example
- * ```ts ignore
- * parseAllowList(lib, "# alice\nrq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7  # laptop\n", "x");
- * // ["rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"]
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { KeyFileError, parseAllowList } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const text = "# alice\nrq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7  # laptop\n";
+ * assert.deepEqual(parseAllowList(lib, text, "x"), ["rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"]);
+ * assert.throws(() => parseAllowList(lib, "# bob\nshort\n", "x"), KeyFileError); // line 2
  * ```
  *
  * @param codec libzmq's Z85 functions

@@ -35,9 +35,19 @@ export interface WrittenKeyPair {
  * written is removed again.
  *
  * @example
- * ```ts ignore
- * const pair = await writeKeyPair(lib, "/etc/geoipmq/server");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { KeygenError, writeKeyPair } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const dir = await Deno.makeTempDir();
+ * const pair = await writeKeyPair(lib, `${dir}/server`);
  * console.log(pair.publicKey); // e.g. "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+ * assert.equal(pair.secretPath, `${dir}/server.key`);
+ * assert.equal((await Deno.stat(pair.secretPath)).mode! & 0o777, 0o600);
+ * assert.equal(await Deno.readTextFile(pair.publicPath), `${pair.publicKey}\n`);
+ * await assert.rejects(writeKeyPair(lib, `${dir}/server`), KeygenError); // never overwrites
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param lib a libzmq with CURVE

@@ -21,8 +21,15 @@ export interface KeygenOptions {
  * `PREFIX.pub`, prints the public key and logs the files written.
  *
  * @example
- * ```ts ignore
- * Deno.exit(await runKeygen({ out: "server", libzmq: undefined }, new Logger()));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Logger } from "../log/mod.ts";
+ * import { runKeygen } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * const options = { out: `${dir}/server`, libzmq: undefined };
+ * assert.equal(await runKeygen(options, new Logger()), 0); // prints the public key
+ * assert.equal(await runKeygen(options, new Logger()), 1); // the files exist: logs why
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param options where to write, and the libzmq to use

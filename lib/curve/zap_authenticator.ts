@@ -42,11 +42,40 @@ type ZapHandle = WorkerHandle<ZapSetup, AllowListUpdate, RefusalEvent>;
  * context is shut down.
  *
  * @example
- * ```ts ignore
- * const zap = await ZapAuthenticator.start({ lib, context, domain: "geoipmq",
- *   allowList: [clientKey], onRefused: ({ key }) => console.log(`refused ${key}`) });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq, SocketBytesOption, SocketOption } from "../zmq/mod.ts";
+ * import { SocketType, ZmqContext } from "../zmq/mod.ts";
+ * import { ZapAuthenticator } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const context = ZmqContext.create(lib);
+ * const [server, client] = [lib.curveKeypair(), lib.curveKeypair()];
+ * const zap = await ZapAuthenticator.start({
+ *   lib,
+ *   context,
+ *   domain: "geoipmq",
+ *   allowList: [client.publicKey],
+ *   onRefused: ({ key }) => console.log(`refused ${key}`),
+ * });
+ * const router = context.socket(SocketType.ROUTER);
+ * router.setOption(SocketOption.CURVE_SERVER, 1);
+ * router.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, server.secretKey);
  * router.setBytesOption(SocketBytesOption.ZAP_DOMAIN, "geoipmq");
- * await zap.setAllowList([clientKey, otherKey]); // in force when it settles
+ * const dealer = context.socket(SocketType.DEALER);
+ * dealer.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, server.publicKey);
+ * dealer.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, client.publicKey);
+ * dealer.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, client.secretKey);
+ * dealer.connect(router.bind("tcp://127.0.0.1:*"));
+ * dealer.send("hello");
+ * router.setOption(SocketOption.RCVTIMEO, 2000);
+ * assert.equal(router.receive()!.length, 2); // [the client's routing id, "hello"]
+ * assert.equal(zap.state.allowed, 1);
+ * await zap.setAllowList([]); // in force when it settles: no new client gets in
+ * [router, dealer].forEach((socket) => socket.close());
+ * context.shutdown(); // stops the handler
+ * await zap.stopped;
+ * zap.terminate();
+ * await context.terminate();
  * ```
  */
 export class ZapAuthenticator {

@@ -234,17 +234,29 @@ class HttpLookups {
  * becomes a 500 with a JSON body.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
+ * import { GeoipResponder } from "../lookup/mod.ts";
+ * import { ServiceMetrics } from "../metrics/mod.ts";
+ * import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+ * import { startHttpFace } from "./mod.ts";
+ * const server = { version: "1.0.0", libzmqVersion: "4.3.5", startedAt: Date.now() };
+ * const database = await GeoDatabase.open(bundledDatabasePath());
+ * const responder = new GeoipResponder(database, { limits: DEFAULT_LIMITS, server });
+ * const metrics = ServiceMetrics.create({ version: "1.0.0" });
  * const face = startHttpFace({
  *   hostname: "127.0.0.1",
- *   port: 8080,
- *   responder: () => currentResponder,
+ *   port: 0, // any free port; face.addr.port says which
+ *   responder: () => responder,
  *   maxAddresses: 1000,
  *   health: () => ({ ok: true, reason: "" }),
  *   metrics,
  *   renderMetrics: () => metrics.renderPrometheus(),
  * });
- * // curl http://127.0.0.1:8080/json/81.2.69.160
+ * const response = await fetch(`http://127.0.0.1:${face.addr.port}/geoip/81.2.69.160`);
+ * assert.equal(response.status, 200);
+ * assert.match(await response.text(), /^GB\tENG\tEast Finchley\t/);
  * await face.shutdown();
  * ```
  *

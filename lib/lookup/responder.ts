@@ -78,10 +78,16 @@ const LINE_FEED = 0x0a;
  * met in bounded caches, so a repeated record costs a tree walk and a copy.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
+ * import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+ * import { GeoipResponder } from "./responder.ts";
+ * const database = await GeoDatabase.open(bundledDatabasePath());
+ * const server = { version: "1.0.0", libzmqVersion: "4.3.5", startedAt: Date.now() };
  * const responder = new GeoipResponder(database, { limits: DEFAULT_LIMITS, server });
- * responder.respond(new TextEncoder().encode("geoip 81.2.69.160"));
- * // "GB\tENG\tLondon\t(null)\t51.514200\t-0.093100\t(null)\t(null)"
+ * const reply = responder.respond(new TextEncoder().encode("geoip 81.2.69.160"));
+ * assert.equal(reply, "GB\tENG\tEast Finchley\tN2\t51.596700\t-0.159300\t(null)\t(null)");
  * ```
  */
 export class GeoipResponder {

@@ -32,13 +32,26 @@ export interface WorkerPort<U extends Update, Event> {
  * throws, that it failed, with the error's message.
  *
  * @example
- * ```ts ignore
- * // my_worker.ts, started with WorkerHandle.spawn(new URL("./my_worker.ts", import.meta.url), ...)
- * serveWorker<{ greeting: string }, { generation: number }, string>(async (setup, port) => {
- *   port.ready();
- *   const update = await port.nextUpdate();
- *   port.applied(update.generation, true);
- * });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WorkerHandle } from "./mod.ts";
+ * // A worker's module, here a Blob; usually a file such as my_worker.ts.
+ * const source = `
+ *   import { serveWorker } from "${import.meta.resolve("./mod.ts")}";
+ *   serveWorker(async (setup, port) => {
+ *     port.ready();
+ *     const update = await port.nextUpdate();
+ *     port.applied(update.generation, true);
+ *     throw new Error(setup.reason);
+ *   });`;
+ * const module = new URL(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+ * const handle = WorkerHandle.spawn<{ reason: string }, { generation: number }, never>(
+ *   module, { reason: "disk full" }, { name: "example" },
+ * );
+ * await handle.ready;
+ * assert.equal(await handle.update({ generation: 1 }), "taken");
+ * assert.equal(await handle.failed, "example failed: disk full"); // the name, then the message
+ * handle.terminate();
  * ```
  *
  * @param body the worker's work

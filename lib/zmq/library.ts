@@ -83,9 +83,11 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
  * every context) is shared by all threads of the process.
  *
  * @example
- * ```ts ignore
- * using lib = Libzmq.open("/usr/lib/x86_64-linux-gnu/libzmq.so.5");
- * console.log(lib.version()); // "4.3.4"
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bundledLibzmqPath, Libzmq } from "./mod.ts";
+ * using lib = Libzmq.open(bundledLibzmqPath()); // or Debian's "libzmq.so.5" (4.3.4)
+ * assert.equal(lib.version(), "4.3.5");
  * ```
  */
 export class Libzmq {
@@ -179,9 +181,12 @@ export class Libzmq {
    * Derives the public key of a CURVE secret key (`zmq_curve_public`).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openLibzmq } from "./mod.ts";
+   * using lib = openLibzmq(undefined);
    * const { publicKey, secretKey } = lib.curveKeypair();
-   * console.log(lib.curvePublic(secretKey) === publicKey); // true
+   * assert.equal(lib.curvePublic(secretKey), publicKey);
    * ```
    *
    * @param secretKey the Z85 secret key (40 characters)
@@ -203,8 +208,11 @@ export class Libzmq {
    * Encodes bytes in Z85 (`zmq_z85_encode`), ZeroMQ's text form of keys.
    *
    * @example
-   * ```ts ignore
-   * console.log(lib.z85Encode(new Uint8Array([0x86, 0x4f, 0xd2, 0x6f]))); // "Hello"
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openLibzmq } from "./mod.ts";
+   * using lib = openLibzmq(undefined);
+   * assert.equal(lib.z85Encode(new Uint8Array([0x86, 0x4f, 0xd2, 0x6f])), "Hello");
    * ```
    *
    * @param bytes a multiple of 4 bytes (a key is 32)
@@ -226,9 +234,12 @@ export class Libzmq {
    * Decodes Z85 text (`zmq_z85_decode`).
    *
    * @example
-   * ```ts ignore
-   * console.log(lib.z85Decode("Hello")); // Uint8Array [0x86, 0x4f, 0xd2, 0x6f]
-   * console.log(lib.z85Decode("Hell~")); // null: "~" is not a Z85 character
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openLibzmq } from "./mod.ts";
+   * using lib = openLibzmq(undefined);
+   * assert.deepEqual(lib.z85Decode("Hello"), new Uint8Array([0x86, 0x4f, 0xd2, 0x6f]));
+   * assert.equal(lib.z85Decode("Hell~"), null); // "~" is not a Z85 character
    * ```
    *
    * @param text a multiple of 5 characters (a key is 40)

@@ -15,9 +15,24 @@ const POLL_ITEM_SIZE = 16;
  * (a load generator, a client with a timeout).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq, SocketType, ZmqContext, ZmqPoller } from "./mod.ts";
+ * const lib = openLibzmq(undefined);
+ * const context = ZmqContext.create(lib);
+ * const a = context.socket(SocketType.PAIR);
+ * const b = context.socket(SocketType.PAIR);
+ * const peer = context.socket(SocketType.PAIR);
+ * a.bind("inproc://a");
+ * b.bind("inproc://b");
+ * peer.connect("inproc://b");
+ * peer.send("hello b");
  * const poller = new ZmqPoller(lib, [a, b]);
- * if (poller.poll(1000) > 0 && poller.readable(0)) a.receive();
+ * assert.equal(poller.poll(1000), 1); // one socket is readable:
+ * assert.equal(poller.readable(0), false);
+ * assert.equal(poller.readable(1), true);
+ * [a, b, peer].forEach((socket) => socket.close());
+ * await context.terminate();
  * ```
  */
 export class ZmqPoller {

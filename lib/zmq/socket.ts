@@ -31,11 +31,22 @@ export interface SendOptions {
  * A libzmq socket. Not thread-safe: use it on the thread that made it.
  *
  * @example
- * ```ts ignore
- * using socket = context.socket(SocketType.REQ);
- * socket.connect("tcp://127.0.0.1:5555");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLibzmq, SocketType, ZmqContext } from "./mod.ts";
+ * const context = ZmqContext.create(openLibzmq(undefined));
+ * const server = context.socket(SocketType.REP);
+ * const endpoint = server.bind("tcp://127.0.0.1:*"); // e.g. "tcp://127.0.0.1:41905"
+ * const socket = context.socket(SocketType.REQ);
+ * socket.connect(endpoint);
  * socket.send("ping");
- * console.log(new TextDecoder().decode(socket.receive()[0])); // "pong"
+ * const text = (frames: Uint8Array[] | null) => new TextDecoder().decode(frames![0]);
+ * assert.equal(text(server.receive()), "ping");
+ * server.send("pong");
+ * assert.equal(text(socket.receive()), "pong");
+ * socket.close();
+ * server.close();
+ * await context.terminate();
  * ```
  */
 export class ZmqSocket {
