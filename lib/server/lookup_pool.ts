@@ -30,6 +30,7 @@ import {
   type DatabaseUpdate,
   databaseUpdate,
   runSwitch,
+  SWITCH_TIMEOUT_MS,
   type SwitchOutcome,
 } from "./database_switch.ts";
 import { LoopControl } from "./loop_control.ts";
@@ -61,6 +62,8 @@ export interface LookupPoolOptions {
   workerModule?: URL;
   /** Told when a worker fails and when a pool worker has been replaced. */
   onWorkerEvent?: (event: WorkerLifeEvent) => void;
+  /** How long workers have to reach a database switch (default `SWITCH_TIMEOUT_MS`). */
+  switchTimeoutMs?: number;
   /** CURVE on every endpoint, with an allow-list of clients; default: off. */
   curve?: CurveOptions;
 }
@@ -148,6 +151,7 @@ export class LookupPool {
   readonly #metrics: ServiceMetrics;
   readonly #spawnPoolWorker: (worker: number, database: DatabaseUpdate) => LookupHandle;
   readonly #onWorkerEvent: (event: WorkerLifeEvent) => void;
+  readonly #switchTimeoutMs: number;
   #database: GeoDatabase;
   #switching: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | undefined;
@@ -155,6 +159,7 @@ export class LookupPool {
   private constructor(parts: {
     spawnPoolWorker: (worker: number, database: DatabaseUpdate) => LookupHandle;
     onWorkerEvent: (event: WorkerLifeEvent) => void;
+    switchTimeoutMs: number;
     endpoints: string[];
     context: ZmqContext;
     workers: LookupHandle[];
@@ -173,6 +178,7 @@ export class LookupPool {
     this.#database = parts.database;
     this.#spawnPoolWorker = parts.spawnPoolWorker;
     this.#onWorkerEvent = parts.onWorkerEvent;
+    this.#switchTimeoutMs = parts.switchTimeoutMs;
     this.routerFailed = parts.workers[0]!.failed;
     this.#workers.forEach((_, i) => this.#watchFailure(i));
   }
@@ -289,6 +295,7 @@ export class LookupPool {
       return new LookupPool({
         spawnPoolWorker: (worker, database) => spawn({ ...common, poolEndpoint, database, worker }),
         onWorkerEvent: options.onWorkerEvent ?? (() => {}),
+        switchTimeoutMs: options.switchTimeoutMs ?? SWITCH_TIMEOUT_MS,
         endpoints,
         context,
         workers: handles,
@@ -331,7 +338,11 @@ export class LookupPool {
   switchDatabase(database: GeoDatabase): Promise<SwitchOutcome> {
     const run = async () => {
       const workers = this.#workers.filter((handle) => handle.alive);
-      const outcome = await runSwitch(this.#control, { workers, database });
+      const outcome = await runSwitch(this.#control, {
+        workers,
+        database,
+        timeoutMs: this.#switchTimeoutMs,
+      });
       if (outcome.committed) this.#database = database;
       return outcome;
     };

@@ -71,6 +71,8 @@ export interface ServiceContext {
   log: Logger;
   /** The lookup worker's module (tests swap in a faulty one). */
   workerModule?: URL;
+  /** How long workers have to reach a database switch (default 10 s; tests shorten it). */
+  switchTimeoutMs?: number;
 }
 
 /** A failure that stops the start-up, with a one-line message. */
@@ -154,6 +156,9 @@ export async function startService(
       hwm: options.hwm,
       onWorkerEvent: (event) => logWorkerEvent(log, event),
       ...(context.workerModule === undefined ? {} : { workerModule: context.workerModule }),
+      ...(context.switchTimeoutMs === undefined
+        ? {}
+        : { switchTimeoutMs: context.switchTimeoutMs }),
       ...(curve === undefined ? {} : {
         curve: {
           secretKey: curve.key.secretKey,

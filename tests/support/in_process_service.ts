@@ -16,6 +16,8 @@ export type InProcessOptions = Partial<ServiceOptions> & {
   fixture?: Uint8Array;
   /** A lookup worker module to run instead of the real one. */
   workerModule?: URL;
+  /** How long workers have to reach a database switch. */
+  switchTimeoutMs?: number;
 };
 
 /** A service running in this process; dispose it to stop it and remove its files. */
@@ -60,6 +62,9 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     service = await startService(settings, {
       log: new Logger({ write: (line) => lines.push(line) }),
       ...(options.workerModule === undefined ? {} : { workerModule: options.workerModule }),
+      ...(options.switchTimeoutMs === undefined
+        ? {}
+        : { switchTimeoutMs: options.switchTimeoutMs }),
     });
   } catch (error) {
     await cleanUp();
