@@ -79,7 +79,7 @@ libzmq + libmaxminddb REP loop and a Go net/http + maxminddb server, under four 
 ZeroMQ lock-step (20 REQ), pipelined (4 DEALER x 16 in flight), batches of 100, and
 HTTP GET /json/<ip> (wrk, ${HTTP_CONNECTIONS} connections). Prints one summary table and the details.
 
-  --seconds N     seconds measured per run (default 5)
+  --seconds N     seconds measured per run (default 5; wrk counts whole seconds, at least 1)
   --warmup N      seconds of warm-up per server and scenario before the first round is
                   measured (default 8); later rounds ramp up for ${RAMP_SECONDS} s (or less)
   --runs N        rounds of every scenario on every server, the order rotating per round;
