@@ -36,8 +36,7 @@
  */
 
 import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
-import { parseArgs } from "node:util";
-import { isDeepStrictEqual } from "node:util";
+import { isDeepStrictEqual, parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/bundled.ts";
 import { Libzmq } from "../lib/zmq/libzmq.ts";
 import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "../lib/zmq/locator.ts";
