@@ -1300,7 +1300,17 @@ async function main(options: Options): Promise<number> {
         ")",
     );
     const tookMs = performance.now() - startedAt;
-    say(`took:      ${formatDuration(tookMs)}`);
+    const loadAtEnd = Deno.loadavg();
+    say(
+      `took:      ${formatDuration(tookMs)}; load average at end ` +
+        loadAtEnd.map((l) => l.toFixed(2)).join(" "),
+    );
+    if (Math.max(...loadAtEnd) > Number(host.nproc)) {
+      say(
+        `!!! the load average exceeded the ${host.nproc} cores: other programs competed for ` +
+          "the CPU and the numbers are noisy; compare the spreads",
+      );
+    }
 
     if (options.json !== undefined) {
       const report = {
