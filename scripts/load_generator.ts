@@ -198,10 +198,10 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "pipelined",
-    description: "4 DEALER clients, 32 `geoip <ip>` in flight each",
+    description: "4 DEALER clients, 16 `geoip <ip>` in flight each",
     socketType: SocketType.DEALER,
     clients: 4,
-    inFlight: 32,
+    inFlight: 16,
     batch: false,
   },
   {
@@ -276,10 +276,14 @@ const UNANSWERED_MS = 1000;
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
- * utime + stime from `/proc/<pid>/stat` in seconds, null when the process is gone.
- * `thread-self` is the calling thread only (the read is a synchronous op on this thread).
+ * utime + stime from `/proc/<pid>/stat` in seconds (all threads of a process), null when
+ * the process is gone. `thread-self` is the calling thread only (the read is a synchronous
+ * op on this thread).
+ *
+ * @param pid a process id, `self` or `thread-self`
+ * @returns CPU seconds used so far, in clock ticks of 10 ms
  */
-function cpuSeconds(pid: number | "self" | "thread-self"): number | null {
+export function cpuSeconds(pid: number | "self" | "thread-self"): number | null {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
