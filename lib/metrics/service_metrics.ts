@@ -21,7 +21,7 @@ export const REQUEST_TRANSPORTS = ["zmq", "http"] as const;
 export type RequestTransport = typeof REQUEST_TRANSPORTS[number];
 
 /** Request verbs counted by `geoipmq_requests_total`; `invalid` is a request that did not parse. */
-export const REQUEST_VERBS = ["geoip", "json", "ping", "info", "invalid"] as const;
+export const REQUEST_VERBS = ["geoip", "json", "get", "ping", "info", "invalid"] as const;
 /** A request verb, see {@linkcode REQUEST_VERBS}. */
 export type RequestVerb = typeof REQUEST_VERBS[number];
 
@@ -96,8 +96,8 @@ export interface MetricsSnapshot {
   reloads: Record<ReloadOutcome, number>;
   /** Lookup workers alive, as last set. */
   workersAlive: number;
-  /** The database now serving, or `null` before {@linkcode ServiceMetrics.setDatabase}. */
-  database: DatabaseFacts | null;
+  /** The databases now serving, in `--db` order (none before {@linkcode ServiceMetrics.setDatabases}). */
+  databases: readonly DatabaseFacts[];
   /** geoipmq's version. */
   version: string;
 }
@@ -132,12 +132,14 @@ function verbIndex(verb: RequestVerb): number {
       return 0;
     case "json":
       return 1;
-    case "ping":
+    case "get":
       return 2;
-    case "info":
+    case "ping":
       return 3;
-    default:
+    case "info":
       return 4;
+    default:
+      return 5;
   }
 }
 
@@ -192,7 +194,7 @@ export class ServiceMetrics {
   /** The highest value read of each counter, so a reader never goes backwards. */
   readonly #floor = new Float64Array(SLOTS);
   readonly #version: string;
-  #database: DatabaseFacts | null = null;
+  #databases: readonly DatabaseFacts[] = [];
 
   private constructor(buffer: SharedArrayBuffer, version: string) {
     this.buffer = buffer;
@@ -301,16 +303,16 @@ export class ServiceMetrics {
   }
 
   /**
-   * Sets the database now serving (main thread: the facts stay in this object).
+   * Sets the databases now serving (main thread: the facts stay in this object).
    *
-   * @param facts its type, path and build time
+   * @param facts each one's type, path and build time, in `--db` order
    */
-  setDatabase(facts: DatabaseFacts): void {
-    this.#database = Object.freeze({
-      type: facts.type,
-      path: facts.path,
-      buildEpoch: facts.buildEpoch,
-    });
+  setDatabases(facts: readonly DatabaseFacts[]): void {
+    this.#databases = Object.freeze(
+      facts.map((one) =>
+        Object.freeze({ type: one.type, path: one.path, buildEpoch: one.buildEpoch })
+      ),
+    );
   }
 
   /**
@@ -375,7 +377,7 @@ export class ServiceMetrics {
       duration,
       reloads: this.reloads(),
       workersAlive: Atomics.load(this.#words, WORD_WORKERS),
-      database: this.#database,
+      databases: this.#databases,
       version: this.#version,
     };
   }
@@ -451,28 +453,39 @@ export class ServiceMetrics {
     }
     family("geoipmq_workers_alive", "gauge", "Lookup workers alive.");
     lines.push(`geoipmq_workers_alive ${s.workersAlive}`);
-    if (s.database !== null) {
-      const { type, path, buildEpoch } = s.database;
+    if (s.databases.length > 0) {
       family(
         "geoipmq_database_info",
         "gauge",
-        "The database now serving: its type and path, as labels.",
+        "Each database now serving: its path (the database label) and type.",
       );
-      lines.push(
-        `geoipmq_database_info{type="${escapeLabel(type)}",path="${escapeLabel(path)}"} 1`,
-      );
+      for (const { type, path } of s.databases) {
+        lines.push(
+          `geoipmq_database_info{database="${escapeLabel(path)}",type="${escapeLabel(type)}"} 1`,
+        );
+      }
       family(
         "geoipmq_database_build_timestamp_seconds",
         "gauge",
-        "Build time of the database now serving, seconds since the epoch.",
+        "Build time of each database now serving, seconds since the epoch.",
       );
-      lines.push(`geoipmq_database_build_timestamp_seconds ${buildEpoch}`);
+      for (const { path, buildEpoch } of s.databases) {
+        lines.push(
+          `geoipmq_database_build_timestamp_seconds{database="${escapeLabel(path)}"} ${buildEpoch}`,
+        );
+      }
       family(
         "geoipmq_database_age_seconds",
         "gauge",
-        "Seconds since the database now serving was built.",
+        "Seconds since each database now serving was built.",
       );
-      lines.push(`geoipmq_database_age_seconds ${(nowMs - buildEpoch * 1000) / 1000}`);
+      for (const { path, buildEpoch } of s.databases) {
+        lines.push(
+          `geoipmq_database_age_seconds{database="${escapeLabel(path)}"} ${
+            (nowMs - buildEpoch * 1000) / 1000
+          }`,
+        );
+      }
     }
     return lines.join("\n") + "\n";
   }

@@ -8,6 +8,7 @@
  */
 
 import { quoteValue } from "./request.ts";
+import { localizedName } from "./names.ts";
 import { MISSING_FIELD, stringifyJson } from "./reply_format.ts";
 
 /** The top-level names of a GeoIP2 City or Insights record: where every path starts. */
@@ -29,9 +30,6 @@ export const MAX_FIELDS = 64;
 
 /** The most languages one `--lang` list may name. */
 export const MAX_LANGUAGES = 16;
-
-/** The language a name falls back to when none of the preferred ones is there. */
-export const FALLBACK_LANGUAGE = "en";
 
 /** A parsed path into a record. */
 export interface FieldPath {
@@ -145,31 +143,6 @@ function member(value: unknown, segment: string): unknown {
     return undefined;
   }
   return Object.hasOwn(value, segment) ? (value as Fields)[segment] : undefined;
-}
-
-/**
- * The name in the first of the preferred languages that has one, else in English.
- *
- * @example
- * ```ts
- * import { localizedName } from "./field_paths.ts";
- * const names = { en: "Munich", de: "München" };
- * console.log(localizedName(names, ["fr", "de"])); // "München"
- * console.log(localizedName(names, ["fr"])); // "Munich"
- * console.log(localizedName({ de: "München" }, ["fr"])); // undefined
- * ```
- *
- * @param names a `names` map of a record (language tag to name)
- * @param languages the preferred languages, most preferred first
- * @returns the name, or undefined when there is none in those languages or English
- */
-export function localizedName(names: unknown, languages: readonly string[]): string | undefined {
-  for (const language of languages) {
-    const name = member(names, language);
-    if (typeof name === "string") return name;
-  }
-  const fallback = member(names, FALLBACK_LANGUAGE);
-  return typeof fallback === "string" ? fallback : undefined;
 }
 
 /**

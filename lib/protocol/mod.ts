@@ -34,6 +34,7 @@ export {
   stringifyJson,
   TSV_FIELDS,
 } from "./reply_format.ts";
+export { type LookupFormat } from "./request.ts";
 export {
   formatIpAddress,
   formatNetwork,
@@ -44,11 +45,9 @@ export {
   parseIpInto,
 } from "./ip_address.ts";
 export {
-  FALLBACK_LANGUAGE,
   type FieldOptions,
   type FieldPath,
   formatFields,
-  localizedName,
   MAX_FIELDS,
   MAX_LANGUAGES,
   type Parsed,
@@ -58,3 +57,4 @@ export {
   renderField,
   resolveField,
 } from "./field_paths.ts";
+export { FALLBACK_LANGUAGE, localizedName } from "./names.ts";

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { localizedName } from "./names.ts";
+
 /** What the original printed for a field the record does not have. */
 export const MISSING_FIELD = "(null)";
 
@@ -87,16 +89,18 @@ function coordinate(value: unknown): string {
  * ```
  *
  * @param record a decoded City (or Country) record
+ * @param languages the city name's languages, most preferred first (default English;
+ *   English when none of them has one)
  * @returns the TSV line, without a line break
  */
-export function formatTsv(record: unknown): string {
+export function formatTsv(record: unknown, languages: readonly string[] = ENGLISH): string {
   const location = child(record, "location");
   const subdivisions = child(record, "subdivisions");
   const firstSubdivision = Array.isArray(subdivisions) ? subdivisions[0] : undefined;
   return [
     text(child(child(record, "country"), "iso_code")),
     text(child(firstSubdivision, "iso_code")),
-    text(child(child(child(record, "city"), "names"), "en")),
+    text(localizedName(child(child(record, "city"), "names"), languages)),
     text(child(child(record, "postal"), "code")),
     coordinate(child(location, "latitude")),
     coordinate(child(location, "longitude")),
@@ -104,6 +108,8 @@ export function formatTsv(record: unknown): string {
     MISSING_FIELD,
   ].join("\t");
 }
+
+const ENGLISH: readonly string[] = ["en"];
 
 /** `JSON.rawJSON`, which V8 has and TypeScript's library does not declare yet. */
 const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;

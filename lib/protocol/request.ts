@@ -4,6 +4,7 @@
  *
  * - `geoip <ip> [<ip>...]`: tab-separated fields per address
  * - `json <ip> [<ip>...]`: the database record per address, as JSON
+ * - `get <fields> <ip> [<ip>...]`: the named fields of the record per address, as TSV
  * - `ping`: `pong`
  * - `info`: the serving database and the server, as JSON
  *
@@ -24,11 +25,16 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = {
   maxAddresses: 1000,
 };
 
+/** How a lookup is answered: the eight TSV fields, the JSON record, or chosen fields. */
+export type LookupFormat = "geoip" | "json" | "get";
+
 /** A request to look addresses up. */
 export interface LookupRequest {
   kind: "lookup";
-  /** `geoip` for TSV answers, `json` for records. */
-  format: "geoip" | "json";
+  /** `geoip` for TSV answers, `json` for records, `get` for the fields named. */
+  format: LookupFormat;
+  /** For `get`: the comma-separated field list, as sent (checked by the responder). */
+  fields?: string;
   /** The addresses as sent, not yet validated, in request order. */
   addresses: string[];
 }
@@ -48,7 +54,7 @@ export interface InvalidRequest {
 export type Request = LookupRequest | SimpleRequest | InvalidRequest;
 
 /** The verbs, for messages. */
-export const VERBS = ["geoip", "json", "ping", "info"] as const;
+export const VERBS = ["geoip", "json", "ping", "info", "get"] as const;
 
 const asciiDecoder = new TextDecoder("latin1");
 const TAB = 0x09;
@@ -102,6 +108,9 @@ export function parseRequest(frame: Uint8Array, limits: RequestLimits): Request 
   if (kind === "lookup") {
     const addresses: string[] = [];
     for (let i = 0; i < scan.addressCount; i++) addresses.push(scan.addressText(frame, i));
+    if (scan.format === "get") {
+      return { kind, format: "get", fields: scan.fieldsText(frame), addresses };
+    }
     return { kind, format: scan.format, addresses };
   }
   return { kind };
@@ -128,7 +137,11 @@ const VERB_BYTES = VERBS.map((verb) => new TextEncoder().encode(verb));
  */
 export class RequestScan {
   /** The verb of a lookup, after {@linkcode RequestScan.scan} returned `lookup`. */
-  format: "geoip" | "json" = "geoip";
+  format: LookupFormat = "geoip";
+  /** For `get`: where the field list starts and ends in the frame. */
+  fieldsStart = 0;
+  /** @see {@linkcode RequestScan.fieldsStart} */
+  fieldsEnd = 0;
   /** How many addresses the lookup carries. */
   addressCount = 0;
   /** Where each address starts in the frame. */
@@ -156,12 +169,14 @@ export class RequestScan {
    */
   scan(frame: Uint8Array, length: number): "lookup" | "ping" | "info" | "invalid" {
     const limits = this.#limits;
+    this.fieldsStart = this.fieldsEnd = 0;
     if (length > limits.maxRequestBytes) {
       return this.#invalid(`request larger than ${limits.maxRequestBytes} bytes`);
     }
     let verbStart = -1;
     let verbEnd = -1;
     let count = 0;
+    let fieldsWord = false;
     let wordStart = -1;
     for (let i = 0; i <= length; i++) {
       const byte = i < length ? frame[i]! : 0x20;
@@ -177,6 +192,12 @@ export class RequestScan {
       if (verbStart < 0) {
         verbStart = wordStart;
         verbEnd = i;
+        fieldsWord = sameBytes(frame, verbStart, verbEnd, VERB_BYTES[4]!);
+      } else if (fieldsWord) {
+        // `get`: its first argument is the field list, the addresses follow.
+        this.fieldsStart = wordStart;
+        this.fieldsEnd = i;
+        fieldsWord = false;
       } else {
         if (count === limits.maxAddresses) {
           return this.#invalid(`more than ${limits.maxAddresses} addresses in one request`);
@@ -203,6 +224,15 @@ export class RequestScan {
       case 3:
         if (count > 0) return this.#invalid(`"${VERBS[verb]}" takes no arguments`);
         return verb === 2 ? "ping" : "info";
+      case 4:
+        if (this.fieldsEnd <= verbEnd) {
+          return this.#invalid(
+            `"get" needs a field list, e.g. "get country.iso_code,city.name 1.2.3.4"`,
+          );
+        }
+        if (count === 0) return this.#invalid(`"get" needs an IP address after its field list`);
+        this.format = "get";
+        return "lookup";
       default: {
         const text = asciiDecoder.decode(frame.subarray(verbStart, verbEnd));
         return this.#invalid(
@@ -210,6 +240,14 @@ export class RequestScan {
         );
       }
     }
+  }
+
+  /**
+   * @param frame the frame last scanned (a `get` request)
+   * @returns its field list as text
+   */
+  fieldsText(frame: Uint8Array): string {
+    return asciiDecoder.decode(frame.subarray(this.fieldsStart, this.fieldsEnd));
   }
 
   /**

@@ -21,12 +21,18 @@ import type { LoopControl } from "./loop_control.ts";
 /** How long every worker has to reach the barrier of a switch. */
 export const SWITCH_TIMEOUT_MS = 10_000;
 
-/** A database to serve from a switch's generation on. */
-export interface DatabaseUpdate extends Update {
-  /** The database file's bytes, in a `SharedArrayBuffer`, already checked. */
+/** One database of an update: its bytes, already checked, and where they came from. */
+export interface DatabaseBytes {
+  /** The database file's bytes, in a `SharedArrayBuffer`. */
   bytes: Uint8Array<SharedArrayBuffer>;
   /** Where it came from. */
   source: string;
+}
+
+/** The databases to serve from a switch's generation on, in `--db` order. */
+export interface DatabaseUpdate extends Update {
+  /** Each database, already opened and checked on the main thread. */
+  databases: DatabaseBytes[];
 }
 
 /** How a switch ended. */
@@ -44,15 +50,20 @@ export interface SwitchOutcome {
 export type SwitchParticipant = WorkerHandle<any, DatabaseUpdate, any>;
 
 /**
- * @param database an open database whose bytes are in a `SharedArrayBuffer`
- * @param generation the switch it belongs to (0: the first database of a worker)
- * @returns the message that carries it to a worker
+ * @param databases open databases whose bytes are in `SharedArrayBuffer`s, in `--db` order
+ * @param generation the switch it belongs to (0: the first databases of a worker)
+ * @returns the message that carries them to a worker
  */
-export function databaseUpdate(database: GeoDatabase, generation: number): DatabaseUpdate {
+export function databaseUpdate(
+  databases: readonly GeoDatabase[],
+  generation: number,
+): DatabaseUpdate {
   return {
     generation,
-    bytes: database.bytes as Uint8Array<SharedArrayBuffer>,
-    source: database.source,
+    databases: databases.map((database) => ({
+      bytes: database.bytes as Uint8Array<SharedArrayBuffer>,
+      source: database.source,
+    })),
   };
 }
 
@@ -60,17 +71,21 @@ export function databaseUpdate(database: GeoDatabase, generation: number): Datab
  * Main thread: runs one switch over the live workers.
  *
  * @param control the loops' shared control
- * @param options the workers, the database, and the timeout (default
+ * @param options the workers, the databases, and the timeout (default
  *   {@linkcode SWITCH_TIMEOUT_MS})
  * @returns how it ended, once every worker has answered or the timeout has passed
  */
 export async function runSwitch(
   control: LoopControl,
-  options: { workers: readonly SwitchParticipant[]; database: GeoDatabase; timeoutMs?: number },
+  options: {
+    workers: readonly SwitchParticipant[];
+    databases: readonly GeoDatabase[];
+    timeoutMs?: number;
+  },
 ): Promise<SwitchOutcome> {
   const { workers } = options;
   const generation = control.generation + 1;
-  const update = databaseUpdate(options.database, generation);
+  const update = databaseUpdate(options.databases, generation);
   const acknowledged = workers.map((worker) => worker.update(update));
   if (control.announceSwitch() !== generation) {
     throw new Error("two database switches ran at once");

@@ -40,8 +40,10 @@ import type { LookupSetup } from "./lookup_worker.ts";
 export interface LookupPoolOptions {
   /** The loaded libzmq. */
   lib: Libzmq;
-  /** The database to serve; its bytes must be in a `SharedArrayBuffer`. */
-  database: GeoDatabase;
+  /** The databases to serve, in `--db` order; their bytes must be in `SharedArrayBuffer`s. */
+  databases: readonly GeoDatabase[];
+  /** Languages for names (`--lang`), most preferred first. */
+  languages: readonly string[];
   /** Endpoints to bind, e.g. `tcp://127.0.0.1:5555`; `tcp://127.0.0.1:*` picks a port. */
   bind: readonly string[];
   /** Endpoints to connect to, e.g. a broker's back end. */
@@ -152,7 +154,7 @@ export class LookupPool {
   readonly #spawnPoolWorker: (worker: number, database: DatabaseUpdate) => LookupHandle;
   readonly #onWorkerEvent: (event: WorkerLifeEvent) => void;
   readonly #switchTimeoutMs: number;
-  #database: GeoDatabase;
+  #databases: readonly GeoDatabase[];
   #switching: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | undefined;
 
@@ -165,7 +167,7 @@ export class LookupPool {
     workers: LookupHandle[];
     control: LoopControl;
     metrics: ServiceMetrics;
-    database: GeoDatabase;
+    databases: readonly GeoDatabase[];
     authenticator: ZapAuthenticator | undefined;
   }) {
     this.endpoints = parts.endpoints;
@@ -175,7 +177,7 @@ export class LookupPool {
     this.#workers = parts.workers;
     this.#control = parts.control;
     this.#metrics = parts.metrics;
-    this.#database = parts.database;
+    this.#databases = parts.databases;
     this.#spawnPoolWorker = parts.spawnPoolWorker;
     this.#onWorkerEvent = parts.onWorkerEvent;
     this.#switchTimeoutMs = parts.switchTimeoutMs;
@@ -195,7 +197,7 @@ export class LookupPool {
       await this.#switching;
       const handle = this.#spawnPoolWorker(
         index,
-        databaseUpdate(this.#database, this.#control.generation),
+        databaseUpdate(this.#databases, this.#control.generation),
       );
       this.#workers[index] = handle;
       this.#watchFailure(index);
@@ -267,7 +269,8 @@ export class LookupPool {
       const common: Omit<LookupSetup, "worker"> = {
         libzmqPath: options.lib.path,
         contextAddress: context.address,
-        database: databaseUpdate(options.database, control.generation),
+        database: databaseUpdate(options.databases, control.generation),
+        languages: options.languages,
         limits: options.limits,
         // Only data crosses to a worker; each reads the reload counters itself.
         server: {
@@ -301,7 +304,7 @@ export class LookupPool {
         workers: handles,
         control,
         metrics: options.metrics,
-        database: options.database,
+        databases: options.databases,
         authenticator,
       });
     } catch (error) {
@@ -317,9 +320,9 @@ export class LookupPool {
     }
   }
 
-  /** The database now serving. */
-  get database(): GeoDatabase {
-    return this.#database;
+  /** The databases now serving, in `--db` order. */
+  get databases(): readonly GeoDatabase[] {
+    return this.#databases;
   }
 
   /** How many workers are running. */
@@ -332,18 +335,18 @@ export class LookupPool {
    * `database_switch.ts`). Requests that arrive meanwhile wait in the sockets; none is
    * lost. Switches run one after another.
    *
-   * @param database the new database, already opened and checked
+   * @param databases the new databases, in `--db` order, already opened and checked
    * @returns how the switch ended
    */
-  switchDatabase(database: GeoDatabase): Promise<SwitchOutcome> {
+  switchDatabases(databases: readonly GeoDatabase[]): Promise<SwitchOutcome> {
     const run = async () => {
       const workers = this.#workers.filter((handle) => handle.alive);
       const outcome = await runSwitch(this.#control, {
         workers,
-        database,
+        databases,
         timeoutMs: this.#switchTimeoutMs,
       });
-      if (outcome.committed) this.#database = database;
+      if (outcome.committed) this.#databases = databases;
       return outcome;
     };
     const switching = this.#switching.then(run, run);

@@ -32,8 +32,10 @@ export interface LookupSetup {
   router?: { routerAddress: bigint; poolAddress: bigint };
   /** For a pool worker: the `inproc://` endpoint of the router worker's DEALER. */
   poolEndpoint?: string;
-  /** The database to serve first. */
+  /** The databases to serve first. */
   database: DatabaseUpdate;
+  /** Languages for names (`--lang`), most preferred first. */
+  languages: readonly string[];
   /** Request bounds. */
   limits: RequestLimits;
   /** What `info` says about the server. */
@@ -65,16 +67,24 @@ export async function serveLookups(
   const control = LoopControl.fromBuffer(setup.control);
   const metrics = ServiceMetrics.fromBuffer(setup.metrics, { version: setup.server.version });
   const server: ServerInfo = { ...setup.server, reloads: () => metrics.reloads() };
-  const responderFor = (database: DatabaseUpdate) =>
+  const responderFor = (update: DatabaseUpdate) =>
     new GeoipResponder(
-      GeoDatabase.fromBytes(database.bytes, database.source, { checked: true }),
-      { limits: setup.limits, server, worker: setup.worker, cache: setup.cache },
+      update.databases.map((database) =>
+        GeoDatabase.fromBytes(database.bytes, database.source, { checked: true })
+      ),
+      {
+        limits: setup.limits,
+        server,
+        worker: setup.worker,
+        cache: setup.cache,
+        languages: setup.languages,
+      },
     );
   let generation = setup.database.generation;
   let responder = responderFor(setup.database);
-  // Keep no reference to the first database beyond its responder, or it would stay
+  // Keep no reference to the first databases beyond their responder, or they would stay
   // resident after a switch.
-  setup.database = { ...setup.database, bytes: new Uint8Array(new SharedArrayBuffer(0)) };
+  setup.database = { ...setup.database, databases: [] };
   const sockets: ZmqSocket[] = [];
   let run: () => LoopExit;
   if (setup.router !== undefined) {

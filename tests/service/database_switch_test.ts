@@ -26,7 +26,7 @@ Deno.test("a switch that a worker misses fails as a whole; every worker keeps th
     await Deno.writeFile(path, letteredDatabase("Alpha", 1_700_000_000));
     await using client = new TestClient();
     await using started = await startInProcess({
-      db: path,
+      db: [path],
       workers: 2,
       workerModule: FAULTY,
       switchTimeoutMs: 500,

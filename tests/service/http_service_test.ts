@@ -130,7 +130,10 @@ Deno.test("metrics count what really happened", async () => {
     await using client = new TestClient();
 
     const before = (await get(base, "/metrics")).body;
-    assert.equal(metricValue(before, "geoipmq_database_build_timestamp_seconds"), ALPHA_EPOCH);
+    assert.equal(
+      metricValue(before, `geoipmq_database_build_timestamp_seconds{database="${path}"}`),
+      ALPHA_EPOCH,
+    );
     const zmqCount = 'geoipmq_request_duration_seconds_count{transport="zmq"}';
     assert.equal(metricValue(before, zmqCount), 0);
 
@@ -240,11 +243,14 @@ Deno.test("metrics count what really happened", async () => {
 
     assert.equal(value('geoipmq_reloads_total{outcome="success"}'), 1);
     assert.equal(value('geoipmq_reloads_total{outcome="failure"}'), 1);
-    assert.equal(value("geoipmq_database_build_timestamp_seconds"), BRAVO_EPOCH);
-    assert.equal(value(`geoipmq_database_info{type="GeoIP2-City",path="${path}"}`), 1);
+    assert.equal(
+      value(`geoipmq_database_build_timestamp_seconds{database="${path}"}`),
+      BRAVO_EPOCH,
+    );
+    assert.equal(value(`geoipmq_database_info{database="${path}",type="GeoIP2-City"}`), 1);
     assert.equal(value("geoipmq_workers_alive"), WORKERS);
     assert.equal(value("geoipmq_up"), 1);
-    const age = value("geoipmq_database_age_seconds");
+    const age = value(`geoipmq_database_age_seconds{database="${path}"}`);
     assert.ok(Math.abs(age - (Date.now() / 1000 - BRAVO_EPOCH)) < 600, `age ${age}`);
 
     // HTTP answers from the database now serving.

@@ -371,7 +371,7 @@ const KNOWN_ANSWERS: readonly [string, string][] = [
   ["geoip fe80::1%eth0", 'ERROR\tinvalid IP address "fe80::1%eth0"'],
   ["geoip 81.2.69.160 8.8.8.8", `${LONDON_TSV}\nNOT_FOUND`],
   ["ping", "pong"],
-  ["PING", 'ERROR\tunknown command "PING"; expected one of geoip, json, ping, info'],
+  ["PING", 'ERROR\tunknown command "PING"; expected one of geoip, json, ping, info, get'],
   ["", "ERROR\tempty request"],
   [" \t\r\n", "ERROR\tempty request"],
   ["geoip", 'ERROR\t"geoip" needs an IP address'],

@@ -41,7 +41,8 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     : undefined;
   const lines: string[] = [];
   const settings: ServiceOptions = {
-    db: options.db ?? temporary,
+    db: options.db ?? [temporary!],
+    languages: options.languages ?? ["en"],
     bind: options.bind ?? ["tcp://127.0.0.1:*"],
     connect: options.connect ?? [],
     libzmq: options.libzmq,

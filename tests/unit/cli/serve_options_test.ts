@@ -28,7 +28,8 @@ function usageError(args: string[], env: Record<string, string> = {}): string {
 
 Deno.test("parseServeOptions() has sane defaults", () => {
   const config = parseConfig([], {});
-  assert.equal(config.db, undefined);
+  assert.deepEqual(config.db, []);
+  assert.deepEqual(config.languages, ["en"]);
   assert.deepEqual(config.bind, [DEFAULT_BIND]);
   assert.equal(config.libzmq, undefined);
   assert.equal(config.workers, navigator.hardwareConcurrency);
@@ -60,7 +61,7 @@ Deno.test("parseServeOptions() reads every flag", () => {
     "--cache-size",
     "0",
   ], {});
-  assert.equal(config.db, "a.mmdb");
+  assert.deepEqual(config.db, ["a.mmdb"]);
   assert.deepEqual(config.bind, ["tcp://127.0.0.1:1", "ipc:///tmp/g.sock"]);
   assert.equal(config.libzmq, "/x/libzmq.so");
   assert.equal(config.workers, 3);
@@ -81,7 +82,7 @@ Deno.test("parseServeOptions() reads every GEOIPMQ_* variable, and flags win ove
     GEOIPMQ_CACHE_CHARS: "4096",
   };
   const fromEnv = parseConfig([], env);
-  assert.equal(fromEnv.db, "env.mmdb");
+  assert.deepEqual(fromEnv.db, ["env.mmdb"]);
   assert.deepEqual(fromEnv.bind, ["tcp://127.0.0.1:7001", "tcp://[::1]:7002"]);
   assert.equal(fromEnv.libzmq, "/env/libzmq.so");
   assert.equal(fromEnv.workers, 5);
@@ -97,7 +98,7 @@ Deno.test("parseServeOptions() reads every GEOIPMQ_* variable, and flags win ove
     "--workers",
     "1",
   ], env);
-  assert.equal(flagsWin.db, "flag.mmdb");
+  assert.deepEqual(flagsWin.db, ["flag.mmdb"]);
   assert.deepEqual(flagsWin.bind, ["tcp://127.0.0.1:9"]);
   assert.equal(flagsWin.workers, 1);
 });
@@ -205,10 +206,16 @@ Deno.test("parseServeOptions() resolves relative paths against INIT_CWD", () => 
     "--libzmq",
     "libzmq.so.5",
   ], env);
-  assert.equal(options.db, "/home/ada/work/data/city.mmdb");
+  assert.deepEqual(options.db, ["/home/ada/work/data/city.mmdb"]);
   assert.equal(options.curveSecretKeyFile, "/home/ada/keys/server.key");
   assert.equal(options.curveAllowFile, "/etc/geoipmq/clients.allow");
   assert.equal(options.libzmq, "libzmq.so.5", "a library name is left to the loader");
-  assert.equal(parseConfig([], { ...env, GEOIPMQ_DB: "city.mmdb" }).db, "/home/ada/work/city.mmdb");
-  assert.equal(parseConfig(["--db", "city.mmdb"], {}).db, "city.mmdb", "no INIT_CWD: as given");
+  assert.deepEqual(parseConfig([], { ...env, GEOIPMQ_DB: "city.mmdb" }).db, [
+    "/home/ada/work/city.mmdb",
+  ]);
+  assert.deepEqual(
+    parseConfig(["--db", "city.mmdb"], {}).db,
+    ["city.mmdb"],
+    "no INIT_CWD: as given",
+  );
 });

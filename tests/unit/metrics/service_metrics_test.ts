@@ -155,7 +155,9 @@ Deno.test("counts made in two Workers add up exactly on the main thread", async 
   const zmq = got.requests.zmq;
   const total = REQUEST_VERBS.reduce((n, v) => n + zmq[v].ok + zmq[v].error, 0);
   assert.equal(total, 2 * requests);
-  assert.equal(zmq.geoip.error, 2 * Math.ceil(requests / 15));
+  // geoip is every sixth verb of the plan, and every third request is an error.
+  assert.equal(REQUEST_VERBS.length, 6);
+  assert.equal(zmq.geoip.error, 2 * Math.ceil(requests / 6));
   assert.equal(got.lookups.zmq.found, 2 * requests);
   assert.equal(got.lookups.zmq.not_found, requests);
   assert.equal(got.cache.hits, 2 * requests);
@@ -207,7 +209,7 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   const metrics = ServiceMetrics.create({ version: '1.2.3-"x"' });
   const path = 'C:\\GeoIP\\"new"\nfile.mmdb';
   const buildEpoch = 1_700_000_000;
-  metrics.setDatabase({ type: "GeoLite2-City", path, buildEpoch });
+  metrics.setDatabases([{ type: "GeoLite2-City", path, buildEpoch }]);
   metrics.setWorkersAlive(3);
   metrics.recordRequest("geoip", "ok", 40);
   metrics.recordRequest("invalid", "error", 10);
@@ -219,7 +221,7 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   const nowMs = (buildEpoch + 86_400) * 1000 + 500;
   const rendered = metrics.renderPrometheus(nowMs);
   const zmq = { transport: "zmq" };
-  assert.ok(rendered.includes('path="C:\\\\GeoIP\\\\\\"new\\"\\nfile.mmdb"'), rendered);
+  assert.ok(rendered.includes('database="C:\\\\GeoIP\\\\\\"new\\"\\nfile.mmdb"'), rendered);
   const text = parseExposition(rendered);
 
   assert.deepEqual(Object.fromEntries(text.types), {
@@ -238,9 +240,15 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   });
   assert.equal(find(text, "geoipmq_up"), 1);
   assert.equal(find(text, "geoipmq_build_info", { version: '1.2.3-"x"' }), 1);
-  assert.equal(find(text, "geoipmq_database_info", { type: "GeoLite2-City", path }), 1);
-  assert.equal(find(text, "geoipmq_database_build_timestamp_seconds"), buildEpoch);
-  assert.equal(find(text, "geoipmq_database_age_seconds"), 86_400.5);
+  assert.equal(
+    find(text, "geoipmq_database_info", { database: path, type: "GeoLite2-City" }),
+    1,
+  );
+  assert.equal(
+    find(text, "geoipmq_database_build_timestamp_seconds", { database: path }),
+    buildEpoch,
+  );
+  assert.equal(find(text, "geoipmq_database_age_seconds", { database: path }), 86_400.5);
   assert.equal(find(text, "geoipmq_workers_alive"), 3);
   assert.equal(find(text, "geoipmq_requests_total", { ...zmq, verb: "geoip", outcome: "ok" }), 1);
   assert.equal(
@@ -250,7 +258,7 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   assert.equal(find(text, "geoipmq_requests_total", { ...zmq, verb: "ping", outcome: "ok" }), 0);
   assert.equal(
     text.samples.filter((s) => s.name === "geoipmq_requests_total").length,
-    20,
+    24,
     "every transport, verb and outcome, zeros included",
   );
   assert.equal(find(text, "geoipmq_lookups_total", { ...zmq, result: "found" }), 3);

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   type FieldPath,
   formatFields,
-  localizedName,
   MAX_FIELDS,
   MAX_LANGUAGES,
   parseFieldList,
@@ -11,6 +10,7 @@ import {
   renderField,
   resolveField,
 } from "../../../lib/protocol/field_paths.ts";
+import { localizedName } from "../../../lib/protocol/names.ts";
 
 function paths(text: string): FieldPath[] {
   const parsed = parseFieldList(text);
