@@ -23,24 +23,13 @@ import {
 import { formatNetwork, parseIpAddress } from "../../lib/protocol/mod.ts";
 import { formatTsv, NOT_FOUND, stringifyJson } from "../../lib/protocol/mod.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
-
-const PYTHON = "/usr/bin/python3";
-const REFERENCE = new URL("../support/merged_reference.py", import.meta.url).pathname;
-const FIXTURES = new URL("../fixtures/maxmind/", import.meta.url).pathname;
-const FIELDS = "country.iso_code,city.name,city.names.en,subdivisions.0.name,location.latitude," +
-  "location.longitude,postal.code,traits.autonomous_system_number," +
-  "traits.autonomous_system_organization,traits.isp,traits.organization," +
-  "traits.mobile_country_code,traits.mobile_network_code,traits.is_anonymous," +
-  "traits.is_anonymous_vpn,traits.is_tor_exit_node,traits.connection_type,traits.domain," +
-  "traits.user_type,traits,registered_country.name,continent.code";
-
-/** One line of the reference's output. */
-interface Expected {
-  ip: string;
-  json: string;
-  geoip: string;
-  get: string;
-}
+import {
+  FIELDS,
+  FIXTURES,
+  PYTHON,
+  pythonHasMaxminddb,
+  reference,
+} from "../support/merged_reference.ts";
 
 /** How many answers of each shape a run compared, so a run that compares nothing fails. */
 interface Tally {
@@ -53,36 +42,6 @@ interface Tally {
   notFound: number;
   /** A field of the location record's own traits that another database also had. */
   ownTraitKept: number;
-}
-
-const decoder = new TextDecoder();
-
-async function pythonHasMaxminddb(): Promise<string | undefined> {
-  try {
-    const probe = await new Deno.Command(PYTHON, { args: ["-c", "import maxminddb, zmq"] })
-      .output();
-    if (probe.success) return undefined;
-    return decoder.decode(probe.stderr).trim().split("\n").pop();
-  } catch (error) {
-    return String(error);
-  }
-}
-
-async function reference(
-  files: string[],
-  options: { lang: string; addresses: string[] | "every-network" },
-): Promise<Expected[]> {
-  const args = [REFERENCE, ...files.flatMap((f) => ["--db", FIXTURES + f])];
-  args.push("--lang", options.lang, "--fields", FIELDS);
-  if (options.addresses === "every-network") args.push("--every-network");
-  else args.push("--", ...options.addresses);
-  const output = await new Deno.Command(PYTHON, { args, stdin: "null" }).output();
-  assert.equal(
-    output.code,
-    0,
-    `merged_reference.py failed (${output.code}):\n${decoder.decode(output.stderr)}`,
-  );
-  return decoder.decode(output.stdout).trim().split("\n").map((l) => JSON.parse(l) as Expected);
 }
 
 /** The project's answer pieces for one address, from already opened databases. */

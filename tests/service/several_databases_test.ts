@@ -1,0 +1,144 @@
+/**
+ * The service answering from several databases agrees with libmaxminddb: for every
+ * network of MaxMind's test City, ASN, ISP, Anonymous-IP, Connection-Type and Domain
+ * databases, the `json`, `get` and `geoip` answers of a real process started with all six
+ * (`--db` repeated, `--lang de,en`) are byte for byte what the independent reference
+ * (`support/merged_reference.py`) works out. Also: a reload to a database of another
+ * kind is refused while the others switch.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  FIELDS,
+  FIXTURES,
+  PYTHON,
+  pythonHasMaxminddb,
+  reference,
+} from "../support/merged_reference.ts";
+import { skipForMissingTool } from "../support/required_tool.ts";
+import { startService } from "../support/service_process.ts";
+import { askOn, SocketType, TestClient } from "../support/test_client.ts";
+import { waitForNewLine } from "../support/live_service.ts";
+
+const SIX = [
+  "GeoIP2-City-Test.mmdb",
+  "GeoLite2-ASN-Test.mmdb",
+  "GeoIP2-ISP-Test.mmdb",
+  "GeoIP2-Anonymous-IP-Test.mmdb",
+  "GeoIP2-Connection-Type-Test.mmdb",
+  "GeoIP2-Domain-Test.mmdb",
+];
+const BATCH = 100;
+
+Deno.test("json, get and geoip from six databases agree with libmaxminddb on every network", async (t) => {
+  const missing = await pythonHasMaxminddb();
+  if (missing !== undefined) {
+    skipForMissingTool(`${PYTHON} with maxminddb (${missing}; apt-get install python3-maxminddb)`);
+    return;
+  }
+  const expected = await reference(SIX, { lang: "de,en", addresses: "every-network" });
+  assert.ok(expected.length > 5000, `${expected.length} addresses to compare`);
+  await using service = await startService([
+    ...SIX.flatMap((file) => ["--db", FIXTURES + file]),
+    "--lang",
+    "de,en",
+    "--bind",
+    "tcp://127.0.0.1:*",
+  ]);
+  assert.ok(service.log.some((line) => line.includes("GeoLite2-ASN built")), "ready with all six");
+  await using client = new TestClient();
+  const socket = client.socket(SocketType.REQ, service.endpoint, 20_000);
+  let compared = 0;
+  for (let at = 0; at < expected.length; at += BATCH) {
+    const batch = expected.slice(at, at + BATCH);
+    const ips = batch.map((one) => one.ip).join(" ");
+    const json = askOn(socket, `json ${ips}`);
+    const wanted = batch.length === 1
+      ? batch[0]!.json
+      : `[${batch.map((one) => one.json).join(",")}]`;
+    if (json !== wanted) {
+      // Find the first address that differs, to say which.
+      for (const one of batch) {
+        assert.equal(askOn(socket, `json ${one.ip}`), one.json, `json ${one.ip}`);
+      }
+    }
+    assert.equal(
+      askOn(socket, `geoip ${ips}`),
+      batch.map((one) => one.geoip).join("\n"),
+      `geoip of ${batch[0]!.ip}...`,
+    );
+    assert.equal(
+      askOn(socket, `get ${FIELDS} ${ips}`),
+      batch.map((one) => one.get).join("\n"),
+      `get of ${batch[0]!.ip}...`,
+    );
+    compared += batch.length;
+  }
+  await t.step(`compared ${compared} addresses, three ways`, () => {
+    assert.equal(compared, expected.length);
+  });
+  await t.step("info lists every database", () => {
+    const info = JSON.parse(askOn(socket, "info"));
+    assert.deepEqual(
+      info.databases.map((d: { database_type: string }) => d.database_type),
+      [
+        "GeoIP2-City",
+        "GeoLite2-ASN",
+        "GeoIP2-ISP",
+        "GeoIP2-Anonymous-IP",
+        "GeoIP2-Connection-Type",
+        "GeoIP2-Domain",
+      ],
+    );
+  });
+  await t.step("a path that cannot exist gets ERROR with the reason", () => {
+    assert.match(askOn(socket, "get town.name 81.2.69.160"), /^ERROR\tunknown field "town\.name"/);
+    assert.match(askOn(socket, "get city..name 81.2.69.160"), /^ERROR\t/);
+    assert.match(askOn(socket, "get city.name"), /^ERROR\t"get" needs an IP address/);
+  });
+});
+
+Deno.test("a reload to a database of another kind is refused; the others switch", async () => {
+  const directory = await Deno.makeTempDir({ prefix: "geoipmq-kinds-" });
+  try {
+    const city = `${directory}/city.mmdb`;
+    const asn = `${directory}/asn.mmdb`;
+    await Deno.copyFile(FIXTURES + "GeoIP2-City-Test.mmdb", city);
+    await Deno.copyFile(FIXTURES + "GeoLite2-ASN-Test.mmdb", asn);
+    await using service = await startService(["--db", city, "--db", asn]);
+    await using client = new TestClient();
+    const socket = client.socket(SocketType.REQ, service.endpoint, 10_000);
+    const before = askOn(socket, "get city.names.en,traits.autonomous_system_number 1.128.0.1");
+    // The City file becomes an ASN database: it is refused, and the ASN file, read again,
+    // switches alone.
+    await Deno.copyFile(FIXTURES + "GeoLite2-ASN-Test.mmdb", city);
+    Deno.kill(service.pid, "SIGHUP");
+    await waitForNewLine(service, /reload refused/, 0);
+    assert.match(await waitForNewLine(service, /reloaded: serving/, 0), /GeoLite2-ASN built/);
+    // Another edition of a City database replaces it freely.
+    await Deno.copyFile(FIXTURES + "GeoLite2-City-Test.mmdb", city);
+    Deno.kill(service.pid, "SIGHUP");
+    const reloaded = await waitForNewLine(service, /reloaded: serving/, 1);
+    assert.match(reloaded, /GeoLite2-City built/);
+    assert.equal(
+      service.log.find((line) => line.includes("reload refused")),
+      `geoipmq: error: reload refused, still serving the old database: "${city}" is now a ` +
+        "GeoLite2-ASN database where a GeoIP2-City one was; restart to change the kind of a " +
+        "database",
+    );
+    const info = JSON.parse(askOn(socket, "info"));
+    assert.deepEqual(info.databases.map((d: { database_type: string }) => d.database_type), [
+      "GeoLite2-City",
+      "GeoLite2-ASN",
+    ]);
+    assert.deepEqual(info.reloads, { success: 1, failure: 1 });
+    assert.equal(
+      askOn(socket, "get traits.autonomous_system_number 1.128.0.1"),
+      before.split("\t")[1],
+    );
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});
