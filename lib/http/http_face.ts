@@ -13,6 +13,13 @@
 
 import { type AddressAnswer, type GeoipResponder, RequestCounter } from "../lookup/mod.ts";
 import type { ServiceMetrics } from "../metrics/mod.ts";
+import {
+  formatTsv,
+  parseFieldList,
+  parseLanguageList,
+  resolveField,
+  stringifyJson,
+} from "../protocol/mod.ts";
 
 /** What {@linkcode startHttpFace} needs. */
 export interface HttpFaceOptions {
@@ -86,6 +93,19 @@ function jsonError(
   headers: Record<string, string> = {},
 ): Response {
   return reply(status, JSON.stringify({ error: message }), JSON_TYPE, headers);
+}
+
+/** A comma-separated query parameter, parsed; undefined when absent; 400 when bad. */
+function optionalList<T>(
+  query: URLSearchParams,
+  name: string,
+  parse: (text: string) => { ok: true; value: T } | { ok: false; reason: string },
+): T | undefined {
+  const text = query.get(name);
+  if (text === null) return undefined;
+  const parsed = parse(text);
+  if (!parsed.ok) throw new HttpProblem(400, `"${name}": ${parsed.reason}`);
+  return parsed.value;
 }
 
 /** The address in a path segment, percent-decoded (undecodable text is kept as sent). */
@@ -192,6 +212,58 @@ class HttpLookups {
       : reply(status, answer.text, status === 200 ? TSV_TYPE : TEXT_TYPE);
   }
 
+  /**
+   * One address, shaped by the query: `?fields=a.b,c.d` answers just those paths of the
+   * record (`{"ip", "network", "fields": {path: value}}`), `?lang=de,en` the names in
+   * those languages.
+   */
+  shaped(format: "geoip" | "json", address: string, query: URLSearchParams): Response {
+    for (const name of query.keys()) {
+      if (name !== "lang" && name !== "fields") {
+        throw new HttpProblem(400, `unknown query parameter "${name}"; expected fields or lang`);
+      }
+    }
+    const languages = optionalList(query, "lang", parseLanguageList);
+    const fields = optionalList(query, "fields", parseFieldList);
+    if (fields !== undefined && format === "geoip") {
+      throw new HttpProblem(400, '"fields" goes with /json/<ip>, not /geoip/<ip>');
+    }
+    if (languages !== undefined && format === "json" && fields === undefined) {
+      throw new HttpProblem(400, '"lang" chooses names: use it with /geoip/<ip> or with fields');
+    }
+    const started = performance.now();
+    const responder = this.#begin(format);
+    const answer = responder.lookupRecord(address);
+    if (answer.result === "invalid" || answer.result === "error") {
+      responder.tally.outcome = "error";
+      this.#count(started);
+      return jsonError(failureStatus(answer), answer.text);
+    }
+    this.#count(started);
+    const status = answer.result === "found" ? 200 : 404;
+    if (format === "geoip") {
+      if (answer.result !== "found") return reply(404, "NOT_FOUND", TEXT_TYPE);
+      const tsv = answer.location === null ? "NOT_FOUND" : formatTsv(answer.location, languages);
+      return reply(
+        answer.location === null ? 404 : 200,
+        tsv,
+        answer.location === null ? TEXT_TYPE : TSV_TYPE,
+      );
+    }
+    const chosen: Record<string, unknown> = {};
+    for (const path of fields ?? []) {
+      const value = answer.record === undefined
+        ? undefined
+        : resolveField(answer.record, { path, languages: languages ?? ["en"] });
+      chosen[path.text] = value ?? null;
+    }
+    return reply(
+      status,
+      stringifyJson({ ip: address, network: answer.network ?? null, fields: chosen }),
+      JSON_TYPE,
+    );
+  }
+
   /** Many addresses: an array of JSON answers, or of `{ip, error}` per bad address. */
   batch(addresses: string[]): Response {
     if (addresses.length > this.#maxAddresses) {
@@ -284,11 +356,15 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     }
     if (path.startsWith("/json/")) {
       requireMethod(request, READ_ONLY);
-      return lookups.one("json", decodeSegment(path.slice("/json/".length)));
+      const address = decodeSegment(path.slice("/json/".length));
+      if (url.searchParams.size > 0) return lookups.shaped("json", address, url.searchParams);
+      return lookups.one("json", address);
     }
     if (path.startsWith("/geoip/")) {
       requireMethod(request, READ_ONLY);
-      return lookups.one("geoip", decodeSegment(path.slice("/geoip/".length)));
+      const address = decodeSegment(path.slice("/geoip/".length));
+      if (url.searchParams.size > 0) return lookups.shaped("geoip", address, url.searchParams);
+      return lookups.one("geoip", address);
     }
     if (path === "/healthz") {
       requireMethod(request, READ_ONLY);

@@ -372,6 +372,45 @@ export class GeoipResponder {
   }
 
   /**
+   * One address's record, decoded afresh (not cached), for answers shaped per request: a
+   * face's own choice of fields or languages. Counted like {@linkcode GeoipResponder.answer}.
+   *
+   * @param text the address as sent
+   * @returns how it went; when found, the merged record, the location record alone (for
+   *   the `geoip` fields) and the network; when not, the reason in `text`
+   */
+  lookupRecord(
+    text: string,
+  ): AddressAnswer & { record?: unknown; location?: unknown; network?: string | null } {
+    const address = parseIpAddress(text);
+    if (address === undefined) {
+      const reason = this.#failedJson("invalid", `invalid IP address ${quoteValue(text)}`);
+      return { result: "invalid", text: reason };
+    }
+    try {
+      const key = this.#locate(address.bytes, address.version);
+      const prefix = this.#database.lastPrefixLength;
+      const record = key === undefined ? null : this.#mergedRecord();
+      if (record === null) {
+        this.tally.notFound++;
+        return { result: "not_found", text: "" };
+      }
+      this.tally.found++;
+      const offset = this.#offsets[0]!;
+      return {
+        result: "found",
+        text: "",
+        record,
+        location: offset >= 0 ? this.#database.decodeRecord(offset) : null,
+        network: offset >= 0 ? formatNetwork(address, prefix) : null,
+      };
+    } catch (error) {
+      const result = error instanceof AddressFamilyError ? "invalid" : "error";
+      return { result, text: this.#failedJson(result, lookupFailure(text, error)) };
+    }
+  }
+
+  /**
    * The `json` answer for one address.
    *
    * @param text the address as sent

@@ -20,7 +20,7 @@ import {
 import { skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
-import { waitForNewLine } from "../support/live_service.ts";
+import { freeLoopbackPort, waitForNewLine } from "../support/live_service.ts";
 
 const SIX = [
   "GeoIP2-City-Test.mmdb",
@@ -141,4 +141,56 @@ Deno.test("a reload to a database of another kind is refused; the others switch"
   } finally {
     await Deno.remove(directory, { recursive: true });
   }
+});
+
+Deno.test("HTTP answers the merged record, chosen fields, and names in chosen languages", async (t) => {
+  const port = freeLoopbackPort();
+  await using service = await startService([
+    "--db",
+    FIXTURES + "GeoIP2-City-Test.mmdb",
+    "--db",
+    FIXTURES + "GeoLite2-ASN-Test.mmdb",
+    "--http",
+    `127.0.0.1:${port}`,
+  ]);
+  const get = async (path: string) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: response.status, body: await response.text() };
+  };
+  await using client = new TestClient();
+  const socket = client.socket(SocketType.REQ, service.endpoint, 10_000);
+  const [ip] = (await reference(
+    ["GeoIP2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb"],
+    { lang: "en", addresses: ["2.125.160.216"] },
+  )).map((one) => one.ip);
+  await t.step("/json/<ip> is the json answer, traits merged", async () => {
+    const answer = await get(`/json/${ip}`);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, askOn(socket, `json ${ip}`));
+  });
+  await t.step("?fields= answers just those paths, like get", async () => {
+    const fields = "country.iso_code,city.name,traits.autonomous_system_number,postal.code";
+    const answer = await get(`/json/${ip}?fields=${fields}`);
+    assert.equal(answer.status, 200);
+    const body = JSON.parse(answer.body);
+    const line = askOn(socket, `get ${fields} ${ip}`).split("\t");
+    assert.deepEqual(Object.keys(body.fields), fields.split(","));
+    assert.deepEqual(
+      Object.values(body.fields).map((value) => value === null ? "(null)" : String(value)),
+      line,
+    );
+  });
+  await t.step("?lang= picks the city name of /geoip/<ip>", async () => {
+    const english = (await get(`/geoip/${ip}`)).body.split("\t")[2];
+    const answer = await get(`/geoip/${ip}?lang=zz,de`);
+    assert.equal(answer.status, 200);
+    const record = JSON.parse(askOn(socket, `json ${ip}`)).record;
+    assert.equal(answer.body.split("\t")[2], record.city?.names?.de ?? english);
+  });
+  await t.step("a bad field or parameter is a 400 with the reason", async () => {
+    const bad = await get(`/json/${ip}?fields=town.name`);
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).error, /unknown field "town\.name"/);
+    assert.equal((await get(`/json/${ip}?colour=blue`)).status, 400);
+  });
 });
