@@ -40,6 +40,7 @@ import {
   tcpAddress,
   ZmtpSpeaker,
 } from "../tests/support/zmtp_speaker.ts";
+import { concatBytes, writeAll } from "../tests/support/bytes.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const PROBE_WORKER = new URL("./attack_probe_worker.ts", import.meta.url).href;
@@ -207,21 +208,6 @@ function randomAddresses(count: number): string[] {
         i === 0 ? b : Math.floor(Math.random() * 256)
       ).join("."),
   );
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
 function closeQuietly(closable: { close(): void }): void {
