@@ -14,7 +14,7 @@ import {
   settleAfterReady,
   waitForNewLine,
 } from "../support/live_service.ts";
-import { startService } from "../support/service_process.ts";
+import { startOnDatabase } from "../support/service_process.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
@@ -29,14 +29,7 @@ Deno.test("a FIFO at the --db path fails the reload, and SIGTERM still stops the
   const path = `${directory}/GeoIP2-City.mmdb`;
   try {
     await Deno.writeFile(path, letteredDatabase("Alpha", 1_700_000_000));
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "1",
-    ]);
+    await using service = await startOnDatabase(path, { workers: 1 });
     await settleAfterReady(service);
     const failedBefore = linesMatching(service, RELOAD_FAILED).length;
 
