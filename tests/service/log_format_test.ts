@@ -18,6 +18,8 @@ import { runService, type ServiceProcess, startService } from "../support/servic
 
 const ALPHA_EPOCH = 1_700_000_000;
 const BRAVO_EPOCH = 1_750_000_000;
+/** The events of a start and of one reload by SIGHUP, in order. */
+const STARTED_AND_RELOADED = ["start", "ready", "sighup", "reloaded"];
 
 /** One JSON log line, with the fields every line has. */
 interface LogEvent {
@@ -96,10 +98,7 @@ Deno.test(
 
       const events = jsonEvents(service.log);
       assert.deepEqual(events.map((event) => event.event), [
-        "start",
-        "ready",
-        "sighup",
-        "reloaded",
+        ...STARTED_AND_RELOADED,
         "sighup",
         "reload-failed",
         "stop",
@@ -150,10 +149,7 @@ Deno.test("GEOIPMQ_LOG_FORMAT=json chooses the JSON lines, and the flag wins ove
       await stopAndCheckExit(service, "SIGINT");
       const events = jsonEvents(service.log);
       assert.deepEqual(events.map((event) => event.event), [
-        "start",
-        "ready",
-        "sighup",
-        "reloaded",
+        ...STARTED_AND_RELOADED,
         "stop",
         "stopped",
       ]);
