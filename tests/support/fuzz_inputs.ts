@@ -6,10 +6,14 @@
  * @module
  */
 
+import type { RequestLimits } from "../../lib/protocol/mod.ts";
 import type { Random } from "./fuzz_random.ts";
 import { concatBytes } from "./bytes.ts";
 
 const encoder = new TextEncoder();
+
+/** The request limits the fuzz tests parse and answer with. */
+export const FUZZ_LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };
 
 /** The characters IPv4 and IPv6 addresses are made of. */
 export const IP_ALPHABET = "0123456789abcdefABCDEF:.";
