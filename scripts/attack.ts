@@ -32,7 +32,7 @@ import {
   type ZmqSocket,
 } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
-import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
+import { gunzip, SERVICE_FLAGS, spawnQuiet, textLines } from "./service_child.ts";
 import type { ProbeResult, ProbeStart } from "./attack_probe_worker.ts";
 import {
   encodeFrame,
@@ -40,7 +40,9 @@ import {
   tcpAddress,
   ZmtpSpeaker,
 } from "../tests/support/zmtp_speaker.ts";
+import { concatBytes, writeAll } from "../tests/support/bytes.ts";
 
+const encoder = new TextEncoder();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const PROBE_WORKER = new URL("./attack_probe_worker.ts", import.meta.url).href;
 
@@ -94,27 +96,14 @@ async function spawnMain(
     MAIN,
     ...args,
   ];
-  const child = new Deno.Command(command, {
-    args: commandArgs,
-    env: childEnvironment(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnQuiet(command, commandArgs);
   const log: string[] = [];
   const ready = Promise.withResolvers<string>();
   const reading = (async () => {
-    let pending = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) {
-        log.push(line);
-        if (log.length > 500) log.shift();
-        if (options.ready.test(line)) ready.resolve(line);
-      }
+    for await (const line of textLines(child.stderr)) {
+      log.push(line);
+      if (log.length > 500) log.shift();
+      if (options.ready.test(line)) ready.resolve(line);
     }
   })();
   const spawned: Spawned = {
@@ -207,21 +196,6 @@ function randomAddresses(count: number): string[] {
         i === 0 ? b : Math.floor(Math.random() * 256)
       ).join("."),
   );
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
 function closeQuietly(closable: { close(): void }): void {
@@ -412,7 +386,7 @@ const ATTACKS: readonly Attack[] = [
       const requests = Array.from({ length: 8 }, () =>
         concatBytes([
           encodeFrame(new Uint8Array(0), { more: true }),
-          encodeFrame(new TextEncoder().encode(`json ${randomAddresses(1000).join(" ")}`)),
+          encodeFrame(encoder.encode(`json ${randomAddresses(1000).join(" ")}`)),
         ]));
       let sent = 0;
       let ended = 0;
@@ -467,7 +441,6 @@ const ATTACKS: readonly Attack[] = [
     setup: (database) => serviceTarget(database, { http: true }),
     async run({ target, signal }) {
       const connections = new Connections(signal);
-      const encoder = new TextEncoder();
       const conns = (await Promise.all(
         Array.from({ length: 200 }, () => connections.connect(target.httpPort!, true)),
       )).filter((conn) => conn !== undefined);
@@ -495,7 +468,6 @@ const ATTACKS: readonly Attack[] = [
     setup: (database) => serviceTarget(database, { http: true }),
     async run({ target, signal }) {
       const connections = new Connections(signal);
-      const encoder = new TextEncoder();
       const requests = Array.from({ length: 10 }, () =>
         encoder.encode(
           `GET /json?${randomAddresses(1000).map((a) => `ip=${a}`).join("&")} HTTP/1.1\r\n` +
@@ -620,7 +592,7 @@ const ATTACKS: readonly Attack[] = [
       const { port } = tcpAddress(target.endpoint);
       const connections = new Connections(signal);
       const hello = encodeFrame(
-        concatBytes([Uint8Array.of(5), new TextEncoder().encode("HELLO"), new Uint8Array(194)]),
+        concatBytes([Uint8Array.of(5), encoder.encode("HELLO"), new Uint8Array(194)]),
         { command: true },
       );
       let garbage = 0;

@@ -9,17 +9,7 @@
  * @module
  */
 
-import {
-  Errno,
-  Libzmq,
-  SocketBytesOption,
-  SocketOption,
-  SocketType,
-  ZmqContext,
-  ZmqError,
-  type ZmqSocket,
-} from "../lib/zmq/mod.ts";
-import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
+import * as zmq from "../lib/zmq/mod.ts";
 
 /** What the worker is started with. */
 export interface ProbeStart {
@@ -49,35 +39,35 @@ export interface ProbeResult {
 
 const decoder = new TextDecoder();
 
-function openSocket(context: ZmqContext, start: ProbeStart): ZmqSocket {
-  const socket = context.socket(SocketType.REQ);
-  socket.setOption(SocketOption.LINGER, 0);
-  socket.setOption(SocketOption.RCVTIMEO, start.timeoutMs);
-  socket.setOption(SocketOption.SNDTIMEO, start.timeoutMs);
+function openSocket(context: zmq.ZmqContext, start: ProbeStart): zmq.ZmqSocket {
+  const socket = context.socket(zmq.SocketType.REQ);
+  socket.setOption(zmq.SocketOption.LINGER, 0);
+  socket.setOption(zmq.SocketOption.RCVTIMEO, start.timeoutMs);
+  socket.setOption(zmq.SocketOption.SNDTIMEO, start.timeoutMs);
   if (start.curve !== undefined) {
-    socket.setBytesOption(SocketBytesOption.CURVE_SERVERKEY, start.curve.serverKey);
-    socket.setBytesOption(SocketBytesOption.CURVE_PUBLICKEY, start.curve.publicKey);
-    socket.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, start.curve.secretKey);
+    socket.setBytesOption(zmq.SocketBytesOption.CURVE_SERVERKEY, start.curve.serverKey);
+    socket.setBytesOption(zmq.SocketBytesOption.CURVE_PUBLICKEY, start.curve.publicKey);
+    socket.setBytesOption(zmq.SocketBytesOption.CURVE_SECRETKEY, start.curve.secretKey);
   }
   socket.connect(start.endpoint);
   return socket;
 }
 
 /** Sends one request; returns the reply text, or null when it did not come in time. */
-function ask(socket: ZmqSocket, request: string): string | null {
+function ask(socket: zmq.ZmqSocket, request: string): string | null {
   try {
     socket.send(request);
     const reply = socket.receive();
     return reply === null ? null : decoder.decode(reply.at(-1));
   } catch (error) {
-    if (error instanceof ZmqError && error.errno === Errno.EAGAIN) return null;
+    if (error instanceof zmq.ZmqError && error.errno === zmq.Errno.EAGAIN) return null;
     throw error;
   }
 }
 
 async function run(start: ProbeStart): Promise<ProbeResult> {
-  const lib = Libzmq.open(bundledLibzmqPath());
-  const context = ZmqContext.create(lib);
+  const lib = zmq.Libzmq.open(zmq.bundledLibzmqPath());
+  const context = zmq.ZmqContext.create(lib);
   const stop = new Int32Array(start.stop);
   const result: ProbeResult = {
     sent: 0,

@@ -35,7 +35,7 @@
  * @module
  */
 
-import { childEnvironment, gunzip, SERVICE_FLAGS } from "./service_child.ts";
+import { childEnvironment, gunzip, SERVICE_FLAGS, spawnQuiet } from "./service_child.ts";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
 import { Libzmq } from "../lib/zmq/mod.ts";
@@ -239,14 +239,7 @@ class Server {
     args: string[];
     ready: (line: string) => Listening | null;
   }): Promise<Server> {
-    const child = new Deno.Command(spec.command, {
-      args: spec.args,
-      env: childEnvironment(),
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnQuiet(spec.command, spec.args);
     children.add(child);
     const log: string[] = [];
     const ready = Promise.withResolvers<Listening & { line: string }>();

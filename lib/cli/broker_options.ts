@@ -7,13 +7,18 @@
 import type { BrokerCommandOptions } from "../client/mod.ts";
 import { UsageError } from "./errors.ts";
 export type { BrokerCommandOptions };
-import { checkEndpoint, commaList, type Env, parseFlags } from "./values.ts";
+import {
+  checkEndpoint,
+  commaList,
+  type Env,
+  LIBZMQ_AND_HELP,
+  parseCommandFlags,
+} from "./values.ts";
 
 const FLAGS = {
   frontend: { type: "string", multiple: true },
   backend: { type: "string", multiple: true },
-  libzmq: { type: "string" },
-  help: { type: "boolean" },
+  ...LIBZMQ_AND_HELP,
 } as const;
 
 /**
@@ -34,9 +39,8 @@ const FLAGS = {
  * @throws {UsageError} for an unknown flag, a missing or bad value
  */
 export function parseBrokerOptions(args: string[], env: Env): BrokerCommandOptions | "help" {
-  const { values, positionals } = parseFlags(args, FLAGS);
-  if (values.help === true) return "help";
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const values = parseCommandFlags(args, FLAGS);
+  if (values === "help") return values;
   const frontend = values.frontend ?? commaList(env.GEOIPMQ_BROKER_FRONTEND) ?? [];
   const backend = values.backend ?? commaList(env.GEOIPMQ_BROKER_BACKEND) ?? [];
   if (frontend.length === 0) {

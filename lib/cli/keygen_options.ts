@@ -6,7 +6,7 @@
 
 import { UsageError } from "./errors.ts";
 import { userPath } from "./paths.ts";
-import { type Env, parseFlags } from "./values.ts";
+import { type Env, LIBZMQ_AND_HELP, parseCommandFlags } from "./values.ts";
 import type { KeygenOptions } from "../curve/mod.ts";
 export type { KeygenOptions };
 
@@ -15,8 +15,7 @@ export const DEFAULT_KEY_PREFIX = "geoipmq";
 
 const FLAGS = {
   out: { type: "string" },
-  libzmq: { type: "string" },
-  help: { type: "boolean" },
+  ...LIBZMQ_AND_HELP,
 } as const;
 
 /**
@@ -35,9 +34,8 @@ const FLAGS = {
  * @throws {UsageError} for an unknown flag, a missing or empty value, an extra argument
  */
 export function parseKeygenOptions(args: string[], env: Env): KeygenOptions | "help" {
-  const { values, positionals } = parseFlags(args, FLAGS);
-  if (values.help === true) return "help";
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const values = parseCommandFlags(args, FLAGS);
+  if (values === "help") return values;
   const out = values.out ?? DEFAULT_KEY_PREFIX;
   if (out === "") throw new UsageError("--out must not be empty");
   const libzmq = values.libzmq ?? env.GEOIPMQ_LIBZMQ;

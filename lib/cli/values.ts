@@ -36,6 +36,37 @@ export function parseFlags<T extends ParseArgsOptionsConfig>(args: string[], opt
   }
 }
 
+/** The flags of every subcommand that opens libzmq: `--libzmq` and `--help`. */
+export const LIBZMQ_AND_HELP = {
+  libzmq: { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+/**
+ * Parses the flags of a subcommand that takes no positional arguments and has `--help`.
+ *
+ * @example
+ * ```ts
+ * import { parseCommandFlags } from "./values.ts";
+ * const flags = { out: { type: "string" }, help: { type: "boolean" } } as const;
+ * console.log(parseCommandFlags(["--help"], flags)); // "help"
+ * ```
+ *
+ * @param args the arguments after the subcommand's name
+ * @param options the flags, as `parseArgs` takes them, with `help`
+ * @returns the values, or `"help"` when `--help` was given
+ * @throws {UsageError} for a malformed command line or a positional argument
+ */
+export function parseCommandFlags<T extends ParseArgsOptionsConfig & { help: { type: "boolean" } }>(
+  args: string[],
+  options: T,
+) {
+  const { values, positionals } = parseFlags(args, options);
+  if ((values as { help?: boolean }).help === true) return "help";
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  return values;
+}
+
 /**
  * Turns an error of `parseArgs` into one line.
  *

@@ -89,6 +89,10 @@ export interface GeoipClientOptions {
   lib?: Libzmq;
 }
 
+const POLL_ITEM_SIZE = 16;
+const NULL_FIELD = "(null)";
+const decoder = new TextDecoder();
+
 /** The service could not be reached in time, or answered `ERROR` to the whole request. */
 export class GeoipClientError extends Error {
   /**
@@ -100,10 +104,6 @@ export class GeoipClientError extends Error {
     this.name = "GeoipClientError";
   }
 }
-
-const POLL_ITEM_SIZE = 16;
-const NULL_FIELD = "(null)";
-const decoder = new TextDecoder();
 
 /**
  * A geoipmq client. Not for concurrent use from one object: calls wait for each other

@@ -95,18 +95,18 @@ export async function serveZap(
         throw error;
       }
       const decision = decide(lib, frames, setup.domain, allowed);
+      // Count before answering: once a client is let in, the count says so.
+      if (decision.key !== undefined) {
+        if (decision.allowed) state.recordAllowed();
+        else state.recordRefused();
+      }
       try {
         socket.send(decision.reply);
       } catch (error) {
         if (errnoOf(error) === Errno.ETERM) break;
         throw error;
       }
-      if (decision.key === undefined) continue;
-      if (decision.allowed) {
-        state.recordAllowed();
-        continue;
-      }
-      state.recordRefused();
+      if (decision.key === undefined || decision.allowed) continue;
       const held = limiter.note(decision.key, Date.now());
       if (held !== null) port.emit({ key: decision.key, address: decision.address, held });
     }

@@ -197,15 +197,8 @@ class HttpLookups {
 
   /** One address: the answer, 404 when not found, 4xx/5xx with the reason. */
   one(format: "geoip" | "json", address: string): Response {
-    const started = performance.now();
-    const responder = this.#begin(format);
-    const answer = responder.answer(format, address);
-    if (answer.result === "invalid" || answer.result === "error") {
-      responder.tally.outcome = "error";
-      this.#count(started);
-      return jsonError(failureStatus(answer), answer.text);
-    }
-    this.#count(started);
+    const answer = this.#lookUp(format, (responder) => responder.answer(format, address));
+    if (answer instanceof Response) return answer;
     const status = answer.result === "found" ? 200 : 404;
     return format === "json"
       ? reply(status, answer.text, JSON_TYPE)
@@ -231,15 +224,8 @@ class HttpLookups {
     if (languages !== undefined && format === "json" && fields === undefined) {
       throw new HttpProblem(400, '"lang" chooses names: use it with /geoip/<ip> or with fields');
     }
-    const started = performance.now();
-    const responder = this.#begin(format);
-    const answer = responder.lookupRecord(address);
-    if (answer.result === "invalid" || answer.result === "error") {
-      responder.tally.outcome = "error";
-      this.#count(started);
-      return jsonError(failureStatus(answer), answer.text);
-    }
-    this.#count(started);
+    const answer = this.#lookUp(format, (responder) => responder.lookupRecord(address));
+    if (answer instanceof Response) return answer;
     const status = answer.result === "found" ? 200 : 404;
     if (format === "geoip") {
       if (answer.result !== "found") return reply(404, "NOT_FOUND", TEXT_TYPE);
@@ -282,6 +268,23 @@ class HttpLookups {
     }
     this.#count(started);
     return reply(200, body + "]", JSON_TYPE);
+  }
+
+  /**
+   * Looks one address up through the responder of the moment and counts the request: a
+   * failed address is the request's error, answered here with its status.
+   */
+  #lookUp<T extends AddressAnswer>(
+    format: "geoip" | "json",
+    lookUp: (responder: GeoipResponder) => T,
+  ): T | Response {
+    const started = performance.now();
+    const responder = this.#begin(format);
+    const answer = lookUp(responder);
+    const failed = answer.result === "invalid" || answer.result === "error";
+    if (failed) responder.tally.outcome = "error";
+    this.#count(started);
+    return failed ? jsonError(failureStatus(answer), answer.text) : answer;
   }
 
   #begin(format: "geoip" | "json"): GeoipResponder {

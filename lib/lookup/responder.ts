@@ -308,9 +308,14 @@ export class GeoipResponder {
       this.#result = "found";
       return line;
     } catch (error) {
-      const result = error instanceof AddressFamilyError ? "invalid" : "error";
-      return this.#failed(result, lookupFailure(latin1(frame, start, end), error));
+      return this.#lookupFailed(error, latin1(frame, start, end));
     }
+  }
+
+  /** Counts an address whose lookup threw, and makes its `ERROR` line. */
+  #lookupFailed(error: unknown, address: string): string {
+    const result = error instanceof AddressFamilyError ? "invalid" : "error";
+    return this.#failed(result, lookupFailure(address, error));
   }
 
   /** Counts a failed address and makes its `ERROR` line. */
@@ -582,8 +587,7 @@ export class GeoipResponder {
       this.#result = "found";
       return line;
     } catch (error) {
-      const result = error instanceof AddressFamilyError ? "invalid" : "error";
-      return this.#failed(result, lookupFailure(latin1(frame, start, end), error));
+      return this.#lookupFailed(error, latin1(frame, start, end));
     }
   }
 

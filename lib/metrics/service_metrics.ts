@@ -274,12 +274,11 @@ export class ServiceMetrics {
     error: number,
     transport: RequestTransport = "zmq",
   ): void {
-    const words = this.#words;
     const lookups = transportBase(transport) + SLOT_LOOKUPS;
-    if (found > 0) addTo(words, lookups, toCount(found));
-    if (notFound > 0) addTo(words, lookups + 1, toCount(notFound));
-    if (invalid > 0) addTo(words, lookups + 2, toCount(invalid));
-    if (error > 0) addTo(words, lookups + 3, toCount(error));
+    this.#addCount(lookups, found);
+    this.#addCount(lookups + 1, notFound);
+    this.#addCount(lookups + 2, invalid);
+    this.#addCount(lookups + 3, error);
   }
 
   /**
@@ -289,8 +288,13 @@ export class ServiceMetrics {
    * @param misses answers rendered
    */
   recordCache(hits: number, misses: number): void {
-    if (hits > 0) addTo(this.#words, SLOT_CACHE_HITS, toCount(hits));
-    if (misses > 0) addTo(this.#words, SLOT_CACHE_MISSES, toCount(misses));
+    this.#addCount(SLOT_CACHE_HITS, hits);
+    this.#addCount(SLOT_CACHE_MISSES, misses);
+  }
+
+  /** Adds a count to a slot; a count of zero (or less) costs nothing. */
+  #addCount(slot: number, count: number): void {
+    if (count > 0) addTo(this.#words, slot, toCount(count));
   }
 
   /**

@@ -78,12 +78,7 @@ function refuse<T>(reason: string): Parsed<T> {
  * @returns the paths in order, or why the list is refused
  */
 export function parseFieldList(text: string): Parsed<FieldPath[]> {
-  if (text === "") return refuse("empty field list");
-  const items = text.split(",");
-  if (items.length > MAX_FIELDS) return refuse(`more than ${MAX_FIELDS} fields`);
-  const paths: FieldPath[] = [];
-  for (const item of items) {
-    if (item === "") return refuse(`empty field in ${quoteValue(text)}`);
+  return parseList(text, { noun: "field", max: MAX_FIELDS }, (item) => {
     const segments = item.split(".");
     if (segments.some((segment) => segment === "")) {
       return refuse(`empty part in field ${quoteValue(item)}`);
@@ -96,9 +91,8 @@ export function parseFieldList(text: string): Parsed<FieldPath[]> {
         `unknown field ${quoteValue(item)}: fields start with ${RECORD_NAMES.join(", ")}`,
       );
     }
-    paths.push({ text: item, segments });
-  }
-  return { ok: true, value: paths };
+    return { ok: true, value: { text: item, segments } };
+  });
 }
 
 /**
@@ -116,16 +110,32 @@ export function parseFieldList(text: string): Parsed<FieldPath[]> {
  * @returns the tags, or why the list is refused
  */
 export function parseLanguageList(text: string): Parsed<string[]> {
-  if (text === "") return refuse("empty language list");
-  const items = text.split(",");
-  if (items.length > MAX_LANGUAGES) return refuse(`more than ${MAX_LANGUAGES} languages`);
-  const tags: string[] = [];
-  for (const item of items) {
-    if (item === "") return refuse(`empty language in ${quoteValue(text)}`);
+  return parseList(text, { noun: "language", max: MAX_LANGUAGES }, (item) => {
     if (!LANGUAGE_TAG.test(item)) return refuse(`invalid language tag ${quoteValue(item)}`);
-    tags.push(canonicalTag(item));
+    return { ok: true, value: canonicalTag(item) };
+  });
+}
+
+/**
+ * Parses a comma-separated list item by item: the list must not be empty nor name more
+ * than `list.max` items, and no item may be empty; the first refusal wins.
+ */
+function parseList<T>(
+  text: string,
+  list: { noun: string; max: number },
+  parseItem: (item: string) => Parsed<T>,
+): Parsed<T[]> {
+  if (text === "") return refuse(`empty ${list.noun} list`);
+  const items = text.split(",");
+  if (items.length > list.max) return refuse(`more than ${list.max} ${list.noun}s`);
+  const values: T[] = [];
+  for (const item of items) {
+    if (item === "") return refuse(`empty ${list.noun} in ${quoteValue(text)}`);
+    const parsed = parseItem(item);
+    if (!parsed.ok) return parsed;
+    values.push(parsed.value);
   }
-  return { ok: true, value: tags };
+  return { ok: true, value: values };
 }
 
 function canonicalTag(tag: string): string {

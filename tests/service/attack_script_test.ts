@@ -6,22 +6,12 @@
  */
 
 import assert from "node:assert/strict";
+import { type CommandOutput, commandOutput } from "../support/command_output.ts";
 
 const SCRIPT = new URL("../../scripts/attack.ts", import.meta.url).pathname;
 
-async function runAttack(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", SCRIPT, ...args],
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runAttack(args: string[]): Promise<CommandOutput> {
+  return commandOutput(Deno.execPath(), { args: ["run", "--allow-all", SCRIPT, ...args] });
 }
 
 Deno.test("scripts/attack.ts lists its attacks and refuses bad flags", async (t) => {

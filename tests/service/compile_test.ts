@@ -18,6 +18,7 @@ import {
   startTaskPermissions,
   zeromqManifestPath,
 } from "../../scripts/compile.ts";
+import { type CommandOutput, commandOutput } from "../support/command_output.ts";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { TestClient } from "../support/test_client.ts";
 import { runToExit, spawnService } from "../support/service_process.ts";
@@ -28,24 +29,18 @@ const DENO_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 /** Runs `scripts/compile.ts` as `deno task compile` does. */
-async function runCompileScript(
+function runCompileScript(
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<CommandOutput> {
   const inherited = Deno.env.toObject();
   delete inherited.DENORT_BIN;
-  const output = await new Deno.Command(Deno.execPath(), {
+  return commandOutput(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-env", "--allow-run", COMPILE_SCRIPT, ...args],
     cwd: PROJECT_ROOT,
     env: { ...inherited, ...env },
     clearEnv: true,
-    stdin: "null",
-  }).output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  });
 }
 
 /** The values that follow each occurrence of a flag. */

@@ -16,17 +16,18 @@ Deno.test("geoipmq refuses a secret key file as its CURVE allow file (exit 1, on
   const clientKeys = client.lib.curveKeypair();
   await using files = await CurveFiles.create(client.lib, [clientKeys.publicKey]);
   const secret = (await Deno.readTextFile(files.secretKeyFile)).split("\n")[1]!;
+  const args = (allowFile: string) => [
+    "--db",
+    files.database,
+    "--bind",
+    "tcp://127.0.0.1:*",
+    "--curve-secret-key-file",
+    files.secretKeyFile,
+    "--curve-allow-file",
+    allowFile,
+  ];
   const refused = async (allowFile: string, expected: string) => {
-    const result = await runService([
-      "--db",
-      files.database,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--curve-secret-key-file",
-      files.secretKeyFile,
-      "--curve-allow-file",
-      allowFile,
-    ]);
+    const result = await runService(args(allowFile));
     assert.equal(result.code, 1, result.stderr);
     const lines = result.stderr.split("\n").filter((line) => line.startsWith("geoipmq:"));
     assert.equal(lines.at(-1), `geoipmq: error: ${expected}`);
@@ -59,16 +60,9 @@ Deno.test("geoipmq refuses a secret key file as its CURVE allow file (exit 1, on
   });
   await t.step("the same one key in a file others may read is an allow file", async () => {
     const path = await files.write("one.allow", `${clientKeys.publicKey}\n`, 0o644);
-    await using service = await startService([
-      "--db",
-      files.database,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--curve-secret-key-file",
-      files.secretKeyFile,
-      "--curve-allow-file",
-      path,
-    ], { probe: { curve: { ...clientKeys, serverKey: files.serverKey } } });
+    await using service = await startService(args(path), {
+      probe: { curve: { ...clientKeys, serverKey: files.serverKey } },
+    });
     assert.ok(service.log.includes(`geoipmq: CURVE allow-list: 1 client key from ${path}`));
   });
 });

@@ -14,35 +14,24 @@ import {
   settleAfterReady,
   waitForNewLine,
 } from "../support/live_service.ts";
-import { startService } from "../support/service_process.ts";
-import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
+import { startOnDatabase } from "../support/service_process.ts";
+import { makeFifo, skipWithoutMkfifo } from "../support/fifo.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const RELOAD_FAILED = /reload failed, still serving the old database: /;
 
 Deno.test("a FIFO at the --db path fails the reload, and SIGTERM still stops the service", async () => {
-  if (!await commandWorks("mkfifo", ["--version"])) {
-    skipForMissingTool("mkfifo (coreutils)");
-    return;
-  }
+  if (await skipWithoutMkfifo()) return;
   const directory = await Deno.makeTempDir({ prefix: "geoipmq-fifo-" });
   const path = `${directory}/GeoIP2-City.mmdb`;
   try {
     await Deno.writeFile(path, letteredDatabase("Alpha", 1_700_000_000));
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "1",
-    ]);
+    await using service = await startOnDatabase(path, { workers: 1 });
     await settleAfterReady(service);
     const failedBefore = linesMatching(service, RELOAD_FAILED).length;
 
     await Deno.remove(path);
-    const made = await new Deno.Command("mkfifo", { args: [path] }).output();
-    assert.ok(made.success, "mkfifo failed");
+    await makeFifo(path);
     Deno.kill(service.pid, "SIGHUP");
     const line = await waitForNewLine(service, RELOAD_FAILED, failedBefore);
     assert.match(line, new RegExp(`"${path}": not a regular file \\(a FIFO\\)$`));

@@ -11,7 +11,6 @@
  */
 
 import assert from "node:assert/strict";
-import type { RequestLimits } from "../../lib/protocol/mod.ts";
 import { DatabaseError, GeoDatabase } from "../../lib/database/mod.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import {
@@ -23,16 +22,15 @@ import {
 } from "../support/fixtures.ts";
 import { parseIpAddress } from "../../lib/protocol/mod.ts";
 import { buildMmdb, bytes } from "../support/mmdb_writer.ts";
-import { randomValidAddress } from "../support/fuzz_inputs.ts";
+import { FUZZ_LIMITS, randomValidAddress } from "../support/fuzz_inputs.ts";
 import { caseSeed, fuzzSettings, Random, scaled } from "../support/fuzz_random.ts";
 import { makeMutant, type MutantBase, mutantBases } from "../support/mmdb_mutants.ts";
 import type { MutantJob, MutantReport } from "../support/mutant_worker.ts";
 import { replyProblem } from "../support/reply_shape.ts";
-import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
+import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
 import { receiveWithin, SocketType, TestClient } from "../support/test_client.ts";
 
 const settings = fuzzSettings("database_fuzz_test");
-const LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };
 /** The longest one request may take on a small database. */
 const SLOW_MS = 1000;
 /** How long the worker may take for one mutant before it is taken to hang. */
@@ -152,7 +150,7 @@ async function fuzzMutants(count: number): Promise<FuzzSummary> {
         index: -1,
         bytes: new Uint8Array(base.bytes),
         addresses: FIXED_ADDRESSES,
-        limits: LIMITS,
+        limits: FUZZ_LIMITS,
         slowMs: SLOW_MS,
       }, HANG_MS);
       assert.ok(typeof report === "object" && !(report instanceof Error), String(report));
@@ -165,7 +163,7 @@ async function fuzzMutants(count: number): Promise<FuzzSummary> {
         index,
         bytes: new Uint8Array(mutant.bytes),
         addresses: addressesFor(mutant),
-        limits: LIMITS,
+        limits: FUZZ_LIMITS,
         slowMs: SLOW_MS,
       };
       const report = await runner.run(job, HANG_MS);
@@ -357,7 +355,7 @@ Deno.test({
       return;
     }
     const responder = new GeoipResponder(database, {
-      limits: LIMITS,
+      limits: FUZZ_LIMITS,
       server: { version: "0", libzmqVersion: "0", startedAt: Date.now() },
     });
     const info = responder.respond(new TextEncoder().encode("info"));
@@ -381,7 +379,7 @@ Deno.test({
   name: "a build_epoch out of Date range on reload keeps the old database serving",
   async fn() {
     const path = await writeTempFile(cityFixture());
-    const service = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
+    const service = await startOnDatabase(path);
     try {
       await Deno.writeFile(path, farFutureDatabase());
       Deno.kill(service.pid, "SIGHUP");
@@ -444,7 +442,7 @@ Deno.test({
     broken[at] = 0x20 | ((recordOffset >> 8) & 7); // a pointer (size 0) to the record itself
     broken[at + 1] = recordOffset & 0xff;
     const responder = new GeoipResponder(openFixture(broken), {
-      limits: LIMITS,
+      limits: FUZZ_LIMITS,
       server: { version: "0", libzmqVersion: "0", startedAt: Date.now() },
     });
     const reply = responder.respond(new TextEncoder().encode("geoip 203.0.113.9"));
@@ -473,7 +471,7 @@ Deno.test({
         index: -1,
         bytes: fanOutDatabase(4, 100),
         addresses: ["203.0.113.9"],
-        limits: LIMITS,
+        limits: FUZZ_LIMITS,
         slowMs: SLOW_MS,
       }, 5000);
       assert.notEqual(report, "hang", "one lookup took over 5 s");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type CommandOutput, commandOutput } from "../support/command_output.ts";
 import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";
@@ -21,14 +22,8 @@ const CLIENTS = [
   },
 ];
 
-async function run(program: string, args: string[]) {
-  const output = await new Deno.Command(program, { args, stdin: "null" }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function run(program: string, args: string[]): Promise<CommandOutput> {
+  return commandOutput(program, { args });
 }
 
 for (const client of CLIENTS) {

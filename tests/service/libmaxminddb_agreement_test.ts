@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { bundledDatabasePath } from "../../lib/database/mod.ts";
+import { type CommandOutput, commandOutput } from "../support/command_output.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
@@ -20,8 +21,6 @@ const ADDRESS_COUNT = 3000;
 const SEED = 20240611;
 /** TSV line (one request or a batch), JSON network, JSON record. */
 const COMPARISONS_PER_ADDRESS = 3;
-
-const decoder = new TextDecoder();
 
 /** What the check script prints. */
 interface CheckResult {
@@ -40,14 +39,9 @@ interface CheckResult {
 async function run(
   program: string,
   args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<CommandOutput> {
   try {
-    const output = await new Deno.Command(program, { args, stdin: "null" }).output();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
+    return await commandOutput(program, { args });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       return { code: -1, stdout: "", stderr: `${program}: not found` };

@@ -18,6 +18,10 @@ import { runService, type ServiceProcess, startService } from "../support/servic
 
 const ALPHA_EPOCH = 1_700_000_000;
 const BRAVO_EPOCH = 1_750_000_000;
+/** The events of a start and of one reload by SIGHUP, in order. */
+const STARTED_AND_RELOADED = ["start", "ready", "sighup", "reloaded"];
+/** The events of a stop by signal. */
+const STOPPED = ["stop", "stopped"];
 
 /** One JSON log line, with the fields every line has. */
 interface LogEvent {
@@ -96,14 +100,10 @@ Deno.test(
 
       const events = jsonEvents(service.log);
       assert.deepEqual(events.map((event) => event.event), [
-        "start",
-        "ready",
-        "sighup",
-        "reloaded",
+        ...STARTED_AND_RELOADED,
         "sighup",
         "reload-failed",
-        "stop",
-        "stopped",
+        ...STOPPED,
       ]);
       const start = only(events, "start");
       assert.equal(start.level, "info");
@@ -150,12 +150,8 @@ Deno.test("GEOIPMQ_LOG_FORMAT=json chooses the JSON lines, and the flag wins ove
       await stopAndCheckExit(service, "SIGINT");
       const events = jsonEvents(service.log);
       assert.deepEqual(events.map((event) => event.event), [
-        "start",
-        "ready",
-        "sighup",
-        "reloaded",
-        "stop",
-        "stopped",
+        ...STARTED_AND_RELOADED,
+        ...STOPPED,
       ]);
       assert.equal(only(events, "stop").signal, "SIGINT");
     });

@@ -26,9 +26,16 @@ import {
   VERBS,
 } from "../../lib/protocol/mod.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
-import { cityFixture, LONDON_TSV, openFixture, writeTempFile } from "../support/fixtures.ts";
+import {
+  cityFixture,
+  LONDON_TSV,
+  openFixture,
+  withTempFile,
+  writeTempFile,
+} from "../support/fixtures.ts";
 import {
   addressLikeString,
+  FUZZ_LIMITS,
   IP_ALPHABET,
   mutateRequest,
   NON_ASCII_SEQUENCES,
@@ -39,11 +46,10 @@ import {
 } from "../support/fuzz_inputs.ts";
 import { caseSeed, fuzzSettings, Random, scaled } from "../support/fuzz_random.ts";
 import { replyProblem } from "../support/reply_shape.ts";
-import { type ServiceProcess, startOnDatabase, startService } from "../support/service_process.ts";
+import { type ServiceProcess, startOnDatabase } from "../support/service_process.ts";
 import { receiveWithin, SocketType, TestClient } from "../support/test_client.ts";
 
 const settings = fuzzSettings("request_fuzz_test");
-const LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const encode = (text: string) => encoder.encode(text);
@@ -246,25 +252,25 @@ Deno.test({
 Deno.test({
   name: 'BUG 1 over the wire: after "geoip ::", "geoip :" is answered NOT_FOUND, not ERROR',
   async fn() {
-    const path = await writeTempFile(cityFixture());
-    const service = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
-    try {
-      await using client = new TestClient();
-      assert.equal(client.ask(service.endpoint, "geoip :"), 'ERROR\tinvalid IP address ":"');
-      assert.equal(client.ask(service.endpoint, "geoip ::"), "NOT_FOUND");
-      assert.equal(client.ask(service.endpoint, "geoip :"), 'ERROR\tinvalid IP address ":"');
-    } finally {
-      await stopWithin(service, 10_000);
-      await Deno.remove(path);
-    }
+    await withTempFile(cityFixture(), async (path) => {
+      const service = await startOnDatabase(path);
+      try {
+        await using client = new TestClient();
+        assert.equal(client.ask(service.endpoint, "geoip :"), 'ERROR\tinvalid IP address ":"');
+        assert.equal(client.ask(service.endpoint, "geoip ::"), "NOT_FOUND");
+        assert.equal(client.ask(service.endpoint, "geoip :"), 'ERROR\tinvalid IP address ":"');
+      } finally {
+        await stopWithin(service, 10_000);
+      }
+    });
   },
 });
 
 Deno.test("parseRequest() and a reused RequestScan agree with a white-space oracle", () => {
   const count = scaled(100_000, settings);
   const random = new Random(caseSeed(settings.seed, 2));
-  const scan = new RequestScan(LIMITS);
-  const buffer = new Uint8Array(LIMITS.maxRequestBytes + 64);
+  const scan = new RequestScan(FUZZ_LIMITS);
+  const buffer = new Uint8Array(FUZZ_LIMITS.maxRequestBytes + 64);
   const problems: string[] = [];
   const kinds = new Map<string, number>();
   for (let i = 0; i < count && problems.length < 20; i++) {
@@ -272,13 +278,13 @@ Deno.test("parseRequest() and a reused RequestScan agree with a white-space orac
     const label = JSON.stringify(decoder.decode(frame.subarray(0, 120)));
     let parsed: Request;
     try {
-      parsed = parseRequest(frame, LIMITS);
+      parsed = parseRequest(frame, FUZZ_LIMITS);
     } catch (error) {
       problems.push(`parseRequest(${label}) threw ${error}`);
       continue;
     }
     kinds.set(parsed.kind, (kinds.get(parsed.kind) ?? 0) + 1);
-    const expected = expectedRequest(frame, LIMITS);
+    const expected = expectedRequest(frame, FUZZ_LIMITS);
     if (Array.isArray(expected)) {
       if (parsed.kind !== "invalid" || !expected.includes(parsed.reason)) {
         problems.push(`${label}: ${JSON.stringify(parsed)}, expected one of ${expected}`);
@@ -432,8 +438,8 @@ function serviceCase(random: Random, oversizedLeft: number): FuzzCase {
     const text = `${verb} ${addresses.join(" ")}`;
     if (random.chance(0.5)) return single(`${count} addresses`, encode(text));
     // Padded to exactly the limit with white space, which is ignored.
-    const padded = new Uint8Array(LIMITS.maxRequestBytes).fill(0x20);
-    padded.set(encode(text.slice(0, LIMITS.maxRequestBytes)));
+    const padded = new Uint8Array(FUZZ_LIMITS.maxRequestBytes).fill(0x20);
+    padded.set(encode(text.slice(0, FUZZ_LIMITS.maxRequestBytes)));
     return single("exactly the size limit", padded);
   }
   if (kind < 97) {
@@ -451,7 +457,7 @@ function serviceCase(random: Random, oversizedLeft: number): FuzzCase {
     frames.push(encode(random.pick(REQUEST_TEMPLATES)));
     return { label: "envelope without delimiter", frames, channel: "dealer-raw" };
   }
-  const size = random.pick([LIMITS.maxRequestBytes + 1, 8192, 100_000, 1_000_000]);
+  const size = random.pick([FUZZ_LIMITS.maxRequestBytes + 1, 8192, 100_000, 1_000_000]);
   const frame = new Uint8Array(size).fill(0x20);
   frame.set(encode("geoip 81.2.69.160"));
   return single(`${size} bytes`, frame);
@@ -504,16 +510,16 @@ Deno.test({
     const random = new Random(caseSeed(settings.seed, 3));
     const path = await writeTempFile(cityFixture());
     const oracle = new GeoipResponder(openFixture(cityFixture()), {
-      limits: LIMITS,
+      limits: FUZZ_LIMITS,
       server: { version: "0", libzmqVersion: "0", startedAt: Date.now() },
     });
     const service = await startOnDatabase(path, {
       workers: 2,
       flags: [
         "--max-request-bytes",
-        String(LIMITS.maxRequestBytes),
+        String(FUZZ_LIMITS.maxRequestBytes),
         "--max-addresses",
-        String(LIMITS.maxAddresses),
+        String(FUZZ_LIMITS.maxAddresses),
       ],
     });
     const client = new TestClient();
@@ -534,9 +540,9 @@ Deno.test({
         const fuzz = serviceCase(random, oversizedLeft);
         if (oversizedLeft <= 0) {
           // Mutations may grow a request over the limit too: keep the slow cases bounded.
-          fuzz.frames = fuzz.frames.map((f) => f.subarray(0, LIMITS.maxRequestBytes));
+          fuzz.frames = fuzz.frames.map((f) => f.subarray(0, FUZZ_LIMITS.maxRequestBytes));
         }
-        const oversized = fuzz.frames.some((f) => f.length > LIMITS.maxRequestBytes);
+        const oversized = fuzz.frames.some((f) => f.length > FUZZ_LIMITS.maxRequestBytes);
         if (oversized) {
           oversizedLeft--;
           tally.oversized++;
@@ -650,7 +656,7 @@ function exchange(
   const expected = oracle.respond(frame);
   if (expected.startsWith("{") && JSON.parse(expected).database_type !== undefined) {
     const info = JSON.parse(text);
-    return info.database_type === "GeoIP2-City" && info.max_addresses === LIMITS.maxAddresses
+    return info.database_type === "GeoIP2-City" && info.max_addresses === FUZZ_LIMITS.maxAddresses
       ? undefined
       : `an unexpected info reply ${text}`;
   }

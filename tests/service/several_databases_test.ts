@@ -10,13 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  FIELDS,
-  FIXTURES,
-  PYTHON,
-  pythonHasMaxminddb,
-  reference,
-} from "../support/merged_reference.ts";
+import * as merged from "../support/merged_reference.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
@@ -33,15 +27,17 @@ const SIX = [
 const BATCH = 100;
 
 Deno.test("json, get and geoip from six databases agree with libmaxminddb on every network", async (t) => {
-  const missing = await pythonHasMaxminddb();
+  const missing = await merged.pythonHasMaxminddb();
   if (missing !== undefined) {
-    skipForMissingTool(`${PYTHON} with maxminddb (${missing}; apt-get install python3-maxminddb)`);
+    skipForMissingTool(
+      `${merged.PYTHON} with maxminddb (${missing}; apt-get install python3-maxminddb)`,
+    );
     return;
   }
-  const expected = await reference(SIX, { lang: "de,en", addresses: "every-network" });
+  const expected = await merged.reference(SIX, { lang: "de,en", addresses: "every-network" });
   assert.ok(expected.length > 5000, `${expected.length} addresses to compare`);
   await using service = await startService([
-    ...SIX.flatMap((file) => ["--db", FIXTURES + file]),
+    ...SIX.flatMap((file) => ["--db", merged.FIXTURES + file]),
     "--lang",
     "de,en",
     "--bind",
@@ -70,7 +66,7 @@ Deno.test("json, get and geoip from six databases agree with libmaxminddb on eve
       `geoip of ${batch[0]!.ip}...`,
     );
     assert.equal(
-      askOn(socket, `get ${FIELDS} ${ips}`),
+      askOn(socket, `get ${merged.FIELDS} ${ips}`),
       batch.map((one) => one.get).join("\n"),
       `get of ${batch[0]!.ip}...`,
     );
@@ -105,20 +101,20 @@ Deno.test("a reload to a database of another kind is refused; the others switch"
   try {
     const city = `${directory}/city.mmdb`;
     const asn = `${directory}/asn.mmdb`;
-    await Deno.copyFile(FIXTURES + "GeoIP2-City-Test.mmdb", city);
-    await Deno.copyFile(FIXTURES + "GeoLite2-ASN-Test.mmdb", asn);
+    await Deno.copyFile(merged.FIXTURES + "GeoIP2-City-Test.mmdb", city);
+    await Deno.copyFile(merged.FIXTURES + "GeoLite2-ASN-Test.mmdb", asn);
     await using service = await startService(["--db", city, "--db", asn]);
     await using client = new TestClient();
     const socket = client.socket(SocketType.REQ, service.endpoint, 10_000);
     const before = askOn(socket, "get city.names.en,traits.autonomous_system_number 1.128.0.1");
     // The City file becomes an ASN database: it is refused, and the ASN file, read again,
     // switches alone.
-    await Deno.copyFile(FIXTURES + "GeoLite2-ASN-Test.mmdb", city);
+    await Deno.copyFile(merged.FIXTURES + "GeoLite2-ASN-Test.mmdb", city);
     Deno.kill(service.pid, "SIGHUP");
     await waitForNewLine(service, /reload refused/, 0);
     assert.match(await waitForNewLine(service, /reloaded: serving/, 0), /GeoLite2-ASN built/);
     // Another edition of a City database replaces it freely.
-    await Deno.copyFile(FIXTURES + "GeoLite2-City-Test.mmdb", city);
+    await Deno.copyFile(merged.FIXTURES + "GeoLite2-City-Test.mmdb", city);
     Deno.kill(service.pid, "SIGHUP");
     const reloaded = await waitForNewLine(service, /reloaded: serving/, 1);
     assert.match(reloaded, /GeoLite2-City built/);
@@ -147,9 +143,9 @@ Deno.test("HTTP answers the merged record, chosen fields, and names in chosen la
   const port = freeLoopbackPort();
   await using service = await startService([
     "--db",
-    FIXTURES + "GeoIP2-City-Test.mmdb",
+    merged.FIXTURES + "GeoIP2-City-Test.mmdb",
     "--db",
-    FIXTURES + "GeoLite2-ASN-Test.mmdb",
+    merged.FIXTURES + "GeoLite2-ASN-Test.mmdb",
     "--http",
     `127.0.0.1:${port}`,
   ]);
@@ -159,7 +155,7 @@ Deno.test("HTTP answers the merged record, chosen fields, and names in chosen la
   };
   await using client = new TestClient();
   const socket = client.socket(SocketType.REQ, service.endpoint, 10_000);
-  const [ip] = (await reference(
+  const [ip] = (await merged.reference(
     ["GeoIP2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb"],
     { lang: "en", addresses: ["2.125.160.216"] },
   )).map((one) => one.ip);

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
-import { startService } from "../support/service_process.ts";
+import { startOnDatabase } from "../support/service_process.ts";
 import { ZmtpSpeaker } from "../support/zmtp_speaker.ts";
 
 const decoder = new TextDecoder();
@@ -15,14 +15,7 @@ const decoder = new TextDecoder();
 Deno.test("the raw ZMTP speaker is answered by the service", async (t) => {
   const path = await writeTempFile(cityFixture());
   try {
-    await using service = await startService([
-      "--db",
-      path,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      "--workers",
-      "1",
-    ]);
+    await using service = await startOnDatabase(path, { workers: 1 });
     await t.step("as a DEALER: ping gets pong", async () => {
       using speaker = await ZmtpSpeaker.connect(service.endpoint, { socketType: "DEALER" });
       assert.equal(decoder.decode(speaker.peerReady.properties.get("Socket-Type")), "ROUTER");

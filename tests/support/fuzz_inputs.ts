@@ -6,9 +6,14 @@
  * @module
  */
 
+import type { RequestLimits } from "../../lib/protocol/mod.ts";
 import type { Random } from "./fuzz_random.ts";
+import { concatBytes } from "./bytes.ts";
 
 const encoder = new TextEncoder();
+
+/** The request limits the fuzz tests parse and answer with. */
+export const FUZZ_LIMITS: RequestLimits = { maxRequestBytes: 4096, maxAddresses: 50 };
 
 /** The characters IPv4 and IPv6 addresses are made of. */
 export const IP_ALPHABET = "0123456789abcdefABCDEF:.";
@@ -343,16 +348,6 @@ export const NON_ASCII_SEQUENCES: readonly number[][] = [
   [0xf0, 0x9f, 0x98, 0x80],
 ];
 
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /**
  * Mutates a request frame 1-3 times: flip, insert or delete bytes, swap the verb,
  * stretch white space into runs of spaces, tabs and CRLFs, add a line break, repeat the
@@ -375,14 +370,14 @@ export function mutateRequest(random: Random, frame: Uint8Array): Uint8Array<Arr
         break;
       }
       case 1:
-        out = concat([
+        out = concatBytes([
           out.subarray(0, at),
           new Uint8Array([random.pick(INTERESTING_BYTES)]),
           out.subarray(at),
         ]);
         break;
       case 2:
-        out = concat([out.subarray(0, at), out.subarray(at + random.range(1, 3))]);
+        out = concatBytes([out.subarray(0, at), out.subarray(at + random.range(1, 3))]);
         break;
       case 3: {
         const text = new TextDecoder("latin1").decode(out);
@@ -400,7 +395,10 @@ export function mutateRequest(random: Random, frame: Uint8Array): Uint8Array<Arr
         break;
       }
       case 5:
-        out = concat([out, encoder.encode(random.pick(["\r\n", "\n", "\r", " ", "\t", "\n\n"]))]);
+        out = concatBytes([
+          out,
+          encoder.encode(random.pick(["\r\n", "\n", "\r", " ", "\t", "\n\n"])),
+        ]);
         break;
       case 6: {
         const text = new TextDecoder("latin1").decode(out);
@@ -412,7 +410,7 @@ export function mutateRequest(random: Random, frame: Uint8Array): Uint8Array<Arr
         break;
       }
       case 7:
-        out = concat([
+        out = concatBytes([
           out.subarray(0, at),
           new Uint8Array(random.pick(NON_ASCII_SEQUENCES)),
           out.subarray(at),

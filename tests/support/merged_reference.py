@@ -52,11 +52,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The single-database rules of today's `geoip` line, and the walk of a database's networks.
 from libmaxminddb_check import (  # noqa: E402 (after the path is set)
     MISSING,
-    NOT_FOUND,
     child,
-    coordinate_field,
-    integer_field,
-    text_field,
+    expected_tsv,
     walk_networks,
 )
 
@@ -75,6 +72,7 @@ LOCATION_TYPES = {
     "GeoLite2-Country",
     "GeoIP2-Country",
 }
+# Written from the rules above, apart from lib/lookup/record_merge.ts on purpose: a second reading.
 ASN_FIELDS = ["autonomous_system_number", "autonomous_system_organization"]
 FIELDS_BY_TYPE = {
     "GeoLite2-ASN": ASN_FIELDS,
@@ -91,6 +89,7 @@ FIELDS_BY_TYPE = {
     "GeoIP2-Connection-Type": ["connection_type"],
     "GeoIP2-Domain": ["domain"],
 }
+# Apart from RECORD_NAMES in lib/protocol/field_paths.ts on purpose: a second reading.
 TOP_LEVEL = {
     "city",
     "continent",
@@ -277,23 +276,7 @@ def merged_record(location, others):
 
 
 def geoip_line(record, languages):
-    if record is None:
-        return NOT_FOUND
-    location = child(record, "location")
-    subdivisions = child(record, "subdivisions")
-    first = subdivisions[0] if isinstance(subdivisions, list) and subdivisions else None
-    return "\t".join(
-        [
-            text_field(child(child(record, "country"), "iso_code")),
-            text_field(child(first, "iso_code")),
-            text_field(localized(child(child(record, "city"), "names"), languages)),
-            text_field(child(child(record, "postal"), "code")),
-            coordinate_field(child(location, "latitude")),
-            coordinate_field(child(location, "longitude")),
-            integer_field(child(location, "metro_code")),
-            MISSING,  # area code: GeoIP2 has none
-        ]
-    )
+    return expected_tsv(record, lambda names: localized(names, languages))
 
 
 class Databases:

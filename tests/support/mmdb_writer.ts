@@ -6,6 +6,8 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
+
 /** Names of the MMDB types that need an explicit tag (see {@linkcode MmdbTyped}). */
 export type MmdbTypeName =
   | "uint16"
@@ -255,7 +257,7 @@ export function buildMmdb(options: MmdbWriterOptions, networks: MmdbNetwork[]): 
     build_epoch: uint64(buildEpoch),
     description: { ...options.description },
   });
-  return concat([
+  return concatBytes([
     new Uint8Array(tree.buffer),
     new Uint8Array(DATA_SECTION_SEPARATOR_SIZE),
     ...dataChunks,
@@ -361,13 +363,13 @@ function encodeValue(value: MmdbValue): Uint8Array {
   if (typeof value === "boolean") return header(TYPE.boolean, value ? 1 : 0);
   if (value instanceof MmdbTyped) return encodeTyped(value);
   if (Array.isArray(value)) {
-    return concat([header(TYPE.array, value.length), ...value.map(encodeValue)]);
+    return concatBytes([header(TYPE.array, value.length), ...value.map(encodeValue)]);
   }
   if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) {
     throw new TypeError(`unsupported MMDB value: ${String(value)}`);
   }
   const pairs = Object.entries(value).flatMap(([k, v]) => [encodeValue(k), encodeValue(v)]);
-  return concat([header(TYPE.map, pairs.length / 2), ...pairs]);
+  return concatBytes([header(TYPE.map, pairs.length / 2), ...pairs]);
 }
 
 /** Encodes a typed value; integers use the fewest big-endian bytes (negative int32: 4). */
@@ -388,7 +390,7 @@ function encodeTyped({ type, value }: MmdbTyped): Uint8Array {
 
 /** A field whose size is its payload's length in bytes (strings, bytes and numbers). */
 function field(type: number, payload: Uint8Array): Uint8Array {
-  return concat([header(type, payload.length), payload]);
+  return concatBytes([header(type, payload.length), payload]);
 }
 
 /** The control byte(s) for a type and size, extended type byte and extra size bytes. */
@@ -404,15 +406,4 @@ function header(type: number, size: number): Uint8Array {
   const out = type < 8 ? [type << 5 | code] : [code, type - 7];
   for (let i = extraBytes - 1; i >= 0; i--) out.push(extra >>> (8 * i) & 0xff);
   return Uint8Array.from(out);
-}
-
-/** Concatenates byte arrays. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -19,6 +19,8 @@
  * @module
  */
 
+import { concatBytes, writeAll } from "./bytes.ts";
+
 /** The flag bits of a frame's first byte. */
 export const FrameFlag = {
   /** More frames of this message follow. */
@@ -148,7 +150,7 @@ export function encodeCommand(name: string, properties: Record<string, string> =
     new DataView(size.buffer).setUint32(0, valueBytes.length);
     parts.push(Uint8Array.of(keyBytes.length), keyBytes, size, valueBytes);
   }
-  return encodeFrame(concat(parts), { command: true });
+  return encodeFrame(concatBytes(parts), { command: true });
 }
 
 /**
@@ -196,7 +198,9 @@ export class FrameDecoder {
    * @returns the frames now complete, in order
    */
   push(bytes: Uint8Array): ZmtpFrame[] {
-    this.#pending = this.#pending.length === 0 ? bytes.slice() : concat([this.#pending, bytes]);
+    this.#pending = this.#pending.length === 0
+      ? bytes.slice()
+      : concatBytes([this.#pending, bytes]);
     const frames: ZmtpFrame[] = [];
     let at = 0;
     const data = this.#pending;
@@ -340,7 +344,7 @@ export class ZmtpSpeaker implements Disposable {
         more: i < frames.length - 1,
       })
     );
-    await writeAll(this.#conn, concat(encoded));
+    await writeAll(this.#conn, concatBytes(encoded));
   }
 
   /**
@@ -434,21 +438,6 @@ export function tcpAddress(endpoint: string): { hostname: string; port: number }
   const match = endpoint.match(/^tcp:\/\/(\[[^\]]+\]|[^:]+):(\d+)$/);
   if (match === null) throw new TypeError(`not a tcp://host:port endpoint: "${endpoint}"`);
   return { hostname: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) };
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function decodeText(bytes: Uint8Array | undefined): string {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseBrokerOptions } from "../../../lib/cli/broker_options.ts";
-import { UsageError } from "../../../lib/cli/errors.ts";
+import { assertUsageError } from "../../support/usage_error.ts";
 
 Deno.test("parseBrokerOptions() reads flags and GEOIPMQ_BROKER_* variables; flags win", () => {
   const env = {
@@ -51,11 +51,7 @@ Deno.test("parseBrokerOptions() refuses bad flags and values with one line each"
   ];
   for (const [name, args, pattern] of cases) {
     await t.step(name, () => {
-      assert.throws(() => parseBrokerOptions(args, {}), (error: unknown) => {
-        assert.ok(error instanceof UsageError, String(error));
-        assert.match(error.message, pattern);
-        return true;
-      });
+      assertUsageError(() => parseBrokerOptions(args, {}), pattern);
     });
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_KEY_PREFIX, parseKeygenOptions } from "../../../lib/cli/keygen_options.ts";
-import { UsageError } from "../../../lib/cli/errors.ts";
+import { assertUsageError } from "../../support/usage_error.ts";
 
 Deno.test("parseKeygenOptions() reads --out, --libzmq and --help", () => {
   assert.deepEqual(parseKeygenOptions([], {}), { out: DEFAULT_KEY_PREFIX, libzmq: undefined });
@@ -33,11 +33,7 @@ Deno.test("parseKeygenOptions() refuses bad flags with one line each", async (t)
   ];
   for (const [name, args, pattern] of cases) {
     await t.step(name, () => {
-      assert.throws(() => parseKeygenOptions(args, {}), (error: unknown) => {
-        assert.ok(error instanceof UsageError, String(error));
-        assert.match(error.message, pattern);
-        return true;
-      });
+      assertUsageError(() => parseKeygenOptions(args, {}), pattern);
     });
   }
 });

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
+import { KeyFileError, keyProblem, parseAllowList } from "../../../lib/curve/key_files.ts";
 import {
-  KeyFileError,
-  keyProblem,
-  parseAllowList,
   readAllowFile,
   readPublicKeyFile,
   readSecretKeyFile,

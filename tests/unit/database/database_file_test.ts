@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseError, readDatabaseFile } from "../../../lib/database/geo_database.ts";
 import { cityFixture, writeTempFile } from "../../support/fixtures.ts";
-import { commandWorks, skipForMissingTool } from "../../support/required_tool.ts";
+import { makeFifo, skipWithoutMkfifo } from "../../support/fifo.ts";
 
 /** How long a refusal may take: it must come from `stat`, not from a blocked `open()`. */
 const PROMPT_MS = 2000;
@@ -33,15 +33,11 @@ async function promptRefusal(path: string, options: { timeoutMs?: number } = {})
 }
 
 Deno.test("readDatabaseFile() refuses a FIFO at once, without opening it", async () => {
-  if (!await commandWorks("mkfifo", ["--version"])) {
-    skipForMissingTool("mkfifo (coreutils)");
-    return;
-  }
+  if (await skipWithoutMkfifo()) return;
   const directory = await Deno.makeTempDir({ prefix: "geoipmq-fifo-" });
   const path = `${directory}/GeoLite2-City.mmdb`;
   try {
-    const made = await new Deno.Command("mkfifo", { args: [path] }).output();
-    assert.ok(made.success, "mkfifo failed");
+    await makeFifo(path);
     assert.equal(
       await promptRefusal(path),
       `Cannot open database "${path}": not a regular file (a FIFO)`,
