@@ -35,6 +35,7 @@
  * @module
  */
 
+import { type ServiceProcess, spawnService } from "../lib/server/mod.ts";
 import { childEnvironment, gunzip, SERVICE_FLAGS, spawnQuiet } from "./service_child.ts";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
@@ -154,7 +155,13 @@ function parseOptions(args: string[]): Options | "help" {
 // ---------------------------------------------------------------------------------------
 // Processes: everything started is tracked here, so that any exit path can end it.
 
-const children = new Set<Deno.ChildProcess>();
+/** A process the bench can end: a child it spawned, or a service the spawner started. */
+interface Killable {
+  readonly pid: number;
+  kill(signal: Deno.Signal): void;
+}
+
+const children = new Set<Killable>();
 let tempDirectory: string | undefined;
 let generator: LoadGenerator | undefined;
 
@@ -203,14 +210,14 @@ class Server {
   readonly http: string | undefined;
   /** The line it logged when ready. */
   readonly readyLine: string;
-  readonly #child: Deno.ChildProcess;
+  readonly #child: Killable;
   readonly #status: Promise<Deno.CommandStatus>;
   #exited = false;
 
   private constructor(
     key: string,
     label: string,
-    child: Deno.ChildProcess,
+    child: Killable,
     status: Promise<Deno.CommandStatus>,
     ready: Listening & { line: string },
   ) {
@@ -280,6 +287,33 @@ class Server {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Adopts a geoipmq that the shared spawner started (and found ready by asking it).
+   *
+   * @param spec the report's key and label, the running service, its HTTP base URL
+   * @returns the server
+   */
+  static adopt(
+    spec: { key: string; label: string; service: ServiceProcess; http?: string },
+  ): Server {
+    const { service } = spec;
+    const child: Killable = {
+      pid: service.pid,
+      kill: (signal) => void service.stop(signal),
+    };
+    children.add(child);
+    const status = service.exited.then((status) => {
+      children.delete(child);
+      return status;
+    });
+    const line = service.log.find((one) => one.includes("ready on")) ?? "ready";
+    return new Server(spec.key, spec.label, child, status, {
+      endpoint: service.endpoint,
+      ...(spec.http === undefined ? {} : { http: spec.http }),
+      line,
+    });
   }
 
   /** The process id. */
@@ -391,35 +425,34 @@ async function buildGoPeer(directory: string): Promise<{ binary: string } | { pr
 }
 
 /**
- * Starts geoipmq (`main.ts` with the start task's flags) on a random loopback port.
- * The one place the bench starts geoipmq.
+ * The one place the bench starts geoipmq: through the shared spawner, which picks the
+ * ports and asks the service whether it is ready. `--http 127.0.0.1:0` is given a free
+ * port here, so the bench knows where HTTP listens.
  *
  * @param spec the report's key and label, the database and the extra flags
  * @returns the running server
  */
-function startGeoipmq(
+async function startGeoipmq(
   spec: { key: string; label: string; database: string; extra: string[] },
 ): Promise<Server> {
-  return Server.start({
+  let http: string | undefined;
+  const extra = spec.extra.map((flag) => {
+    if (flag !== "127.0.0.1:0") return flag;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    http = `http://127.0.0.1:${port}`;
+    return `127.0.0.1:${port}`;
+  });
+  const service = await spawnService(
+    ["--db", spec.database, "--bind", "tcp://127.0.0.1:*", ...extra],
+    { timeoutMs: START_TIMEOUT_MS },
+  );
+  return Server.adopt({
     key: spec.key,
     label: spec.label,
-    command: Deno.execPath(),
-    args: [
-      "run",
-      ...SERVICE_FLAGS,
-      MAIN,
-      "--db",
-      spec.database,
-      "--bind",
-      "tcp://127.0.0.1:*",
-      ...spec.extra,
-    ],
-    ready: (line) => {
-      const match = line.match(/ready on (.+?) with \d+ workers?/);
-      if (!match) return null;
-      const http = line.match(/HTTP on (http:\/\/\S+?)(?:;|$|\s)/)?.[1];
-      return { endpoint: match[1]!.split(", ")[0]!, ...(http ? { http } : {}) };
-    },
+    service,
+    ...(http === undefined ? {} : { http }),
   });
 }
 
