@@ -31,7 +31,7 @@ export async function runServe(options: ServiceOptions, log: Logger): Promise<nu
   try {
     service = await startService(options, { log });
   } catch (error) {
-    stopSignals.remove();
+    stopSignals.settle();
     const message = error instanceof Error ? error.message : String(error);
     log.error("failed", error instanceof StartupError ? message : `unexpected error: ${message}`);
     return 1;
@@ -77,23 +77,28 @@ export async function runServe(options: ServiceOptions, log: Logger): Promise<nu
   }
   Deno.removeSignalListener("SIGHUP", onHangup);
   await service.stop();
-  stopSignals.remove();
+  stopSignals.settle();
   log.info("stopped", "stopped");
   return ended.signal !== undefined ? 0 : 1;
 }
 
 /**
  * Waits for SIGINT or SIGTERM. A second one within {@linkcode SAME_SIGNAL_MS} is the
- * same request; one after that exits the process at once.
+ * same request; one after that exits the process at once. Once settled (the service has
+ * stopped, or never started), the listeners stay and ignore every signal: one that
+ * `deno task` passes on late must not end the process with the signal's default action
+ * (exit 130) while it exits with its own code (`main.ts` calls `Deno.exit`).
  *
  * @param log where the forced exit is reported
- * @returns the first signal's name, and how to remove the listeners
+ * @returns the first signal's name, and how to say the service has stopped
  */
-function waitForStopSignal(log: Logger): { received: Promise<Deno.Signal>; remove(): void } {
+function waitForStopSignal(log: Logger): { received: Promise<Deno.Signal>; settle(): void } {
   const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
   let firstAt: number | undefined;
-  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const listener = () => {
+  let settled = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      if (settled) return;
       if (firstAt === undefined) {
         firstAt = performance.now();
         resolve(signal);
@@ -102,14 +107,7 @@ function waitForStopSignal(log: Logger): { received: Promise<Deno.Signal>; remov
       if (performance.now() - firstAt < SAME_SIGNAL_MS) return;
       log.warn("forced-exit", `second ${signal}: exiting at once`);
       Deno.exit(1);
-    };
-    Deno.addSignalListener(signal, listener);
-    return [signal, listener] as const;
-  });
-  return {
-    received: promise,
-    remove: () => {
-      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-    },
-  };
+    });
+  }
+  return { received: promise, settle: () => settled = true };
 }
