@@ -35,6 +35,7 @@
  * @module
  */
 
+import { measureSeveralDatabases, writeSyntheticAsn } from "./several_databases_bench.ts";
 import { type ServiceProcess, spawnService } from "../lib/server/mod.ts";
 import { childEnvironment, gunzip, SERVICE_FLAGS, spawnQuiet } from "./service_child.ts";
 import { isDeepStrictEqual, parseArgs } from "node:util";
@@ -90,6 +91,9 @@ HTTP GET /json/<ip> (wrk, ${HTTP_CONNECTIONS} connections). Prints one summary t
   --addresses N   random IPv4 addresses in the request pool (default 100000)
   --seed N        seed of the address PRNG (default 1)
   --json PATH     also write every number as JSON to PATH
+  --no-several    leave out City alone against City + ASN (several databases)
+  --several-networks N
+                  networks of the synthetic ASN database (default 300000)
   --help          print this text
 
 The C loop needs: apt-get install ${DEBIAN_PACKAGES}
@@ -106,6 +110,8 @@ interface Options {
   addresses: number;
   seed: number;
   json: string | undefined;
+  severalDatabases: boolean;
+  severalNetworks: number;
 }
 
 function parseOptions(args: string[]): Options | "help" {
@@ -120,6 +126,8 @@ function parseOptions(args: string[]): Options | "help" {
       addresses: { type: "string", default: "100000" },
       seed: { type: "string", default: "1" },
       json: { type: "string" },
+      "no-several": { type: "boolean", default: false },
+      "several-networks": { type: "string", default: "300000" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -149,6 +157,8 @@ function parseOptions(args: string[]): Options | "help" {
     addresses: number("addresses", values.addresses, BATCH_SIZE, true),
     seed: number("seed", values.seed, 0, true),
     json: values.json,
+    severalDatabases: !values["no-several"],
+    severalNetworks: number("several-networks", values["several-networks"], 1, true),
   };
 }
 
@@ -1306,6 +1316,56 @@ async function main(options: Options): Promise<number> {
         1,
       ));
       say("(req/s ratios above 1 and p50 ratios below 1 favour geoipmq)");
+      say();
+    }
+
+    if (options.severalDatabases) {
+      progress(
+        "several databases: building a synthetic ASN database, then City alone against City + ASN",
+      );
+      const asnPath = `${tempDirectory}/GeoLite2-ASN-synthetic.mmdb`;
+      await writeSyntheticAsn(asnPath, options.severalNetworks);
+      const several = await measureSeveralDatabases({
+        city: database.path,
+        asn: asnPath,
+        addresses: pool.addresses,
+        seconds: options.seconds,
+        rounds: options.runs,
+      });
+      say(
+        `several databases: City alone against City + a synthetic GeoLite2-ASN (` +
+          `${fmtInt(options.severalNetworks)} networks, ${fmtMb(several.memory.asnFile)}); ` +
+          `the responder in this process, ` +
+          `batches of 100, medians of ${several.rounds} alternated rounds of ${options.seconds} s`,
+      );
+      say(table(
+        ["format", "City lookups/s", "City + ASN lookups/s", "ratio", "target"],
+        [
+          [
+            "json",
+            fmtInt(several.json.alone),
+            fmtInt(several.json.both),
+            fmtRatio(several.json.both / several.json.alone),
+            ">= 0.80x",
+          ],
+          [
+            "geoip",
+            fmtInt(several.geoip.alone),
+            fmtInt(several.geoip.both),
+            fmtRatio(several.geoip.both / several.geoip.alone),
+            ">= 0.95x",
+          ],
+        ],
+        1,
+      ));
+      const growth = several.memory.both - several.memory.alone;
+      say(
+        `memory:    VmRSS after json of every address: City alone ${
+          fmtMb(several.memory.alone)
+        }, ` +
+          `City + ASN ${fmtMb(several.memory.both)}: ${growth >= 0 ? "+" : ""}${fmtMb(growth)} ` +
+          `(target: at most the ASN file, ${fmtMb(several.memory.asnFile)}, + 10 MB)`,
+      );
       say();
     }
 

@@ -137,6 +137,15 @@ export class GeoipResponder {
   readonly #jsonCache: AnswerCache<string>;
   /** Merged records (several databases) and `get` lines, keyed by every offset found. */
   readonly #mergedCache: AnswerCache<string, string>;
+  /**
+   * Location records ready to take `traits`: the JSON text without its closing brace, by
+   * record offset; empty when the record cannot take them so (it has `traits` of its own).
+   */
+  readonly #heads: AnswerCache<string>;
+  /** Per other database: the JSON text of the fields it adds, by record offset. */
+  readonly #fragments: AnswerCache<string>[];
+  /** Whether no two other databases can add the same field (then fragments just join). */
+  readonly #disjoint: boolean;
   readonly #getCache: AnswerCache<Uint8Array, string>;
   readonly #fieldLists = new Map<string, Parsed<FieldPath[]>>();
   readonly #offsets: Int32Array;
@@ -171,6 +180,10 @@ export class GeoipResponder {
     this.#tsvCache = new AnswerCache(cache);
     this.#jsonCache = new AnswerCache(cache);
     this.#mergedCache = new AnswerCache(cache);
+    this.#fragments = this.#others.map(() => new AnswerCache<string>(cache));
+    this.#heads = new AnswerCache(cache);
+    const fields = this.#others.flatMap((source) => TRAIT_FIELDS[source.kind]);
+    this.#disjoint = new Set(fields).size === fields.length;
     this.#getCache = new AnswerCache(cache);
     this.#scan = new RequestScan(options.limits);
   }
@@ -393,9 +406,9 @@ export class GeoipResponder {
       return { result: "invalid", text: reason };
     }
     try {
-      const key = this.#locate(address.bytes, address.version);
+      const found = this.#locate(address.bytes, address.version);
       const prefix = this.#database.lastPrefixLength;
-      const record = key === undefined ? null : this.#mergedRecord();
+      const record = found ? this.#mergedRecord() : null;
       if (record === null) {
         this.tally.notFound++;
         return { result: "not_found", text: "" };
@@ -456,10 +469,10 @@ export class GeoipResponder {
    * Walks every database's tree for an address: the offsets go to `#offsets` (the
    * location database's first; -1 where a database has no record).
    *
-   * @returns the key of this combination of records, or undefined when none has one
+   * @returns whether any database has a record (then {@linkcode #key} names the combination)
    * @throws {AddressFamilyError} for an IPv6 address in an IPv4-only location database
    */
-  #locate(bytes: Uint8Array, version: 4 | 6): string | undefined {
+  #locate(bytes: Uint8Array, version: 4 | 6): boolean {
     const offsets = this.#offsets;
     offsets[0] = this.#database.findOffset(bytes, version);
     let any = offsets[0]! >= 0;
@@ -472,7 +485,12 @@ export class GeoipResponder {
       offsets[i + 1] = offset;
       if (offset >= 0) any = true;
     }
-    return any ? offsets.join("/") : undefined;
+    return any;
+  }
+
+  /** @returns the cache key of the combination of records `#locate` found */
+  #key(): string {
+    return this.#offsets.join("/");
   }
 
   /** The record of the combination `#locate` found: the location one, merged. */
@@ -493,10 +511,12 @@ export class GeoipResponder {
   #mergedJson(address: { version: 4 | 6; bytes: Uint8Array }, text: string) {
     const tally = this.tally;
     try {
-      const key = this.#locate(address.bytes, address.version);
+      const found = this.#locate(address.bytes, address.version);
       const prefix = this.#database.lastPrefixLength;
       const locationFound = this.#offsets[0]! >= 0;
-      let record = key === undefined ? undefined : this.#mergedCache.peek(key);
+      let record = found ? this.#splicedRecord() : undefined;
+      const key = found && record === undefined ? this.#key() : undefined;
+      if (key !== undefined) record = this.#mergedCache.peek(key);
       if (key !== undefined && record === undefined) {
         const merged = this.#mergedRecord();
         record = this.#mergedCache.put(key, merged === null ? "null" : stringifyJson(merged));
@@ -514,6 +534,47 @@ export class GeoipResponder {
       const result = error instanceof AddressFamilyError ? "invalid" : "error";
       return { ip: text, error: this.#failedJson(result, lookupFailure(text, error)) };
     }
+  }
+
+  /**
+   * The merged record's JSON text put together from cached pieces: the location record's
+   * JSON, and each other database's fields as JSON members, joined under `traits`. The
+   * same text as {@linkcode mergeTraits} then JSON gives, without decoding a record twice.
+   *
+   * @returns the text ("null": nobody has anything), or undefined where pieces cannot be
+   *   joined (the location record has `traits` of its own, or two databases can add the
+   *   same field): then the whole record is merged
+   */
+  #splicedRecord(): string | undefined {
+    if (!this.#disjoint) return undefined;
+    const offsets = this.#offsets;
+    const offset = offsets[0]!;
+    let head: string | null = null;
+    if (offset >= 0) {
+      head = this.#heads.peek(offset) ?? this.#heads.put(offset, this.#head(offset));
+      if (head === "") return undefined;
+    }
+    let traits = "";
+    for (let i = 0; i < this.#others.length; i++) {
+      const at = offsets[i + 1]!;
+      if (at < 0) continue;
+      const source = this.#others[i]!;
+      const fragment = this.#fragments[i]!.peek(at) ??
+        this.#fragments[i]!.put(at, traitFragment(source.kind, source.database.decodeRecord(at)));
+      if (fragment === "") continue;
+      traits = traits === "" ? fragment : `${traits},${fragment}`;
+    }
+    if (traits === "") return head === null ? "null" : `${head}}`;
+    if (head === null || head === "{") return `{"traits":{${traits}}}`;
+    return `${head},"traits":{${traits}}}`;
+  }
+
+  /** The location record's JSON without its closing brace, or "" when it has `traits`. */
+  #head(offset: number): string {
+    const record = this.#database.decodeRecord(offset);
+    if (record === null || typeof record !== "object" || Array.isArray(record)) return "";
+    if (Object.hasOwn(record, "traits")) return "";
+    return stringifyJson(record).slice(0, -1);
   }
 
   #get(frame: Uint8Array, out: ReplyBuffer): void {
@@ -564,15 +625,14 @@ export class GeoipResponder {
       return this.#failed("invalid", `invalid IP address ${quoteValue(latin1(frame, start, end))}`);
     }
     try {
-      const key = this.#locate(this.#address, version);
-      if (key === undefined) {
+      if (!this.#locate(this.#address, version)) {
         this.tally.notFound++;
         this.#result = "not_found";
         return encoder.encode(
           formatFields(null, { fields: fields.paths, languages: this.#languages }),
         );
       }
-      const cacheKey = `${fields.text} ${key}`;
+      const cacheKey = `${fields.text} ${this.#key()}`;
       const line = this.#getCache.peek(cacheKey) ??
         this.#getCache.put(
           cacheKey,
@@ -636,6 +696,22 @@ export class GeoipResponder {
       reloads: server.reloads?.() ?? { success: 0, failure: 0 },
     };
   }
+}
+
+/**
+ * The fields a database of some kind adds under `traits`, as JSON members
+ * (`"name":value,...`); empty when the record has none of them.
+ */
+function traitFragment(kind: DatabaseKind, record: unknown): string {
+  if (record === null || typeof record !== "object" || Array.isArray(record)) return "";
+  let fragment = "";
+  for (const field of TRAIT_FIELDS[kind]) {
+    const value = (record as Record<string, unknown>)[field];
+    if (value === undefined || value === null) continue;
+    const member = `${JSON.stringify(field)}:${stringifyJson(value)}`;
+    fragment = fragment === "" ? member : `${fragment},${member}`;
+  }
+  return fragment;
 }
 
 function latin1(frame: Uint8Array, start: number, end: number): string {

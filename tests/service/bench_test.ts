@@ -56,12 +56,17 @@ Deno.test("deno task bench in a tiny mode prints its table, compares with the pe
     const result = await runBench([
       ...["--db", database, "--seconds", "0.3", "--warmup", "0", "--runs", "1"],
       ...["--addresses", "200", "--servers", "geoipmq,C,Go", "--json", json],
+      ...["--several-networks", "2000"],
     ]);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^face\s+measure\s+peer\s+geoipmq\s+spread\s+peer/m);
     assert.match(result.stdout, /^ZeroMQ\s+lock-step req\/s \(20 REQ\)\s+C\s+[\d,]+/m);
     assert.match(result.stdout, /^machine: .+\d+ cores \(nproc\), Linux /m);
     assert.match(result.stdout, /^errors: 0, /m);
+    assert.match(result.stdout, /^several databases: City alone against City \+ a synthetic/m);
+    assert.match(result.stdout, /^json\s+[\d,]+\s+[\d,]+\s+[\d.]+x\s+>= 0\.80x/m);
+    assert.match(result.stdout, /^geoip\s+[\d,]+\s+[\d,]+\s+[\d.]+x\s+>= 0\.95x/m);
+    assert.match(result.stdout, /^memory:\s+VmRSS after json of every address: City alone/m);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     const comparisons = report.comparisons as Comparison[];
