@@ -11,7 +11,7 @@
 import { parseCommand, UsageError } from "./lib/cli/mod.ts";
 import { runBroker, runQuery } from "./lib/client/mod.ts";
 import { runKeygen } from "./lib/curve/mod.ts";
-import { Logger } from "./lib/log/mod.ts";
+import { Logger, oneLine } from "./lib/log/mod.ts";
 import { runServe, VERSION } from "./lib/server/mod.ts";
 
 /**
@@ -26,7 +26,7 @@ export async function main(args: string[], env = Deno.env.toObject()): Promise<n
     command = parseCommand(args, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`geoipmq: ${error.message}`);
+    console.error(oneLine(`geoipmq: ${error.message}`));
     return 2;
   }
   if (command.name === "help" || command.name === "version") {

@@ -11,16 +11,21 @@
 
 import { Buffer } from "node:buffer";
 import { Reader } from "maxmind";
+import { oneLine } from "../log/mod.ts";
 import type { IpAddress } from "../protocol/mod.ts";
 
-/** A database could not be opened, or failed its checks. */
+/**
+ * A database could not be opened, or failed its checks. Its message is one printable
+ * line of at most 300 characters ({@linkcode oneLine}), whatever the file's name or
+ * metadata hold.
+ */
 export class DatabaseError extends Error {
   /**
    * @param message what went wrong, naming the file
    * @param options the underlying error, if any
    */
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = "DatabaseError";
   }
 }
@@ -618,12 +623,16 @@ export function hasMetadataMarker(bytes: Uint8Array<ArrayBufferLike>): boolean {
 
 function checkMetadata(m: ReaderInternals["metadata"], fileSize: number): string | undefined {
   if (m.binaryFormatMajorVersion !== 2) {
-    return `unsupported binary format version ${m.binaryFormatMajorVersion}`;
+    return `unsupported binary format version ${quoteMetadata(m.binaryFormatMajorVersion)}`;
   }
-  if (![24, 28, 32].includes(m.recordSize)) return `invalid record size ${m.recordSize}`;
-  if (m.ipVersion !== 4 && m.ipVersion !== 6) return `invalid IP version ${m.ipVersion}`;
+  if (![24, 28, 32].includes(m.recordSize)) {
+    return `invalid record size ${quoteMetadata(m.recordSize)}`;
+  }
+  if (m.ipVersion !== 4 && m.ipVersion !== 6) {
+    return `invalid IP version ${quoteMetadata(m.ipVersion)}`;
+  }
   if (!Number.isInteger(m.nodeCount) || m.nodeCount <= 0) {
-    return `invalid node count ${m.nodeCount}`;
+    return `invalid node count ${quoteMetadata(m.nodeCount)}`;
   }
   if (m.searchTreeSize + DATA_SECTION_SEPARATOR > fileSize) {
     return `node count ${m.nodeCount} makes the search tree larger than the file (truncated?)`;
@@ -633,4 +642,42 @@ function checkMetadata(m: ReaderInternals["metadata"], fileSize: number): string
     return "metadata has an invalid build_epoch";
   }
   return undefined;
+}
+
+/** The most characters of a metadata value an error quotes. */
+const QUOTED_METADATA_CHARS = 40;
+
+/**
+ * A metadata value as an error message quotes it: a number as it is, a string in double
+ * quotes with everything outside printable ASCII escaped and cut to a few dozen
+ * characters, anything else by its kind. The file is untrusted: its values may hold
+ * escape sequences or kilobytes of text.
+ *
+ * @param value a value decoded from the metadata section
+ * @returns a short, printable ASCII rendering
+ */
+function quoteMetadata(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+    return String(value);
+  }
+  if (typeof value === "string") {
+    let quoted = '"';
+    for (const c of value) {
+      const code = c.codePointAt(0)!;
+      const shown = c === '"' || c === "\\"
+        ? `\\${c}`
+        : code >= 0x20 && code <= 0x7e
+        ? c
+        : code <= 0xffff
+        ? `\\u${code.toString(16).padStart(4, "0")}`
+        : `\\u{${code.toString(16)}}`;
+      if (quoted.length + shown.length > QUOTED_METADATA_CHARS) return `${quoted}..."`;
+      quoted += shown;
+    }
+    return `${quoted}"`;
+  }
+  if (value === undefined || value === null) return "(none)";
+  if (Array.isArray(value)) return "(an array)";
+  if (value instanceof Uint8Array) return "(bytes)";
+  return `(${typeof value === "object" ? "a map" : typeof value})`;
 }

@@ -1,9 +1,13 @@
 /**
  * One line per event on stderr: `geoipmq: <message>` for people and journald, or one
- * JSON object per line for machines. Nothing is logged per request.
+ * JSON object per line for machines. Nothing is logged per request. Every message is
+ * made one line of at most {@linkcode MAX_LINE_CHARS} characters by {@linkcode oneLine},
+ * whatever file or metadata it quotes.
  *
  * @module
  */
+
+import { MAX_LINE_CHARS, oneLine } from "./one_line.ts";
 
 /** How log lines are written. */
 export type LogFormat = "text" | "json";
@@ -40,17 +44,24 @@ export class Logger {
    *
    * @param level its severity
    * @param event a short machine name, e.g. `ready`
-   * @param message one line for people
-   * @param fields extra facts for the JSON form
+   * @param message one line for people; control characters are escaped, line breaks
+   *   folded, and a long message is cut (the text line, prefix included, or the JSON
+   *   `message`, is at most {@linkcode MAX_LINE_CHARS} characters)
+   * @param fields extra facts for the JSON form; string values are made one line too
    */
   log(level: LogLevel, event: string, message: string, fields: Record<string, unknown> = {}) {
-    const line = message.replace(/[\r\n]+/g, " ");
     if (this.#format === "json") {
       const time = new Date().toISOString();
-      this.#write(JSON.stringify({ time, level, event, message: line, ...fields }));
+      const safe = Object.fromEntries(
+        Object.entries(fields).map(([key, value]) => [
+          key,
+          typeof value === "string" ? oneLine(value) : value,
+        ]),
+      );
+      this.#write(JSON.stringify({ time, level, event, message: oneLine(message), ...safe }));
     } else {
-      const prefix = level === "info" ? "" : `${level}: `;
-      this.#write(`geoipmq: ${prefix}${line}`);
+      const prefix = `geoipmq: ${level === "info" ? "" : `${level}: `}`;
+      this.#write(prefix + oneLine(message, MAX_LINE_CHARS - prefix.length));
     }
   }
 

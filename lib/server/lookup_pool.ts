@@ -34,6 +34,7 @@ import {
   type SwitchOutcome,
 } from "./database_switch.ts";
 import { LoopControl } from "./loop_control.ts";
+import { refuseEndpointsInUse, removeIpcFiles } from "./endpoint_guard.ts";
 import type { LookupSetup } from "./lookup_worker.ts";
 
 /** Options for {@linkcode LookupPool.start}. */
@@ -228,6 +229,7 @@ export class LookupPool {
         `libzmq ${options.lib.version()} from "${options.lib.path}" has no CURVE support`,
       );
     }
+    refuseEndpointsInUse(options.bind);
     const context = ZmqContext.create(options.lib);
     const sockets: ZmqSocket[] = [];
     const handles: LookupHandle[] = [];
@@ -382,6 +384,7 @@ export class LookupPool {
     for (const handle of this.#workers) handle.terminate();
     this.authenticator?.terminate();
     await this.#context.terminate();
+    removeIpcFiles(this.endpoints);
   }
 }
 

@@ -25,7 +25,7 @@ import {
   watchDatabase,
 } from "../database/mod.ts";
 import { type HttpFace, startHttpFace } from "../http/mod.ts";
-import type { Logger } from "../log/mod.ts";
+import { type Logger, oneLine } from "../log/mod.ts";
 import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
 import type { RequestLimits } from "../protocol/mod.ts";
@@ -89,7 +89,7 @@ export class StartupError extends Error {
    * @param options the underlying error
    */
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = "StartupError";
   }
 }

@@ -181,6 +181,8 @@ Deno.test("geoipmq exits 1 with one line when it cannot start", async (t) => {
       await using first = await startService(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
       const result = await runService(["--db", path, "--bind", first.endpoint]);
       assertOneLineFailure(result, 1, /Address already in use/);
+      await using client = new TestClient();
+      assert.equal(client.ask(first.endpoint, "ping"), "pong", "the first instance serves on");
     });
   });
 });

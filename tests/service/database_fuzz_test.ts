@@ -278,6 +278,10 @@ async function serveMutant(
       return `an out-of-range build_epoch was not refused by name:\n${log}`;
     }
     if (errors.length !== 1 || /^\s+at /m.test(log!)) return `not one error line:\n${log}`;
+    // deno-lint-ignore no-control-regex
+    if (errors[0]!.length > 300 || lines.some((line) => /[\x00-\x1f\x7f-\x9f]/.test(line))) {
+      return `not one clean line of at most 300 characters:\n${JSON.stringify(log)}`;
+    }
     if (!errors[0]!.includes(`Cannot open database "${path}"`)) {
       return `the error does not name the database: ${errors[0]}`;
     }

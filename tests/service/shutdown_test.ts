@@ -1,6 +1,7 @@
 /**
  * Stopping the real service process: SIGTERM while requests are in flight, a second
- * signal, and a stop while an HTTP client is stalled.
+ * signal (within 1 s the same request, after that a forced exit), Ctrl-C on `deno task
+ * start`, and a stop while an HTTP client is stalled.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import {
   type ServiceProcess,
   startOnDatabase,
 } from "../support/service_process.ts";
+import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { askOnDealer, SocketType, TestClient } from "../support/test_client.ts";
 
 const SIXVILLE_TSV = "SX\t(null)\tSixville\t(null)\t-33.250000\t151.125000\t(null)\t(null)";
@@ -201,32 +203,90 @@ async function withStalledHttpClient(
   });
 }
 
-Deno.test("a second signal exits at once", async () => {
-  // Make the stop slow: an HTTP request in flight that never completes, and a burst of
-  // ZeroMQ requests.
+Deno.test("a second signal more than 1 s after the first exits at once with 1", async () => {
+  // Make the stop slow: an HTTP request in flight holds it for a few seconds, and a burst
+  // of ZeroMQ requests.
   await withStalledHttpClient(async (service, client) => {
     const dealers = openDealers(client, service, 2);
     const tallies = newTallies(dealers.length);
     sendBurst(dealers, 40, tallies);
     Deno.kill(service.pid, "SIGTERM");
-    await sleep(50);
+    await sleep(1200);
     const signalled = performance.now();
-    try {
-      Deno.kill(service.pid, "SIGTERM");
-    } catch {
-      // It had already exited.
-    }
+    Deno.kill(service.pid, "SIGTERM");
     const exit = await exitWithin(service.exited, 5000);
     assert.ok(exit !== null, `exits within 5 s of the second signal:\n${service.log.join("\n")}`);
     const ms = performance.now() - signalled;
     console.log(`exit ${exit.status.code} ${Math.round(ms)} ms after the second SIGTERM`);
-    if (exit.status.code === 1) {
-      assert.equal(service.log.at(-1), FORCED_EXIT);
-    } else {
-      assert.equal(exit.status.code, 0, service.log.join("\n"));
-      assert.equal(service.log.at(-1), "geoipmq: stopped");
-    }
+    assert.equal(exit.status.code, 1, service.log.join("\n"));
+    assert.equal(service.log.at(-1), FORCED_EXIT);
+    assert.ok(ms < 1000, `exited ${Math.round(ms)} ms after the second signal`);
     takeReplies(dealers, tallies);
+  });
+});
+
+Deno.test("two SIGINTs 50 ms apart (Ctrl-C under deno task) are one clean stop", async () => {
+  // The stop takes a few seconds (a stalled HTTP request), so the second SIGINT surely
+  // comes while it runs.
+  await withStalledHttpClient(async (service) => {
+    Deno.kill(service.pid, "SIGINT");
+    await sleep(50);
+    Deno.kill(service.pid, "SIGINT");
+    const exit = await exitWithin(service.exited, 9000);
+    assert.ok(exit !== null, `still running 9 s after SIGINT:\n${service.log.join("\n")}`);
+    assert.equal(exit.status.code, 0, service.log.join("\n"));
+    assert.ok(!service.log.some((line) => /second/.test(line)), service.log.join("\n"));
+    assert.equal(service.log.at(-1), "geoipmq: stopped");
+  });
+});
+
+Deno.test("Ctrl-C on `deno task start` (SIGINT to the whole process group) exits 0", async () => {
+  if (!await commandWorks("setsid", ["--version"])) {
+    if (skipForMissingTool("setsid (util-linux)")) return;
+  }
+  await withCityFixture(async (path) => {
+    const port = freeLoopbackPort();
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    // setsid makes `deno task` the leader of a new process group (and session), as a
+    // terminal's shell does for a foreground job; the service is in that group.
+    const child = new Deno.Command("setsid", {
+      args: [Deno.execPath(), "task", "start", "--db", path, "--bind", endpoint],
+      cwd: new URL("../..", import.meta.url).pathname,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const lines: string[] = [];
+    const reading = (async () => {
+      let rest = "";
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        rest += chunk;
+        const parts = rest.split("\n");
+        rest = parts.pop()!;
+        lines.push(...parts);
+      }
+      if (rest !== "") lines.push(rest);
+    })();
+    try {
+      const log = () => lines.join("\n");
+      for (let waited = 0; !lines.some((line) => line.includes("ready on")); waited += 100) {
+        assert.ok(waited < 30_000, `not ready after 30 s:\n${log()}`);
+        await sleep(100);
+      }
+      {
+        await using client = new TestClient();
+        assert.equal(client.ask(endpoint, "ping"), "pong");
+      }
+      Deno.kill(-child.pid, "SIGINT");
+      const status = await child.status;
+      await reading;
+      assert.equal(status.code, 0, log());
+      assert.ok(!lines.some((line) => /second/.test(line)), log());
+      assert.equal(lines.filter((line) => line.startsWith("geoipmq:")).at(-1), "geoipmq: stopped");
+    } finally {
+      clearTimeout(timer);
+    }
   });
 });
 

@@ -139,6 +139,11 @@ export interface MmdbWriterOptions {
    * Networks inside those two ranges are then rejected. Ignored for IPv4 databases.
    */
   aliasIpv4InIpv6?: boolean;
+  /**
+   * Metadata fields to add or to put in place of those written from the options above,
+   * e.g. a malformed `ip_version`, for tests of what a reader refuses.
+   */
+  metadata?: Record<string, MmdbValue>;
 }
 
 /** One network of the database and the record that its addresses map to. */
@@ -256,6 +261,7 @@ export function buildMmdb(options: MmdbWriterOptions, networks: MmdbNetwork[]): 
     binary_format_minor_version: uint16(0),
     build_epoch: uint64(buildEpoch),
     description: { ...options.description },
+    ...options.metadata,
   });
   return concatBytes([
     new Uint8Array(tree.buffer),

@@ -81,7 +81,9 @@ export function runMutantJob(job: MutantJob): MutantReport {
     report.refusal = message;
     if (!(error instanceof DatabaseError)) {
       report.problems.push(`open threw ${(error as Error)?.name ?? typeof error}: ${message}`);
-    } else if (!/^Cannot open database "mutant": [\x20-\x7e]+$/.test(message)) {
+    } else if (
+      !/^Cannot open database "mutant": [\x20-\x7e]+$/.test(message) || message.length > 300
+    ) {
       report.problems.push(`refusal is not one printable line: ${JSON.stringify(message)}`);
     }
     return report;
