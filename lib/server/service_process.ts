@@ -262,17 +262,33 @@ export async function spawnService(
  * ```
  *
  * @param args the arguments, passed as they are
- * @param options environment, more `deno run` flags, working directory, another program
+ * @param options environment, more `deno run` flags, working directory, another program,
+ *   and a time limit after which the process gets `killWith` (default SIGKILL)
  * @returns exit code, stdout and stderr
  */
 export async function runToExit(
   args: readonly string[],
-  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd" | "executable"> = {},
+  options: Pick<SpawnOptions, "env" | "denoFlags" | "cwd" | "executable"> & {
+    timeoutMs?: number;
+    killWith?: Deno.Signal;
+  } = {},
 ): Promise<ServiceOutput> {
-  const { code, stdout, stderr } = await serviceCommand(args, { ...options, stderr: "piped" })
-    .output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code, stdout: text(stdout), stderr: text(stderr) };
+  const { timeoutMs, killWith, ...rest } = options;
+  const child = serviceCommand(args, { ...rest, stdout: "piped", stderr: "piped" }).spawn();
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    try {
+      child.kill(killWith ?? "SIGKILL");
+    } catch {
+      // Already exited.
+    }
+  }, timeoutMs);
+  try {
+    const { code, stdout, stderr } = await child.output();
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return { code, stdout: text(stdout), stderr: text(stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `deno run` of main.ts with the flags of `deno task start`, in a clean environment. */

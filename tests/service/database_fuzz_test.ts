@@ -27,7 +27,7 @@ import { caseSeed, fuzzSettings, Random, scaled } from "../support/fuzz_random.t
 import { makeMutant, type MutantBase, mutantBases } from "../support/mmdb_mutants.ts";
 import type { MutantJob, MutantReport } from "../support/mutant_worker.ts";
 import { replyProblem } from "../support/reply_shape.ts";
-import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
+import { runToExit, startOnDatabase, startService } from "../support/service_process.ts";
 import { receiveWithin, SocketType, TestClient } from "../support/test_client.ts";
 
 const settings = fuzzSettings("database_fuzz_test");
@@ -371,7 +371,9 @@ Deno.test({
   name: "a build_epoch out of Date range at start exits 1 with a line naming the database",
   async fn() {
     await withTempFile(farFutureDatabase(), async (path) => {
-      const result = await runServiceWithin(["--db", path, "--bind", "tcp://127.0.0.1:*"]);
+      const result = await runToExit(["--db", path, "--bind", "tcp://127.0.0.1:*"], {
+        timeoutMs: 20_000,
+      });
       assert.equal(result.code, 1);
       assert.match(result.stderr, new RegExp(`geoipmq: error: .*${path}`));
       assert.doesNotMatch(result.stderr, /unexpected error/);
@@ -404,28 +406,6 @@ Deno.test({
     }
   },
 });
-
-/** Runs the service to completion, killing it after 20 s. */
-async function runServiceWithin(args: string[]): Promise<{ code: number; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...SERVICE_PERMISSIONS,
-      new URL("../../main.ts", import.meta.url).pathname,
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  try {
-    const output = await child.output();
-    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // Found by fuzzing (3), now fixed: GeoipResponder takes every RangeError met during a lookup for the client's fault
 // (it means to catch findOffset()'s "IPv6 address in an IPv4-only database"), but the

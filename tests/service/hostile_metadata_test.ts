@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { LONDON } from "../support/fixtures.ts";
 import { buildMmdb, type MmdbValue } from "../support/mmdb_writer.ts";
-import { runService, startService } from "../support/service_process.ts";
+import { runService, startOnDatabase } from "../support/service_process.ts";
 
 /** Any C0 or C1 control character, or DEL: what must never reach a terminal raw. */
 // deno-lint-ignore no-control-regex
@@ -75,16 +75,10 @@ Deno.test("a valid database with hostile metadata is served, and its lines stay 
   await withHostileFile(hostileDatabase(), async (path) => {
     for (const format of ["text", "json"] as const) {
       await t.step(format, async () => {
-        await using service = await startService([
-          "--db",
-          path,
-          "--bind",
-          "tcp://127.0.0.1:*",
-          "--workers",
-          "1",
-          "--log-format",
-          format,
-        ]);
+        await using service = await startOnDatabase(path, {
+          workers: 1,
+          flags: ["--log-format", format],
+        });
         const ready = service.log.find((line) => /ready on|"event":"ready"/.test(line))!;
         if (format === "text") {
           assert.match(

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { cityFixture, withTempFile } from "../support/fixtures.ts";
-import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
+import { runToExit, startService } from "../support/service_process.ts";
 import { TestClient } from "../support/test_client.ts";
 
 /** Runs `body` with the city fixture's path and a socket path in a fresh directory. */
@@ -21,28 +21,6 @@ async function withIpcPath(body: (db: string, socket: string) => Promise<void>):
       await Deno.remove(dir, { recursive: true });
     }
   });
-}
-
-/** Runs the service to its end, killing it after `ms` (a second instance that took over). */
-async function runWithin(args: string[], ms: number): Promise<{ code: number; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...SERVICE_PERMISSIONS,
-      new URL("../../main.ts", import.meta.url).pathname,
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGTERM"), ms);
-  try {
-    const output = await child.output();
-    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -60,7 +38,7 @@ Deno.test("a second instance on an ipc path in use exits 1 and the first serves 
     const endpoint = `ipc://${socket}`;
     const args = ["--db", db, "--bind", endpoint, "--workers", "1"];
     await using first = await startService(args);
-    const second = await runWithin(args, 15_000);
+    const second = await runToExit(args, { timeoutMs: 15_000, killWith: "SIGTERM" });
     assert.equal(second.code, 1, second.stderr);
     const lines = second.stderr.split("\n").filter((line) => line.startsWith("geoipmq:"));
     assert.equal(
