@@ -101,7 +101,11 @@ export class RouterLoop {
       ? null
       : new ZmqPoller(options.lib, [options.router, options.pool]);
     this.#message = new ZmqMessage(options.lib);
-    this.#request = new Uint8Array(options.limits.maxRequestBytes + 1);
+    // Envelope frames (routing ids, up to 255 bytes) are received into it too: never
+    // smaller than one, or a small --max-request-bytes would cut routing ids short.
+    this.#request = new Uint8Array(
+      Math.max(options.limits.maxRequestBytes, MAX_ENVELOPE_FRAME_BYTES) + 1,
+    );
     this.#envelope = Array.from(
       { length: MAX_ENVELOPE_FRAMES },
       () => new Uint8Array(MAX_ENVELOPE_FRAME_BYTES),
@@ -173,25 +177,35 @@ export class RouterLoop {
     this.#envelopeCount = 0;
     this.#hasDelimiter = false;
     let frames = 1;
-    let valid = true;
+    let problem: string | undefined;
     while (router.hasMore()) {
       // The frame just received was part of the envelope: keep it for the reply.
-      if (this.#hasDelimiter || size > MAX_ENVELOPE_FRAME_BYTES) valid = false;
-      else if (size === 0) this.#hasDelimiter = true;
-      else if (this.#envelopeCount < MAX_ENVELOPE_FRAMES) {
+      if (problem !== undefined) {
+        // Already refused: receive the rest, noting the delimiter the reply needs.
+        if (size === 0) this.#hasDelimiter = true;
+      } else if (this.#hasDelimiter) {
+        problem = "a request must be a single frame";
+      } else if (size > MAX_ENVELOPE_FRAME_BYTES) {
+        problem = `an envelope frame of ${size} bytes; routing frames are at most ` +
+          `${MAX_ENVELOPE_FRAME_BYTES}`;
+      } else if (size === 0) {
+        this.#hasDelimiter = true;
+      } else if (this.#envelopeCount < MAX_ENVELOPE_FRAMES) {
         const kept = this.#envelope[this.#envelopeCount]!;
         for (let i = 0; i < size; i++) kept[i] = request[i]!;
         this.#envelopeSizes[this.#envelopeCount++] = size;
-      } else valid = false;
+      } else {
+        problem = `more than ${MAX_ENVELOPE_FRAMES} envelope frames`;
+      }
       size = router.receiveFrameInto(request, 0);
       frames++;
     }
     if (frames === 1 || this.#envelopeCount === 0) return true; // not from a peer: drop
     const reply = this.#reply;
     let answered = false;
-    if (!valid) {
+    if (problem !== undefined) {
       if (!this.#hasDelimiter) return true; // an envelope we cannot send back: drop
-      reply.encode(errorReply("a request must be a single frame"));
+      reply.encode(errorReply(problem));
     } else if (size > this.#limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
     } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size)) {

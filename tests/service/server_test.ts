@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Service, SMALL_REQUEST_BYTES, StartupError, VERSION } from "../../lib/server/mod.ts";
-import { Errno, SocketOption, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
+import { Errno, SocketBytesOption, SocketOption, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
 import { brokenDoubleFixture, ipv4OnlyFixture, LONDON_TSV } from "../support/fixtures.ts";
 import { startInProcess } from "../support/in_process_service.ts";
 import { askOn, askOnDealer, TestClient } from "../support/test_client.ts";
@@ -341,4 +341,41 @@ Deno.test("a worker that fails on a request answers ERROR and keeps serving", as
   } finally {
     await server.stop();
   }
+});
+
+Deno.test("a refused envelope gets ERROR naming what was wrong, and long routing ids are kept whole", async (t) => {
+  await using client = new TestClient();
+  await using started = await startInProcess({ workers: 1, maxRequestBytes: 100 });
+  const endpoint = started.endpoint;
+  const dealer = client.socket(SocketType.DEALER, endpoint);
+  const ask = (frames: (string | Uint8Array)[]) => {
+    dealer.send(frames);
+    return dealer.receive()!.map((frame) => new TextDecoder().decode(frame));
+  };
+  await t.step("more than 16 envelope frames", () => {
+    const envelope = Array.from({ length: 17 }, (_, i) => `hop-${i}`);
+    const reply = ask([...envelope, "", "ping"]);
+    assert.equal(reply.at(-1), "ERROR\tmore than 16 envelope frames");
+    assert.equal(reply.at(-2), "", "the delimiter goes back");
+  });
+  await t.step("an envelope frame over 255 bytes", () => {
+    const reply = ask([new Uint8Array(300).fill(0x41), "", "ping"]);
+    assert.equal(
+      reply.at(-1),
+      "ERROR\tan envelope frame of 300 bytes; routing frames are at most 255",
+    );
+  });
+  await t.step("a 250-byte routing id with --max-request-bytes 100 is answered", () => {
+    const socket = client.context.socket(SocketType.REQ);
+    try {
+      socket.setOption(SocketOption.RCVTIMEO, 5000);
+      socket.setOption(SocketOption.LINGER, 0);
+      socket.setBytesOption(SocketBytesOption.ROUTING_ID, new Uint8Array(250).fill(0x42));
+      socket.connect(endpoint);
+      assert.equal(askOn(socket, "ping"), "pong");
+      assert.equal(askOn(socket, `geoip 81.2.69.160`), LONDON_TSV);
+    } finally {
+      socket.close();
+    }
+  });
 });
