@@ -13,11 +13,14 @@ import {
   type Env,
   LIBZMQ_AND_HELP,
   parseCommandFlags,
+  wholeNumber,
 } from "./values.ts";
+import { DEFAULT_LIMITS } from "../protocol/mod.ts";
 
 const FLAGS = {
   frontend: { type: "string", multiple: true },
   backend: { type: "string", multiple: true },
+  "max-request-bytes": { type: "string" },
   ...LIBZMQ_AND_HELP,
 } as const;
 
@@ -53,5 +56,11 @@ export function parseBrokerOptions(args: string[], env: Env): BrokerCommandOptio
   for (const endpoint of backend) checkEndpoint(endpoint, "--backend");
   const libzmq = values.libzmq ?? env.GEOIPMQ_LIBZMQ;
   if (libzmq === "") throw new UsageError("--libzmq (GEOIPMQ_LIBZMQ) must not be empty");
-  return { frontend, backend, libzmq };
+  const maxRequestBytes = wholeNumber("--max-request-bytes", {
+    value: values["max-request-bytes"] ?? env.GEOIPMQ_MAX_REQUEST_BYTES,
+    min: 16,
+    max: 64 * 1024 * 1024,
+    fallback: DEFAULT_LIMITS.maxRequestBytes,
+  });
+  return { frontend, backend, libzmq, maxRequestBytes };
 }

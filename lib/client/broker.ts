@@ -17,7 +17,16 @@ export interface BrokerOptions {
   frontend: string[];
   /** Endpoints geoipmq instances connect to. */
   backend: string[];
+  /**
+   * The largest frame a front end may send (`ZMQ_MAXMSGSIZE` on the front end; default
+   * 65,536, the instances' own default): a larger one cuts that front end off at the
+   * broker, so it never reaches, and never disconnects, an instance.
+   */
+  maxRequestBytes?: number;
 }
+
+/** The default largest frame through the broker: an instance's default request limit. */
+export const BROKER_MAX_REQUEST_BYTES = 64 * 1024;
 
 /**
  * A running broker.
@@ -80,6 +89,7 @@ export class GeoipBroker {
     try {
       const frontend = context.socket(SocketType.ROUTER);
       sockets.push(frontend);
+      frontend.setMaxMessageSize(options.maxRequestBytes ?? BROKER_MAX_REQUEST_BYTES);
       const backend = context.socket(SocketType.DEALER);
       sockets.push(backend);
       const bind = (socket: ZmqSocket, endpoints: string[]) =>

@@ -18,6 +18,8 @@ export interface BrokerCommandOptions {
   backend: string[];
   /** A libzmq to load instead of the bundled one. */
   libzmq: string | undefined;
+  /** The largest frame a front end may send through the broker. */
+  maxRequestBytes: number;
 }
 
 /**
@@ -29,7 +31,12 @@ export interface BrokerCommandOptions {
  * import { Logger } from "../log/mod.ts";
  * import { runBroker } from "./mod.ts";
  * const endpoints = ["tcp://127.0.0.1:*"]; // e.g. ["tcp://*:5555"] and ["tcp://*:5556"]
- * const options = { frontend: endpoints, backend: endpoints, libzmq: undefined };
+ * const options = {
+ *   frontend: endpoints,
+ *   backend: endpoints,
+ *   libzmq: undefined,
+ *   maxRequestBytes: 65536,
+ * };
  * // Once it is ready, stop it as a service manager would: with SIGTERM.
  * const log = new Logger({
  *   write: (line) => {
@@ -48,7 +55,12 @@ export async function runBroker(options: BrokerCommandOptions, log: Logger): Pro
   let broker: GeoipBroker;
   try {
     const lib = openLibzmq(options.libzmq);
-    broker = GeoipBroker.start({ lib, frontend: options.frontend, backend: options.backend });
+    broker = GeoipBroker.start({
+      lib,
+      frontend: options.frontend,
+      backend: options.backend,
+      maxRequestBytes: options.maxRequestBytes,
+    });
   } catch (error) {
     log.error("failed", `broker cannot start: ${(error as Error).message}`);
     return 1;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { GeoipClient } from "../../lib/client/mod.ts";
-import { cityFixture, withTempFile, withTempFiles } from "../support/fixtures.ts";
+import { Errno, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
+import { cityFixture, LONDON_TSV, withTempFile, withTempFiles } from "../support/fixtures.ts";
+import { askOn, TestClient } from "../support/test_client.ts";
 import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -101,5 +103,32 @@ Deno.test("an instance can bind and connect at once", async () => {
     await using brokered = new GeoipClient({ endpoints: [frontend], timeoutMs: 2000 });
     assert.equal(await direct.request("ping"), "pong");
     assert.equal(await brokered.request("ping"), "pong");
+  });
+});
+
+Deno.test("a request over the broker's limit cuts off its sender at the broker; the instances go on", async () => {
+  await withTempFile(cityFixture(), async (path) => {
+    const frontend = freeEndpoint();
+    const backend = freeEndpoint();
+    await using _broker = await startBroker(frontend, backend);
+    await using _instance = await startService(
+      ["--db", path, "--connect", backend, "--workers", "1"],
+      { probe: { endpoint: frontend } },
+    );
+    await using client = new TestClient();
+    const good = client.socket(SocketType.REQ, frontend, 5000);
+    assert.equal(askOn(good, "ping"), "pong");
+    for (let i = 0; i < 2; i++) {
+      // 70 KB, over the 64 KiB default: the broker drops this sender, no reply comes.
+      const attacker = client.socket(SocketType.REQ, frontend, 1000);
+      attacker.send("geoip " + "1.1.1.1 ".repeat(10_000));
+      assert.throws(() => attacker.receive(), (error: unknown) => {
+        return error instanceof ZmqError && error.errno === Errno.EAGAIN;
+      });
+      attacker.close();
+    }
+    for (let i = 0; i < 20; i++) {
+      assert.equal(askOn(good, "geoip 81.2.69.160"), LONDON_TSV, `request ${i} after the attack`);
+    }
   });
 });
