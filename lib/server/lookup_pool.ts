@@ -327,6 +327,11 @@ export class LookupPool {
     return this.#databases;
   }
 
+  /** How the router worker's drain ended, once {@linkcode LookupPool.stop} has settled. */
+  get drained(): { answered: number; dropped: number } {
+    return this.#control.drained;
+  }
+
   /** How many workers are running. */
   get workersAlive(): number {
     return this.#workers.filter((handle) => handle.alive).length;

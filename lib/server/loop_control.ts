@@ -17,7 +17,9 @@ const GENERATION = 0;
 const ARRIVED = 1;
 const VERDICT = 2;
 const STOP = 3;
-const SLOTS = 4;
+const DRAIN_ANSWERED = 4;
+const DRAIN_DROPPED = 5;
+const SLOTS = 6;
 
 /**
  * The shared control of the request loops.
@@ -99,6 +101,25 @@ export class LoopControl {
   announceStop(): void {
     Atomics.store(this.#slots, STOP, 1);
     Atomics.notify(this.#slots, VERDICT);
+  }
+
+  /**
+   * Router worker: records how its drain on a stop ended.
+   *
+   * @param answered requests already received that were answered
+   * @param dropped requests left unanswered when the drain's time ran out
+   */
+  recordDrain(answered: number, dropped: number): void {
+    Atomics.store(this.#slots, DRAIN_ANSWERED, answered);
+    Atomics.store(this.#slots, DRAIN_DROPPED, dropped);
+  }
+
+  /** How the drain on a stop ended: requests answered, and left unanswered. */
+  get drained(): { answered: number; dropped: number } {
+    return {
+      answered: Atomics.load(this.#slots, DRAIN_ANSWERED),
+      dropped: Atomics.load(this.#slots, DRAIN_DROPPED),
+    };
   }
 
   /**

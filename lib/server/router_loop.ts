@@ -62,7 +62,9 @@ export interface RouterLoopOptions {
 }
 
 /** How long a stopping front end waits for the pool's replies, in milliseconds. */
-const DRAIN_TIMEOUT_MS = 5000;
+const DRAIN_TIMEOUT_MS = 2000;
+/** Requests left at the end of a drain are counted up to this many. */
+const MAX_DROPS_COUNTED = 100_000;
 
 /**
  * The front end: its sockets and reusable buffers, kept across database switches. The
@@ -155,11 +157,30 @@ export class RouterLoop {
   }
 
   /** Takes no new requests; passes on the pool's replies still due, then returns. */
+  /**
+   * Takes no new requests beyond those already waiting: answers (or hands to the pool)
+   * every request queued in the ROUTER, passes on the pool's replies still due, until
+   * done or {@linkcode DRAIN_TIMEOUT_MS}; then tells the main thread how many were
+   * answered and how many were left unanswered.
+   */
   #drain(): LoopExit {
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    const before = this.#inPool;
+    let received = 0;
+    while (Date.now() < deadline && this.#serveClient(ZMQ_DONTWAIT)) received++;
     while (this.#inPool > 0 && Date.now() < deadline) {
       if (!this.#collectFromPool()) this.#poller!.poll(CONTROL_POLL_MS);
     }
+    // What the time left unanswered is counted: the pool's, then those still queued.
+    let dropped = this.#inPool;
+    const router = this.#router;
+    while (
+      dropped < MAX_DROPS_COUNTED && router.tryReceiveFrameInto(this.#request, ZMQ_DONTWAIT) >= 0
+    ) {
+      while (router.hasMore()) router.receiveFrameInto(this.#request, 0);
+      dropped++;
+    }
+    this.#control.recordDrain(before + received - this.#inPool, dropped);
     return "stop";
   }
 

@@ -78,8 +78,17 @@ export async function runServe(options: ServiceOptions, log: Logger): Promise<nu
   Deno.removeSignalListener("SIGHUP", onHangup);
   await service.stop();
   stopSignals.settle();
-  log.info("stopped", "stopped");
+  const { answered, dropped } = service.drained;
+  log.info(
+    "stopped",
+    `stopped (${plural(answered, "request")} in flight answered, ${dropped} left unanswered)`,
+    { answered, dropped },
+  );
   return ended.signal !== undefined ? 0 : 1;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /**

@@ -94,6 +94,9 @@ export class StartupError extends Error {
   }
 }
 
+/** How long a stop waits for a reload under way. */
+const RELOAD_STOP_WAIT_MS = 1000;
+
 /** How long a stop waits for HTTP requests in flight. */
 const HTTP_STOP_TIMEOUT_MS = 3000;
 
@@ -278,6 +281,14 @@ export class Service {
     return { count: this.#parts.pool.workerCount, alive: this.#parts.pool.workersAlive };
   }
 
+  /**
+   * Once {@linkcode Service.stop} has settled: the requests already received when it began
+   * that were answered, and those its deadline (2 s) left unanswered.
+   */
+  get drained(): { answered: number; dropped: number } {
+    return this.#parts.pool.drained;
+  }
+
   /** The databases now serving, in `--db` order. */
   get databases(): readonly GeoDatabase[] {
     return this.#parts.pool.databases;
@@ -378,7 +389,9 @@ export class Service {
 
   async #stop(): Promise<void> {
     this.#watcher?.close();
-    await this.idle();
+    // A reload still reading its file (a slow disk, a file that is not what it seems) is
+    // not waited for beyond a moment: it can never hold up the stop.
+    await withTimeout(this.idle(), RELOAD_STOP_WAIT_MS);
     // ZeroMQ and HTTP stop together; an HTTP client that holds a request open is not
     // waited for beyond a few seconds.
     await Promise.all([

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { VERSION } from "../../lib/server/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
-import { runService, startOnDatabase, startService } from "../support/service_process.ts";
+import {
+  runService,
+  startOnDatabase,
+  startService,
+  STOPPED_LINE,
+} from "../support/service_process.ts";
 import { TestClient } from "../support/test_client.ts";
 
 const SYSTEM_LIBZMQ = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
@@ -201,7 +206,7 @@ Deno.test("geoipmq serves, logs ready, and exits 0 on SIGTERM and SIGINT", async
         }
         const status = await service.stop(signal);
         assert.equal(status.code, 0, service.log.join("\n"));
-        assert.equal(service.log.at(-1), "geoipmq: stopped");
+        assert.match(service.log.at(-1) ?? "", STOPPED_LINE);
       });
     }
   });

@@ -97,3 +97,7 @@ export function startOnDatabase(
     start,
   );
 }
+
+/** The service's last line after a clean stop, with what its drain answered. */
+export const STOPPED_LINE =
+  /^geoipmq: stopped \(\d+ requests? in flight answered, \d+ left unanswered\)$/;

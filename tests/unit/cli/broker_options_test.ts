@@ -7,19 +7,24 @@ Deno.test("parseBrokerOptions() reads flags and GEOIPMQ_BROKER_* variables; flag
     GEOIPMQ_BROKER_FRONTEND: "tcp://127.0.0.1:1,tcp://127.0.0.1:2",
     GEOIPMQ_BROKER_BACKEND: "tcp://127.0.0.1:3",
     GEOIPMQ_LIBZMQ: "/e.so",
+    GEOIPMQ_MAX_REQUEST_BYTES: "4096",
   };
   assert.deepEqual(parseBrokerOptions([], env), {
     frontend: ["tcp://127.0.0.1:1", "tcp://127.0.0.1:2"],
     backend: ["tcp://127.0.0.1:3"],
     libzmq: "/e.so",
+    maxRequestBytes: 4096,
   });
   assert.deepEqual(
     parseBrokerOptions(
       ["--frontend", "tcp://*:5555", "--backend", "ipc:///b", "--libzmq=/f.so"],
-      env,
+      { ...env, GEOIPMQ_MAX_REQUEST_BYTES: undefined },
     ),
-    { frontend: ["tcp://*:5555"], backend: ["ipc:///b"], libzmq: "/f.so" },
+    { frontend: ["tcp://*:5555"], backend: ["ipc:///b"], libzmq: "/f.so", maxRequestBytes: 65536 },
   );
+  const fromFlag = parseBrokerOptions(["--max-request-bytes", "2048"], env);
+  assert.ok(fromFlag !== "help");
+  assert.equal(fromFlag.maxRequestBytes, 2048, "the flag wins over the variable");
   assert.equal(parseBrokerOptions(["--help"], {}), "help");
 });
 
