@@ -229,7 +229,7 @@ export class LookupPool {
         `libzmq ${options.lib.version()} from "${options.lib.path}" has no CURVE support`,
       );
     }
-    refuseEndpointsInUse(options.bind);
+    refuseEndpointsInUse(options.lib, options.bind);
     const context = ZmqContext.create(options.lib);
     const sockets: ZmqSocket[] = [];
     const handles: LookupHandle[] = [];
@@ -389,7 +389,7 @@ export class LookupPool {
     for (const handle of this.#workers) handle.terminate();
     this.authenticator?.terminate();
     await this.#context.terminate();
-    removeIpcFiles(this.endpoints);
+    removeIpcFiles(this.#context.lib, this.endpoints);
   }
 }
 

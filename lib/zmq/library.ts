@@ -51,6 +51,13 @@ export const SYMBOLS = {
   zmq_z85_decode: { parameters: ["buffer", "buffer"], result: "pointer" },
   zmq_curve_keypair: { parameters: ["buffer", "buffer"], result: "i32" },
   zmq_curve_public: { parameters: ["buffer", "buffer"], result: "i32" },
+  // The C library, reached through libzmq's own handle (it depends on it): the few system
+  // calls Deno has no permission-free API for (see `system.ts`).
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  unlink: { parameters: ["buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The bound C functions. */

@@ -1,14 +1,18 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../../lib/server/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
-import { skipForMissingTool } from "../support/required_tool.ts";
+import { freeLoopbackPort, waitFor } from "../support/live_service.ts";
+import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import {
   runService,
+  SERVICE_PERMISSIONS,
   startOnDatabase,
   startService,
   STOPPED_LINE,
 } from "../support/service_process.ts";
-import { TestClient } from "../support/test_client.ts";
+import { askOn, SocketType, TestClient } from "../support/test_client.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 const SYSTEM_LIBZMQ = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
 
@@ -289,4 +293,51 @@ Deno.test("geoipmq warns when it listens beyond loopback without CURVE", async (
     await Deno.remove(path);
     await Deno.remove(socketPath.replace(/\/geoipmq\.sock$/, ""), { recursive: true });
   }
+});
+
+Deno.test("geoipmq runs with its soft limit of open files raised to the hard one", async () => {
+  // Deno raises the soft limit when it starts; this keeps that true of the service.
+  if (!await commandWorks("prlimit", ["--version"])) {
+    skipForMissingTool("prlimit (apt-get install util-linux)");
+    return;
+  }
+  await withTempFile(cityFixture(), async (path) => {
+    const port = freeLoopbackPort();
+    const child = new Deno.Command("prlimit", {
+      args: [
+        "--nofile=256:4096",
+        Deno.execPath(),
+        "run",
+        ...SERVICE_PERMISSIONS,
+        MAIN,
+        "--db",
+        path,
+        "--bind",
+        `tcp://127.0.0.1:${port}`,
+        "--workers",
+        "1",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await using client = new TestClient();
+      await waitFor("the service's answer", () => {
+        const socket = client.socket(SocketType.REQ, `tcp://127.0.0.1:${port}`, 200);
+        try {
+          return askOn(socket, "ping") === "pong" ? true : undefined;
+        } catch {
+          return undefined;
+        } finally {
+          socket.close();
+        }
+      });
+      const limits = await Deno.readTextFile(`/proc/${child.pid}/limits`);
+      assert.match(limits, /^Max open files\s+4096\s+4096\s+files/m);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  });
 });
