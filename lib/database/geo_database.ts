@@ -170,8 +170,11 @@ export const DEFAULT_READ_TIMEOUT_MS = 60_000;
  * deadline, so a file swapped between the check and the open cannot hang the caller.
  *
  * @example
- * ```ts ignore
- * const bytes = await readDatabaseFile("/var/lib/GeoIP/GeoLite2-City.mmdb");
+ * ```ts
+ * import { readDatabaseFile } from "./geo_database.ts";
+ * import { bundledDatabasePath } from "./bundled.ts";
+ * const bytes = await readDatabaseFile(bundledDatabasePath()); // gunzipped on the way
+ * console.log(bytes.buffer instanceof SharedArrayBuffer); // true
  * ```
  *
  * @param path the `.mmdb` or `.mmdb.gz` file
@@ -332,9 +335,13 @@ function describeFsError(error: unknown): string {
  * An open MaxMind database.
  *
  * @example
- * ```ts ignore
- * const db = GeoDatabase.fromBytes(await readDatabaseFile("GeoLite2-City.mmdb"), "x");
- * const found = db.lookup(parseIpAddress("81.2.69.160")!);
+ * ```ts
+ * import { GeoDatabase, readDatabaseFile } from "./geo_database.ts";
+ * import { bundledDatabasePath } from "./bundled.ts";
+ * const path = bundledDatabasePath();
+ * const db = GeoDatabase.fromBytes(await readDatabaseFile(path), path);
+ * const found = db.lookup({ version: 4, bytes: new Uint8Array([81, 2, 69, 160]) });
+ * console.log((found?.record as { postal: { code: string } }).postal.code); // "N2"
  * ```
  */
 export class GeoDatabase {

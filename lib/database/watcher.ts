@@ -19,10 +19,17 @@ export interface WatchOptions {
  * once the changes have stopped for the debounce time.
  *
  * @example
- * ```ts ignore
- * const watcher = watchDatabase("/var/lib/GeoIP/GeoLite2-City.mmdb", () => reload());
- * // ...
+ * ```ts
+ * import { watchDatabase } from "./watcher.ts";
+ * const directory = await Deno.makeTempDir();
+ * const changed = Promise.withResolvers<void>();
+ * const watcher = watchDatabase(`${directory}/City.mmdb`, () => changed.resolve(), {
+ *   debounceMs: 50,
+ * });
+ * await Deno.writeTextFile(`${directory}/City.mmdb`, "a new file"); // as geoipupdate would
+ * await changed.promise; // the callback ran once the writes settled
  * watcher.close();
+ * await Deno.remove(directory, { recursive: true });
  * ```
  *
  * @param path the database file

@@ -257,8 +257,10 @@ export async function spawnService(
  * Runs geoipmq to its end: for `--help`, bad flags, start-up failures, subcommands.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { runToExit } from "./service_process.ts";
  * const { code, stdout } = await runToExit(["--help"]);
+ * console.log(code, stdout.startsWith("Usage: geoipmq")); // 0 true
  * ```
  *
  * @param args the arguments, passed as they are

@@ -12,9 +12,10 @@ const DEFAULT_CONFIG = new URL("../../deno.json", import.meta.url);
  * --allow-env --allow-ffi --allow-sys --allow-net --v8-flags=…`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { startTaskPermissions } from "./start_task.ts";
  * const flags = startTaskPermissions();
- * new Deno.Command(Deno.execPath(), { args: ["run", ...flags, "main.ts"] });
+ * console.log(flags.includes("--allow-ffi")); // true
  * ```
  *
  * @param configPath the `deno.json` to read (default: the repository's)
