@@ -5,6 +5,7 @@
  */
 
 import type { QueryCurveFiles, QueryOptions } from "../client/mod.ts";
+import { FALLBACK_LANGUAGE, parseFieldList, parseLanguageList } from "../protocol/mod.ts";
 import { UsageError } from "./errors.ts";
 export type { QueryCurveFiles, QueryOptions };
 import { userPath } from "./paths.ts";
@@ -25,6 +26,9 @@ export const MAX_QUERY_BATCH = 1000;
 
 const FLAGS = {
   endpoint: { type: "string", multiple: true },
+  db: { type: "string", multiple: true },
+  lang: { type: "string" },
+  fields: { type: "string" },
   json: { type: "boolean" },
   info: { type: "boolean" },
   "timeout-ms": { type: "string" },
@@ -55,6 +59,18 @@ const FLAGS = {
 export function parseQueryOptions(args: string[], env: Env): QueryOptions | "help" {
   const { values, positionals } = parseFlags(args, FLAGS);
   if (values.help === true) return "help";
+  const databases = values.db ?? [];
+  if (databases.length > 0 && values.endpoint !== undefined) {
+    throw new UsageError("--db answers from files, --endpoint asks a service: give one of them");
+  }
+  if (databases.some((path) => path === "")) throw new UsageError("--db must not be empty");
+  const languages = parseLanguageList(values.lang ?? FALLBACK_LANGUAGE);
+  if (!languages.ok) throw new UsageError(`--lang: ${languages.reason}`);
+  const fields = values.fields === undefined ? undefined : parseFieldList(values.fields);
+  if (fields !== undefined && !fields.ok) throw new UsageError(`--fields: ${fields.reason}`);
+  if (fields !== undefined && values.json === true) {
+    throw new UsageError("--fields and --json choose two answers: give one of them");
+  }
   const endpoints = values.endpoint ?? commaList(env.GEOIPMQ_ENDPOINT) ?? [DEFAULT_BIND];
   if (endpoints.length === 0) {
     throw new UsageError("--endpoint (GEOIPMQ_ENDPOINT) names no endpoint");
@@ -76,6 +92,9 @@ export function parseQueryOptions(args: string[], env: Env): QueryOptions | "hel
   if (libzmq === "") throw new UsageError("--libzmq (GEOIPMQ_LIBZMQ) must not be empty");
   return {
     endpoints,
+    databases: databases.map((path) => userPath(path, env)),
+    languages: languages.value,
+    fields: values.fields,
     json: values.json === true,
     info: values.info === true,
     timeoutMs: wholeNumber("--timeout-ms", {

@@ -87,14 +87,20 @@ ${PATHS_NOTE}
 /** The usage text of `geoipmq query --help`. */
 export const QUERY_USAGE = `Usage: geoipmq query [options] [IP...]
 
-Asks a geoipmq service where addresses are. With no IP, reads addresses from stdin, one
-per line, and sends them in batches.
+Asks a geoipmq service where addresses are (or, with --db, answers from database files
+itself, as the service would). With no IP, reads addresses from stdin, one per line, and
+sends them in batches.
 
 Options:
   --endpoint ENDPOINT       service endpoint, repeatable              GEOIPMQ_ENDPOINT
                             (default: ${DEFAULT_BIND}; the variable
                             takes a comma-separated list)
+  --db PATH                 answer from this database file instead of a service,
+                            repeatable (merged as the service merges --db)
+  --lang LANGS              with --db: names in these languages (default: en)
   --json                    print the database record of each address, one JSON per line
+  --fields LIST             print these fields of each record (the get verb), e.g.
+                            country.iso_code,city.name,traits.autonomous_system_number
   --info                    print the service's info and exit
   --timeout-ms N            time to wait for a reply (default: ${DEFAULT_QUERY_TIMEOUT_MS})
   --attempts N              times to send a request before giving up (default: ${DEFAULT_QUERY_ATTEMPTS})

@@ -14,6 +14,9 @@
  * @module
  */
 
+import { DatabaseError, GeoDatabase } from "../database/mod.ts";
+import { GeoipResponder } from "../lookup/mod.ts";
+import { DEFAULT_LIMITS } from "../protocol/mod.ts";
 import { type ClientCurveKeys, GeoipClient, GeoipClientError } from "./client.ts";
 import { KeyFileError, readPublicKeyFile, readSecretKeyFile } from "../curve/mod.ts";
 import { type Libzmq, openLibzmq } from "../zmq/mod.ts";
@@ -30,6 +33,15 @@ export interface QueryCurveFiles {
 export interface QueryOptions {
   /** The service's endpoints; requests are spread over them. */
   endpoints: string[];
+  /**
+   * Database files to answer from in this process, without a service (in `--db` order,
+   * merged as the service merges them); none: ask the service.
+   */
+  databases: string[];
+  /** Languages for names, most preferred first (with `databases`). */
+  languages: string[];
+  /** A field list: print these fields of each record (the `get` verb) instead. */
+  fields: string | undefined;
   /** Print each address's database record as JSON instead of a TSV line. */
   json: boolean;
   /** Print the service's info and nothing else. */
@@ -103,24 +115,18 @@ class QuerySetupError extends Error {
  * @returns the exit code: 0 when answered, 1 when not
  */
 export async function runQuery(options: QueryOptions, io: QueryIo): Promise<number> {
-  let lib: Libzmq;
-  let curve: ClientCurveKeys | undefined;
+  let client: Asker;
   try {
-    lib = loadLibzmq(options.libzmq);
-    curve = options.curve === undefined ? undefined : await readClientKeys(lib, options.curve);
+    client = options.databases.length > 0 ? await localAsker(options) : await serviceAsker(options);
   } catch (error) {
-    if (!(error instanceof QuerySetupError || error instanceof KeyFileError)) throw error;
+    if (
+      !(error instanceof QuerySetupError || error instanceof KeyFileError ||
+        error instanceof DatabaseError)
+    ) throw error;
     io.error(`geoipmq: query: ${error.message}`);
     return 1;
   }
-  await using client = new GeoipClient({
-    endpoints: options.endpoints,
-    timeoutMs: options.timeoutMs,
-    attempts: options.attempts,
-    batchSize: options.batch,
-    lib,
-    ...(curve === undefined ? {} : { curve }),
-  });
+  await using _client = client;
   try {
     if (options.info) {
       io.print(JSON.stringify(await client.info(), null, 2));
@@ -134,7 +140,8 @@ export async function runQuery(options: QueryOptions, io: QueryIo): Promise<numb
         const answers = ips.length === 1 ? [JSON.parse(reply)] : JSON.parse(reply);
         for (const one of answers) io.print(JSON.stringify(one));
       } else {
-        const reply = await client.request(`geoip ${ips.join(" ")}`);
+        const verb = options.fields === undefined ? "geoip" : `get ${options.fields}`;
+        const reply = await client.request(`${verb} ${ips.join(" ")}`);
         const lines = reply.split("\n");
         if (lines.length !== ips.length) throw new GeoipClientError(reply.split("\n")[0]!);
         ips.forEach((ip, i) => io.print(`${ip}\t${lines[i]}`));
@@ -168,6 +175,44 @@ export async function runQuery(options: QueryOptions, io: QueryIo): Promise<numb
     io.error(`geoipmq: query: ${(error as Error).message}`);
     return 1;
   }
+}
+
+/** What `query` asks: a service through GeoipClient, or database files in this process. */
+interface Asker extends AsyncDisposable {
+  request(text: string): Promise<string>;
+  info(): Promise<Record<string, unknown>>;
+}
+
+/** A GeoipClient on the service's endpoints (with CURVE keys when given). */
+async function serviceAsker(options: QueryOptions): Promise<Asker> {
+  const lib = loadLibzmq(options.libzmq);
+  const curve = options.curve === undefined ? undefined : await readClientKeys(lib, options.curve);
+  return new GeoipClient({
+    endpoints: options.endpoints,
+    timeoutMs: options.timeoutMs,
+    attempts: options.attempts,
+    batchSize: options.batch,
+    lib,
+    ...(curve === undefined ? {} : { curve }),
+  });
+}
+
+/** The responder the service's workers use, over database files opened here. */
+async function localAsker(options: QueryOptions): Promise<Asker> {
+  const databases: GeoDatabase[] = [];
+  for (const path of options.databases) databases.push(await GeoDatabase.open(path));
+  const responder = new GeoipResponder(databases, {
+    limits: { ...DEFAULT_LIMITS, maxAddresses: Math.max(options.batch, 1) },
+    server: { version: "query", libzmqVersion: "-", startedAt: Date.now() },
+    languages: options.languages,
+  });
+  const encoder = new TextEncoder();
+  const request = (text: string) => Promise.resolve(responder.respond(encoder.encode(text)));
+  return {
+    request,
+    info: async () => JSON.parse(await request("info")) as Record<string, unknown>,
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
 }
 
 function loadLibzmq(path: string | undefined): Libzmq {

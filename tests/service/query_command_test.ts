@@ -4,6 +4,7 @@ import { CurveFiles } from "../support/curve_files.ts";
 import { SERVICE_PERMISSIONS, startService } from "../support/service_process.ts";
 import { Libzmq } from "../../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
+import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** A query that has not exited by then is killed, and the test fails on its exit code. */
@@ -182,6 +183,53 @@ Deno.test("geoipmq query asks a CURVE service with key files in the form keygen 
     assert.equal(result.code, 1, result.stderr);
     assert.deepEqual(result.lines, [
       `geoipmq: query: Cannot read public key "${files.directory}/nope.pub": no such file`,
+    ]);
+  });
+});
+
+Deno.test("geoipmq query --db answers from database files as a service on them does", async (t) => {
+  const fixtures = new URL("../fixtures/maxmind/", import.meta.url).pathname;
+  const databases = ["GeoIP2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb"].map((f) => fixtures + f);
+  const dbFlags = databases.flatMap((path) => ["--db", path]);
+  const fields = "city.name,country.iso_code,traits.autonomous_system_number," +
+    "traits.autonomous_system_organization";
+  const ips = ["89.160.20.112", "81.2.69.160", "1.128.0.1", "10.0.0.1", "2001:218::1"];
+  await using service = await startService([...dbFlags, "--lang", "de,en"]);
+  await using client = new TestClient();
+  const socket = client.socket(SocketType.REQ, service.endpoint);
+  await t.step("--fields is the get verb", async () => {
+    const local = await query([...dbFlags, "--lang", "de,en", "--fields", fields, ...ips]);
+    assert.equal(local.code, 0, local.stderr);
+    const served = askOn(socket, `get ${fields} ${ips.join(" ")}`).split("\n");
+    assert.equal(local.stdout, ips.map((ip, i) => `${ip}\t${served[i]}\n`).join(""));
+    assert.match(local.stdout, /^89\.160\.20\.112\tLinköping\tSE\t29518\tBredband2 AB$/m);
+  });
+  await t.step("--json is the json verb, traits merged", async () => {
+    const local = await query([...dbFlags, "--json", ...ips]);
+    assert.equal(local.code, 0, local.stderr);
+    const served = JSON.parse(askOn(socket, `json ${ips.join(" ")}`)) as unknown[];
+    assert.equal(local.stdout, served.map((one) => JSON.stringify(one) + "\n").join(""));
+  });
+  await t.step("the default is the geoip line, the city in the first --lang", async () => {
+    const local = await query([...dbFlags, "--lang", "de,en", ...ips]);
+    const served = askOn(socket, `geoip ${ips.join(" ")}`).split("\n");
+    assert.equal(local.stdout, ips.map((ip, i) => `${ip}\t${served[i]}\n`).join(""));
+  });
+  await t.step("--db with --endpoint, or a bad --fields, is a usage error", async () => {
+    const both = await query([...dbFlags, "--endpoint", service.endpoint, "1.1.1.1"]);
+    assert.equal(both.code, 2);
+    assert.deepEqual(both.lines, [
+      "geoipmq: query: --db answers from files, --endpoint asks a service: give one of them",
+    ]);
+    const bad = await query([...dbFlags, "--fields", "town.name", "1.1.1.1"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.lines[0] ?? "", /^geoipmq: query: --fields: unknown field "town\.name"/);
+  });
+  await t.step("a database that cannot be opened is one line and exit 1", async () => {
+    const missing = await query(["--db", "/nonexistent.mmdb", "1.1.1.1"]);
+    assert.equal(missing.code, 1);
+    assert.deepEqual(missing.lines, [
+      'geoipmq: query: Cannot open database "/nonexistent.mmdb": no such file',
     ]);
   });
 });

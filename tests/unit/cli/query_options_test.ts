@@ -12,6 +12,9 @@ function parse(args: string[], env: Record<string, string> = {}): QueryOptions {
 Deno.test("parseQueryOptions() has defaults and reads every flag", () => {
   assert.deepEqual(parse([]), {
     endpoints: [DEFAULT_BIND],
+    databases: [],
+    languages: ["en"],
+    fields: undefined,
     json: false,
     info: false,
     timeoutMs: 2000,
@@ -45,6 +48,9 @@ Deno.test("parseQueryOptions() has defaults and reads every flag", () => {
     ], { INIT_CWD: "/home/ada" }),
     {
       endpoints: ["tcp://127.0.0.1:1", "ipc:///tmp/g"],
+      databases: [],
+      languages: ["en"],
+      fields: undefined,
       json: true,
       info: true,
       timeoutMs: 250,
@@ -56,6 +62,13 @@ Deno.test("parseQueryOptions() has defaults and reads every flag", () => {
     },
   );
   assert.equal(parseQueryOptions(["--help", "--batch", "0"], {}), "help");
+  const local = parse(
+    ["--db", "city.mmdb", "--db", "/d/asn.mmdb", "--lang", "de,en", "--fields", "city.name"],
+    { INIT_CWD: "/home/ada" },
+  );
+  assert.deepEqual(local.databases, ["/home/ada/city.mmdb", "/d/asn.mmdb"]);
+  assert.deepEqual(local.languages, ["de", "en"]);
+  assert.equal(local.fields, "city.name");
 });
 
 Deno.test("parseQueryOptions() reads GEOIPMQ_ENDPOINT and GEOIPMQ_LIBZMQ; flags win", () => {
