@@ -9,8 +9,6 @@
 export {
   describeDatabase,
   formatHttp,
-  loadLibzmq,
-  noCurve,
   Service,
   type ServiceContext,
   type ServiceOptions,

@@ -521,7 +521,7 @@ async function loadCurve(options: ServiceOptions, lib: Libzmq): Promise<CurveSet
  * @returns the library
  * @throws {StartupError} naming the file and the reason
  */
-export function loadLibzmq(path: string | undefined): Libzmq {
+function loadLibzmq(path: string | undefined): Libzmq {
   try {
     return openLibzmq(path);
   } catch (error) {
@@ -533,7 +533,7 @@ export function loadLibzmq(path: string | undefined): Libzmq {
  * @param lib a libzmq
  * @returns why it cannot do CURVE
  */
-export function noCurve(lib: Libzmq): string {
+function noCurve(lib: Libzmq): string {
   return `libzmq ${lib.version()} from "${lib.path}" was built without CURVE`;
 }
 
