@@ -10,6 +10,11 @@ export { type Answer, AnswerCache, type CacheStats } from "./answer_cache.ts";
 export { ReplyBuffer } from "./reply_buffer.ts";
 export { RequestCounter } from "./request_counter.ts";
 export {
+  DEFAULT_MAX_TRACKED_ADDRESSES,
+  RateLimiter,
+  type RateLimiterOptions,
+} from "./rate_limiter.ts";
+export {
   type AddressAnswer,
   type AddressResult,
   GeoipResponder,
