@@ -69,6 +69,17 @@ export const Errno = {
   EHOSTUNREACH: 113,
 } as const;
 
+/** `zmq_msg_get` property: the descriptor of the connection a frame came through. */
+export const ZMQ_SRCFD = 2;
+
+/** Socket monitor events (`zmq_socket_monitor`), as in `zmq.h`. */
+export const MonitorEvent = {
+  CONNECTED: 0x0001,
+  ACCEPTED: 0x0020,
+  CLOSED: 0x0080,
+  DISCONNECTED: 0x0200,
+} as const;
+
 /** The size of a `zmq_msg_t`. */
 export const ZMQ_MSG_T_SIZE = 64;
 

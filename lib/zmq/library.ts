@@ -39,6 +39,9 @@ export const SYMBOLS = {
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },
   zmq_msg_close: { parameters: ["buffer"], result: "i32" },
   zmq_msg_send: { parameters: ["buffer", "pointer", "i32"], result: "i32" },
+  zmq_msg_get: { parameters: ["buffer", "i32"], result: "i32" },
+  zmq_msg_gets: { parameters: ["buffer", "buffer"], result: "pointer" },
+  zmq_socket_monitor: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   zmq_poll: { parameters: ["buffer", "i32", "i64"], result: "i32" },
   zmq_poll_async: {
     name: "zmq_poll",
@@ -57,6 +60,9 @@ export const SYMBOLS = {
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   unlink: { parameters: ["buffer"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  malloc_trim: { parameters: ["usize"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

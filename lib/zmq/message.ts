@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Errno, ZMQ_DONTWAIT, ZMQ_MSG_T_SIZE } from "./constants.ts";
+import { Errno, ZMQ_DONTWAIT, ZMQ_MSG_T_SIZE, ZMQ_SRCFD } from "./constants.ts";
 import { ZmqError } from "./errors.ts";
 import type { Libzmq } from "./library.ts";
 import type { ZmqSocket } from "./socket.ts";
@@ -40,6 +40,25 @@ export class ZmqMessage {
     throw new ZmqError("receive", errno, this.#lib.strerror(errno));
   }
 
+  /**
+   * Like {@linkcode ZmqMessage.receive}, but returns -1 instead of throwing when nothing
+   * arrived (`ZMQ_DONTWAIT`, or the socket's receive timeout ran out).
+   *
+   * @param socket where to receive from
+   * @param flags 0 or `ZMQ_DONTWAIT`
+   * @returns the frame's size, or -1 when nothing arrived
+   */
+  tryReceive(socket: ZmqSocket, flags: number): number {
+    const symbols = this.#lib.symbols;
+    symbols.zmq_msg_init(this.#message);
+    const size = symbols.zmq_msg_recv(this.#message, socket.pointer, flags);
+    if (size >= 0) return size;
+    const errno = symbols.zmq_errno();
+    symbols.zmq_msg_close(this.#message);
+    if (errno === Errno.EAGAIN) return -1;
+    throw new ZmqError("receive", errno, this.#lib.strerror(errno));
+  }
+
   /** @returns whether more frames follow the one last received */
   more(): boolean {
     return this.#lib.symbols.zmq_msg_more(this.#message) === 1;
@@ -49,6 +68,40 @@ export class ZmqMessage {
   firstByte(): number {
     const data = this.#lib.symbols.zmq_msg_data(this.#message);
     return data === null ? -1 : new Deno.UnsafePointerView(data).getUint8();
+  }
+
+  /**
+   * Copies the frame last received into a buffer.
+   *
+   * @param buffer where the bytes go; a longer frame is cut to its length
+   * @param size the frame's size, as {@linkcode ZmqMessage.receive} returned it
+   */
+  copyInto(buffer: Uint8Array, size: number): void {
+    if (size === 0) return;
+    const data = this.#lib.symbols.zmq_msg_data(this.#message);
+    if (data === null) return;
+    const length = Math.min(size, buffer.length);
+    Deno.UnsafePointerView.copyInto(
+      data,
+      length === buffer.length ? buffer : buffer.subarray(0, length),
+    );
+  }
+
+  /**
+   * @returns the descriptor of the connection the frame last received came through
+   *   (`ZMQ_SRCFD`), or -1 when it did not come through one (`inproc://`)
+   */
+  sourceFd(): number {
+    return this.#lib.symbols.zmq_msg_get(this.#message, ZMQ_SRCFD);
+  }
+
+  /**
+   * @param name a metadata property, e.g. `Peer-Address`
+   * @returns its value for the frame last received, or null when it has none
+   */
+  property(name: Uint8Array): string | null {
+    const value = this.#lib.symbols.zmq_msg_gets(this.#message, name);
+    return value === null ? null : Deno.UnsafePointerView.getCString(value);
   }
 
   /** Releases the frame last received without sending it. */
@@ -69,6 +122,24 @@ export class ZmqMessage {
     const errno = symbols.zmq_errno();
     symbols.zmq_msg_close(this.#message);
     if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
+    throw new ZmqError("send", errno, this.#lib.strerror(errno));
+  }
+
+  /**
+   * Like {@linkcode ZmqMessage.send}, for a ROUTER with `ZMQ_ROUTER_MANDATORY`: a peer
+   * that is gone or whose queue is full makes it return the reason instead of throwing
+   * (the frame is then released).
+   *
+   * @param socket where to send
+   * @param flags `ZMQ_SNDMORE` and/or `ZMQ_DONTWAIT`
+   * @returns 0 when sent, else `Errno.EAGAIN` (queue full) or `Errno.EHOSTUNREACH`
+   */
+  trySend(socket: ZmqSocket, flags: number): number {
+    const symbols = this.#lib.symbols;
+    if (symbols.zmq_msg_send(this.#message, socket.pointer, flags) >= 0) return 0;
+    const errno = symbols.zmq_errno();
+    symbols.zmq_msg_close(this.#message);
+    if (errno === Errno.EAGAIN || errno === Errno.EHOSTUNREACH) return errno;
     throw new ZmqError("send", errno, this.#lib.strerror(errno));
   }
 }

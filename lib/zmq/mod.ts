@@ -15,6 +15,7 @@
 
 export {
   Errno,
+  MonitorEvent,
   SocketBytesOption,
   SocketOption,
   SocketType,
@@ -38,4 +39,11 @@ export {
 } from "./locator.ts";
 export { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "./embedded.ts";
 export { isLoopbackEndpoint } from "./endpoint.ts";
-export { unixListenerAt, unlinkFile } from "./system.ts";
+export {
+  shutdownConnection,
+  TcpCounters,
+  trimFreedMemory,
+  unixListenerAt,
+  unlinkFile,
+} from "./system.ts";
+export { type MonitorEventRecord, SocketMonitor } from "./monitor.ts";

@@ -247,6 +247,25 @@ export class ZmqSocket {
   }
 
   /**
+   * Like {@linkcode ZmqSocket.sendBytes}, for a ROUTER with `ZMQ_ROUTER_MANDATORY`: a
+   * peer that is gone (`EHOSTUNREACH`) or whose queue is full (`EAGAIN`) makes it return
+   * its reason instead of throwing.
+   *
+   * @param buffer holds the frame at its start
+   * @param length the frame's size
+   * @param flags `ZMQ_SNDMORE` and/or `ZMQ_DONTWAIT`
+   * @returns 0 when sent, else the reason: `Errno.EAGAIN` (the peer's queue is full) or
+   *   `Errno.EHOSTUNREACH` (no such peer)
+   */
+  trySendBytes(buffer: Uint8Array, length: number, flags: number): number {
+    const sent = this.#symbols.zmq_send(this.pointer, buffer, usize(length), flags);
+    if (sent >= 0) return 0;
+    const errno = this.#symbols.zmq_errno();
+    if (errno === Errno.EAGAIN || errno === Errno.EHOSTUNREACH) return errno;
+    throw this.#lib.lastError("send");
+  }
+
+  /**
    * Receives one whole message, blocking unless `dontWait`.
    *
    * @param options `dontWait: true` to return null instead of blocking
