@@ -5,7 +5,13 @@
  * @module
  */
 
-import { DEFAULT_LIMITS, FALLBACK_LANGUAGE, parseLanguageList } from "../protocol/mod.ts";
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_INBOUND_BYTES,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+  FALLBACK_LANGUAGE,
+  parseLanguageList,
+} from "../protocol/mod.ts";
 import type { ServiceOptions } from "../server/mod.ts";
 import { UsageError } from "./errors.ts";
 import { userPath } from "./paths.ts";
@@ -41,6 +47,8 @@ export const DEFAULT_CACHE_CHARS = 8 * 1024 * 1024;
 /** The default endpoint of the service (and of `geoipmq query`). */
 export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
 
+const MIB = 1024 * 1024;
+
 /** The default messages queued per client connection each way. */
 export const DEFAULT_HWM = 1000;
 
@@ -57,6 +65,9 @@ const FLAGS = {
   "max-request-bytes": { type: "string" },
   "max-addresses": { type: "string" },
   hwm: { type: "string" },
+  "max-inbound-mb": { type: "string" },
+  "max-outbound-mb": { type: "string" },
+  "rate-limit": { type: "string" },
   "curve-secret-key-file": { type: "string" },
   "curve-allow-file": { type: "string" },
   "cache-size": { type: "string" },
@@ -161,6 +172,21 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
       fallback: DEFAULT_LIMITS.maxAddresses,
     }),
     hwm: number("hwm", "GEOIPMQ_HWM", { min: 1, max: 10_000_000, fallback: DEFAULT_HWM }),
+    maxInboundMb: number("max-inbound-mb", "GEOIPMQ_MAX_INBOUND_MB", {
+      min: 0,
+      max: 1024 * 1024,
+      fallback: DEFAULT_MAX_INBOUND_BYTES / MIB,
+    }),
+    maxOutboundMb: number("max-outbound-mb", "GEOIPMQ_MAX_OUTBOUND_MB", {
+      min: 0,
+      max: 1024 * 1024,
+      fallback: DEFAULT_MAX_OUTBOUND_BYTES / MIB,
+    }),
+    rateLimit: number("rate-limit", "GEOIPMQ_RATE_LIMIT", {
+      min: 0,
+      max: 100_000_000,
+      fallback: 0,
+    }),
     curveSecretKeyFile,
     curveAllowFile,
     cacheSize: number("cache-size", "GEOIPMQ_CACHE_SIZE", {

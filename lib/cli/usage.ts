@@ -4,7 +4,13 @@
  * @module
  */
 
-import { DEFAULT_LIMITS } from "../protocol/mod.ts";
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_INBOUND_BYTES,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+} from "../protocol/mod.ts";
+
+const MIB = 1024 * 1024;
 import { DEFAULT_KEY_PREFIX } from "./keygen_options.ts";
 import {
   DEFAULT_QUERY_ATTEMPTS,
@@ -61,6 +67,16 @@ Options of serve (each also read from the environment variable shown):
                                                                       GEOIPMQ_MAX_ADDRESSES
   --hwm N                   messages queued per client, each way      GEOIPMQ_HWM
                             (default: ${DEFAULT_HWM}; ZMQ_SNDHWM and ZMQ_RCVHWM)
+  --max-inbound-mb N        MiB a ZeroMQ connection may have sent     GEOIPMQ_MAX_INBOUND_MB
+                            that are not yet whole requests taken (an
+                            unfinished message); over it, the
+                            connection is cut (default: ${DEFAULT_MAX_INBOUND_BYTES / MIB}; 0: off)
+  --max-outbound-mb N       MiB of replies a ZeroMQ peer may leave    GEOIPMQ_MAX_OUTBOUND_MB
+                            unread; over it, its requests are dropped
+                            until it reads (default: ${DEFAULT_MAX_OUTBOUND_BYTES / MIB}; 0: off)
+  --rate-limit N            requests per second per client IP address GEOIPMQ_RATE_LIMIT
+                            (ZeroMQ: ERROR rate limited; HTTP: 429);
+                            a batch counts once (default: 0, off)
   --curve-secret-key-file PATH
                             turn CURVE on for every endpoint, with    GEOIPMQ_CURVE_SECRET_KEY_FILE
                             this server secret key (Z85, mode 0600;

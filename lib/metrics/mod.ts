@@ -9,6 +9,8 @@ export {
   type DatabaseFacts,
   DURATION_BUCKETS_MICROS,
   type DurationHistogram,
+  LIMIT_KINDS,
+  type LimitKind,
   LOOKUP_RESULTS,
   type LookupResultKind,
   type MetricsSnapshot,

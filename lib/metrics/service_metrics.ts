@@ -35,6 +35,16 @@ export const LOOKUP_RESULTS = ["found", "not_found", "invalid", "error"] as cons
 /** A lookup result, see {@linkcode LOOKUP_RESULTS}. */
 export type LookupResultKind = typeof LOOKUP_RESULTS[number];
 
+/**
+ * Limits that refuse work, counted: a ZeroMQ connection cut for holding more bytes of
+ * requests not yet taken than its budget (an unfinished message), a request or reply
+ * dropped for a peer that does not read its replies, a request refused by the
+ * per-address rate limit.
+ */
+export const LIMIT_KINDS = ["inbound_bytes", "outbound_bytes", "rate"] as const;
+/** A limit that refused work: one of {@linkcode LIMIT_KINDS}. */
+export type LimitKind = typeof LIMIT_KINDS[number];
+
 /** Outcomes of a database reload, counted by `geoipmq_reloads_total`. */
 export const RELOAD_OUTCOMES = ["success", "failure"] as const;
 /** A reload outcome, see {@linkcode RELOAD_OUTCOMES}. */
@@ -94,6 +104,8 @@ export interface MetricsSnapshot {
   duration: Record<RequestTransport, DurationHistogram>;
   /** Database reloads, by outcome. */
   reloads: Record<ReloadOutcome, number>;
+  /** Work refused by a limit, by transport and limit. */
+  limited: Record<RequestTransport, Record<LimitKind, number>>;
   /** Lookup workers alive, as last set. */
   workersAlive: number;
   /** The databases now serving, in `--db` order (none before {@linkcode ServiceMetrics.setDatabases}). */
@@ -123,7 +135,8 @@ const TRANSPORT_SLOTS = SLOT_SUM + 1;
 const SLOT_CACHE_HITS = TRANSPORT_SLOTS * REQUEST_TRANSPORTS.length;
 const SLOT_CACHE_MISSES = SLOT_CACHE_HITS + 1;
 const SLOT_RELOADS = SLOT_CACHE_MISSES + 1;
-const SLOTS = SLOT_RELOADS + RELOAD_OUTCOMES.length;
+const SLOT_LIMITED = SLOT_RELOADS + RELOAD_OUTCOMES.length;
+const SLOTS = SLOT_LIMITED + LIMIT_KINDS.length * REQUEST_TRANSPORTS.length;
 const BUFFER_BYTES = (HEADER_WORDS + SLOTS * 2) * 4;
 
 function verbIndex(verb: RequestVerb): number {
@@ -307,6 +320,16 @@ export class ServiceMetrics {
   }
 
   /**
+   * Counts work refused by a limit.
+   *
+   * @param kind which limit
+   * @param transport where (default `zmq`)
+   */
+  recordLimited(kind: LimitKind, transport: RequestTransport = "zmq"): void {
+    addTo(this.#words, limitSlot(kind, transport), 1);
+  }
+
+  /**
    * Sets the databases now serving (main thread: the facts stay in this object).
    *
    * @param facts each one's type, path and build time, in `--db` order
@@ -374,9 +397,16 @@ export class ServiceMetrics {
       }
       duration[transport] = { cumulative, count, sumMicros: this.#read(base + SLOT_SUM) };
     }
+    const limited = {} as MetricsSnapshot["limited"];
+    for (const transport of REQUEST_TRANSPORTS) {
+      const byKind = {} as Record<LimitKind, number>;
+      for (const kind of LIMIT_KINDS) byKind[kind] = this.#read(limitSlot(kind, transport));
+      limited[transport] = byKind;
+    }
     return {
       requests,
       lookups,
+      limited,
       cache: { hits: this.#read(SLOT_CACHE_HITS), misses: this.#read(SLOT_CACHE_MISSES) },
       duration,
       reloads: this.reloads(),
@@ -455,6 +485,23 @@ export class ServiceMetrics {
     for (const outcome of RELOAD_OUTCOMES) {
       lines.push(`geoipmq_reloads_total{outcome="${outcome}"} ${s.reloads[outcome]}`);
     }
+    family(
+      "geoipmq_limited_total",
+      "counter",
+      "Work refused by a limit, by transport and limit: inbound_bytes (a connection cut for " +
+        "holding more than --max-inbound-mb of requests not yet taken), outbound_bytes (a " +
+        "request dropped unanswered for a peer holding more than --max-outbound-mb of " +
+        "replies it has not read), rate (a request over --rate-limit).",
+    );
+    for (const transport of REQUEST_TRANSPORTS) {
+      for (const kind of LIMIT_KINDS) {
+        lines.push(
+          `geoipmq_limited_total{transport="${transport}",limit="${kind}"} ${
+            s.limited[transport][kind]
+          }`,
+        );
+      }
+    }
     family("geoipmq_workers_alive", "gauge", "Lookup workers alive.");
     lines.push(`geoipmq_workers_alive ${s.workersAlive}`);
     if (s.databases.length > 0) {
@@ -493,4 +540,9 @@ export class ServiceMetrics {
     }
     return lines.join("\n") + "\n";
   }
+}
+
+function limitSlot(kind: LimitKind, transport: RequestTransport): number {
+  return SLOT_LIMITED + LIMIT_KINDS.indexOf(kind) * REQUEST_TRANSPORTS.length +
+    REQUEST_TRANSPORTS.indexOf(transport);
 }

@@ -58,3 +58,9 @@ export {
   resolveField,
 } from "./field_paths.ts";
 export { FALLBACK_LANGUAGE, localizedName } from "./names.ts";
+export {
+  type ClientLimits,
+  DEFAULT_MAX_INBOUND_BYTES,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+  NO_CLIENT_LIMITS,
+} from "./client_limits.ts";

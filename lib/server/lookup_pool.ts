@@ -14,7 +14,7 @@ import type { GeoDatabase } from "../database/mod.ts";
 import { type Refusal, ZapAuthenticator } from "../curve/mod.ts";
 import type { ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
-import type { RequestLimits } from "../protocol/mod.ts";
+import { type ClientLimits, NO_CLIENT_LIMITS, type RequestLimits } from "../protocol/mod.ts";
 import { WorkerHandle } from "../worker/mod.ts";
 import {
   Errno,
@@ -36,6 +36,7 @@ import {
 import { LoopControl } from "./loop_control.ts";
 import { refuseEndpointsInUse, removeIpcFiles } from "./endpoint_guard.ts";
 import type { LookupSetup } from "./lookup_worker.ts";
+import type { ClientEvent } from "./client_event.ts";
 
 /** Options for {@linkcode LookupPool.start}. */
 export interface LookupPoolOptions {
@@ -61,6 +62,8 @@ export interface LookupPoolOptions {
   metrics: ServiceMetrics;
   /** Messages queued per client connection each way (`ZMQ_SNDHWM`, `ZMQ_RCVHWM`). */
   hwm: number;
+  /** Per-connection budgets and the rate limit; default: none. */
+  clientLimits?: ClientLimits;
   /** The lookup worker's module (default `lookup_worker.ts`; tests swap in a faulty one). */
   workerModule?: URL;
   /** Told when a worker fails and when a pool worker has been replaced. */
@@ -123,15 +126,17 @@ export function frameLimit(maxRequestBytes: number, curve: boolean): number {
 const STOP_TIMEOUT_MS = 8000;
 
 /** A worker failed (and, for a pool worker, was replaced). */
-export interface WorkerLifeEvent {
-  type: "failed" | "replaced";
-  /** The worker's number: 0 is the router worker, which is not replaced. */
-  worker: number;
-  /** Why it failed. */
-  message: string;
-}
+export type WorkerLifeEvent =
+  | {
+    type: "failed" | "replaced";
+    /** The worker's number: 0 is the router worker, which is not replaced. */
+    worker: number;
+    /** Why it failed. */
+    message: string;
+  }
+  | ClientEvent;
 
-type LookupHandle = WorkerHandle<LookupSetup, DatabaseUpdate, never>;
+type LookupHandle = WorkerHandle<LookupSetup, DatabaseUpdate, ClientEvent>;
 
 /**
  * The running lookup workers and their sockets. Start it with
@@ -281,12 +286,14 @@ export class LookupPool {
           startedAt: options.server.startedAt,
         },
         cache: options.cache,
+        clientLimits: options.clientLimits ?? NO_CLIENT_LIMITS,
         control: control.buffer,
         metrics: options.metrics.buffer,
       };
       const module = options.workerModule ?? new URL("./lookup_worker.ts", import.meta.url);
+      const onEvent = options.onWorkerEvent ?? (() => {});
       const spawn = (setup: LookupSetup): LookupHandle =>
-        WorkerHandle.spawn(module, setup, { name: `lookup worker ${setup.worker}` });
+        WorkerHandle.spawn(module, setup, { name: `lookup worker ${setup.worker}`, onEvent });
       for (let i = 0; i < options.workers; i++) {
         const role: Partial<LookupSetup> = i === 0
           ? { router: { routerAddress: router.address, poolAddress: pool?.address ?? 0n } }
@@ -395,12 +402,16 @@ export class LookupPool {
 
 /**
  * Bounds what one client can make the ROUTER hold: frames over the request limit cut the
- * client off before they are buffered, and at most `hwm` messages wait each way.
+ * client off before they are buffered, and at most `hwm` messages wait each way (in bytes,
+ * `connection_budget.ts` in the router worker bounds both ways).
  */
 function limitRouter(router: ZmqSocket, options: LookupPoolOptions): void {
   router.setMaxMessageSize(frameLimit(options.limits.maxRequestBytes, options.curve !== undefined));
   router.setOption(SocketOption.SNDHWM, options.hwm);
   router.setOption(SocketOption.RCVHWM, options.hwm);
+  // A full queue (a client that does not read) or a client gone fails the send, to be
+  // counted, instead of dropping the reply silently.
+  router.setOption(SocketOption.ROUTER_MANDATORY, 1);
 }
 
 /**

@@ -12,15 +12,17 @@
  */
 
 import { GeoDatabase, releaseReplacedDatabase } from "../database/mod.ts";
-import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
+import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
-import type { RequestLimits } from "../protocol/mod.ts";
+import type { ClientLimits, RequestLimits } from "../protocol/mod.ts";
 import { CONTROL_POLL_MS, serveWorker, type WorkerPort } from "../worker/mod.ts";
 import { Libzmq, SocketOption, SocketType, ZmqContext, ZmqSocket } from "../zmq/mod.ts";
 import { type DatabaseUpdate, takeSwitch } from "./database_switch.ts";
 import { LoopControl } from "./loop_control.ts";
 import { type LoopExit, servePool } from "./pool_loop.ts";
 import { RouterLoop } from "./router_loop.ts";
+import type { ClientEvent } from "./client_event.ts";
+import { ConnectionBudget } from "./connection_budget.ts";
 
 /** The message that starts a lookup worker. */
 export interface LookupSetup {
@@ -44,6 +46,8 @@ export interface LookupSetup {
   worker: number;
   /** Bounds of each cache of rendered answers. */
   cache: { maxEntries: number; maxChars: number };
+  /** For the router worker: the per-connection budgets and the rate limit. */
+  clientLimits: ClientLimits;
   /** The {@linkcode LoopControl} buffer. */
   control: SharedArrayBuffer;
   /** The {@linkcode ServiceMetrics} buffer. */
@@ -61,7 +65,7 @@ const STOP_LINGER_MS = 1000;
  */
 export async function serveLookups(
   setup: LookupSetup,
-  port: WorkerPort<DatabaseUpdate, never>,
+  port: WorkerPort<DatabaseUpdate, ClientEvent>,
 ): Promise<void> {
   const lib = Libzmq.open(setup.libzmqPath);
   const control = LoopControl.fromBuffer(setup.control);
@@ -86,6 +90,7 @@ export async function serveLookups(
   // resident after a switch.
   setup.database = { ...setup.database, databases: [] };
   const sockets: ZmqSocket[] = [];
+  let budget: ConnectionBudget | null = null;
   let run: () => LoopExit;
   if (setup.router !== undefined) {
     const router = ZmqSocket.adopt(lib, setup.router.routerAddress);
@@ -94,6 +99,22 @@ export async function serveLookups(
       : ZmqSocket.adopt(lib, setup.router.poolAddress);
     sockets.push(router, ...(pool === null ? [] : [pool]));
     router.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
+    const limits = setup.clientLimits;
+    budget = limits.maxInboundBytes > 0 || limits.maxOutboundBytes > 0 ||
+        limits.ratePerSecond > 0
+      ? ConnectionBudget.start({
+        context: ZmqContext.fromAddress(lib, setup.contextAddress),
+        socket: router,
+        maxInboundBytes: limits.maxInboundBytes || Infinity,
+        maxOutboundBytes: limits.maxOutboundBytes || Infinity,
+        onCut: (fd, bytes) => {
+          metrics.recordLimited("inbound_bytes");
+          port.emit({ type: "connection-cut", fd, bytes });
+        },
+        onStall: (fd, stalled, bytes) =>
+          port.emit({ type: stalled ? "connection-stalled" : "connection-reading", fd, bytes }),
+      })
+      : null;
     const loop = new RouterLoop({
       lib,
       router,
@@ -102,6 +123,10 @@ export async function serveLookups(
       limits: setup.limits,
       control,
       metrics,
+      budget,
+      rateLimiter: limits.ratePerSecond > 0
+        ? new RateLimiter({ perSecond: limits.ratePerSecond })
+        : null,
     });
     run = () => {
       if (loop.useResponder(responder)) releaseReplacedDatabase();
@@ -134,6 +159,7 @@ export async function serveLookups(
       }
     }
   } finally {
+    budget?.close();
     for (const socket of sockets) socket.close();
   }
 }

@@ -14,6 +14,7 @@
  */
 
 import {
+  Errno,
   isInterrupted,
   isTerminated,
   type Libzmq,
@@ -27,10 +28,11 @@ import { CONTROL_POLL_MS } from "../worker/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
 import type { LoopExit } from "./pool_loop.ts";
 import { errorReply, type RequestLimits } from "../protocol/mod.ts";
-import { ReplyBuffer } from "../lookup/mod.ts";
+import { type RateLimiter, ReplyBuffer } from "../lookup/mod.ts";
 import { RequestCounter } from "../lookup/mod.ts";
 import type { GeoipResponder } from "../lookup/mod.ts";
 import type { ServiceMetrics } from "../metrics/mod.ts";
+import type { ConnectionBudget } from "./connection_budget.ts";
 
 /** Requests up to this many bytes are answered by the front end itself. */
 export const SMALL_REQUEST_BYTES = 64;
@@ -40,8 +42,10 @@ const MAX_ENVELOPE_FRAMES = 16;
 /** The largest envelope frame (ZeroMQ routing ids are at most 255 bytes). */
 const MAX_ENVELOPE_FRAME_BYTES = 255;
 const EMPTY = new Uint8Array(0);
-const WITH_DELIMITER = new Uint8Array([1]);
-const WITHOUT_DELIMITER = new Uint8Array([0]);
+/** The answer to a request over the rate limit. */
+const RATE_LIMITED = errorReply("rate limited");
+/** The pool marker: whether the reply needs a delimiter (1 byte), the client's fd (4). */
+const MARKER_BYTES = 5;
 
 /** What the front end's loop works with. */
 export interface RouterLoopOptions {
@@ -59,7 +63,14 @@ export interface RouterLoopOptions {
   control: LoopControl;
   /** Where requests are counted. */
   metrics: ServiceMetrics;
+  /** The per-connection budgets, or null to take every request as it comes. */
+  budget?: ConnectionBudget | null;
+  /** The per-address rate limit (needs `budget`, which knows the connections), or null. */
+  rateLimiter?: RateLimiter | null;
 }
+
+/** The message property that holds a peer's IP address. */
+const PEER_ADDRESS = new TextEncoder().encode("Peer-Address\0");
 
 /** How long a stopping front end waits for the pool's replies, in milliseconds. */
 const DRAIN_TIMEOUT_MS = 2000;
@@ -85,7 +96,12 @@ export class RouterLoop {
   readonly #reply = new ReplyBuffer();
   readonly #envelope: Uint8Array[];
   readonly #envelopeSizes = new Int32Array(MAX_ENVELOPE_FRAMES);
-  readonly #marker = new Uint8Array(1);
+  readonly #marker = new Uint8Array(MARKER_BYTES);
+  readonly #markerView = new DataView(this.#marker.buffer);
+  readonly #budget: ConnectionBudget | null;
+  readonly #rateLimiter: RateLimiter | null;
+  /** Receives each request's first frame when budgets are on, to learn its connection. */
+  readonly #first: ZmqMessage;
   #envelopeCount = 0;
   #hasDelimiter = false;
   #inPool = 0;
@@ -103,6 +119,9 @@ export class RouterLoop {
       ? null
       : new ZmqPoller(options.lib, [options.router, options.pool]);
     this.#message = new ZmqMessage(options.lib);
+    this.#first = new ZmqMessage(options.lib);
+    this.#budget = options.budget ?? null;
+    this.#rateLimiter = this.#budget === null ? null : options.rateLimiter ?? null;
     // Envelope frames (routing ids, up to 255 bytes) are received into it too: never
     // smaller than one, or a small --max-request-bytes would cut routing ids short.
     this.#request = new Uint8Array(
@@ -125,6 +144,7 @@ export class RouterLoop {
     const control = this.#control;
     while (true) {
       try {
+        this.#budget?.check(performance.now());
         if (control.stopping) return this.#drain();
         if (control.generation !== generation) return "switch";
         if (this.#inPool === 0) {
@@ -192,9 +212,27 @@ export class RouterLoop {
   #serveClient(flags: number): boolean {
     const router = this.#router;
     const request = this.#request;
-    let size = router.tryReceiveFrameInto(request, flags);
-    if (size < 0) return false;
+    const budget = this.#budget;
+    let fd = -1;
+    let address: string | undefined;
+    let size: number;
+    if (budget === null) {
+      size = router.tryReceiveFrameInto(request, flags);
+      if (size < 0) return false;
+    } else {
+      // The routing id, with the connection it came through.
+      const first = this.#first;
+      size = first.tryReceive(router, flags);
+      if (size < 0) return false;
+      fd = first.sourceFd();
+      if (this.#rateLimiter !== null && fd >= 0) {
+        address = budget.addressOf(fd) ?? first.property(PEER_ADDRESS) ?? "";
+      }
+      first.copyInto(request, size);
+      first.discard();
+    }
     const started = performance.now();
+    let wireBytes = 0;
     this.#envelopeCount = 0;
     this.#hasDelimiter = false;
     let frames = 1;
@@ -219,9 +257,28 @@ export class RouterLoop {
         problem = `more than ${MAX_ENVELOPE_FRAMES} envelope frames`;
       }
       size = router.receiveFrameInto(request, 0);
+      wireBytes += size;
       frames++;
     }
     if (frames === 1 || this.#envelopeCount === 0) return true; // not from a peer: drop
+    if (budget !== null && !budget.took(fd, wireBytes, frames - 1)) {
+      // Its peer has not read the replies it has: answering would only queue more.
+      this.#metrics.recordLimited("outbound_bytes");
+      return true;
+    }
+    if (address !== undefined && address !== "") {
+      budget!.rememberAddress(fd, address);
+      if (!this.#rateLimiter!.allow(address, started)) {
+        this.#metrics.recordLimited("rate");
+        if (problem === undefined || this.#hasDelimiter) {
+          this.#reply.encode(RATE_LIMITED);
+          if (this.#sendEnvelope()) {
+            router.sendBytes(this.#reply.bytes, this.#reply.length, ZMQ_DONTWAIT);
+          }
+        }
+        return true;
+      }
+    }
     const reply = this.#reply;
     let answered = false;
     if (problem !== undefined) {
@@ -229,7 +286,7 @@ export class RouterLoop {
       reply.encode(errorReply(problem));
     } else if (size > this.#limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
-    } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size)) {
+    } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size, fd)) {
       return true; // counted by the pool worker that answers it
     } else {
       try {
@@ -243,23 +300,43 @@ export class RouterLoop {
         );
       }
     }
-    this.#sendEnvelope();
-    router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
+    if (this.#sendEnvelope()) {
+      router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
+      budget?.sent(fd, reply.length);
+    }
     if (answered) this.#counter.answered(started);
     else this.#counter.refused(started);
     return true;
   }
 
-  /** Sends the kept envelope (and delimiter) to the client, ahead of the reply. */
-  #sendEnvelope(): void {
-    for (let i = 0; i < this.#envelopeCount; i++) {
-      this.#router.sendBytes(
-        this.#envelope[i]!,
-        this.#envelopeSizes[i]!,
-        ZMQ_SNDMORE | ZMQ_DONTWAIT,
-      );
+  /**
+   * Sends the kept envelope (and delimiter) to the client, ahead of the reply. The
+   * ROUTER is `ZMQ_ROUTER_MANDATORY`: a client whose queue is full (it does not read) or
+   * who is gone makes the first frame fail, and then nothing is sent.
+   *
+   * @returns whether the reply may follow
+   */
+  #sendEnvelope(): boolean {
+    const router = this.#router;
+    const refused = router.trySendBytes(
+      this.#envelope[0]!,
+      this.#envelopeSizes[0]!,
+      ZMQ_SNDMORE | ZMQ_DONTWAIT,
+    );
+    if (refused !== 0) {
+      this.#replyDropped(refused);
+      return false;
     }
-    if (this.#hasDelimiter) this.#router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    for (let i = 1; i < this.#envelopeCount; i++) {
+      router.sendBytes(this.#envelope[i]!, this.#envelopeSizes[i]!, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    }
+    if (this.#hasDelimiter) router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    return true;
+  }
+
+  /** Counts a reply the ROUTER refused: a full queue is a peer that does not read. */
+  #replyDropped(reason: number): void {
+    if (reason === Errno.EAGAIN) this.#metrics.recordLimited("outbound_bytes");
   }
 
   /**
@@ -268,10 +345,12 @@ export class RouterLoop {
    *
    * @returns false when there is no pool or its queue is full
    */
-  #toPool(size: number): boolean {
+  #toPool(size: number, fd: number): boolean {
     const pool = this.#pool;
     if (pool === null) return false;
-    const marker = this.#hasDelimiter ? WITH_DELIMITER : WITHOUT_DELIMITER;
+    const marker = this.#marker;
+    marker[0] = this.#hasDelimiter ? 1 : 0;
+    this.#markerView.setInt32(1, fd, true);
     if (!pool.sendFrame(marker, ZMQ_SNDMORE | ZMQ_DONTWAIT)) return false;
     for (let i = 0; i < this.#envelopeCount; i++) {
       pool.sendBytes(this.#envelope[i]!, this.#envelopeSizes[i]!, ZMQ_SNDMORE);
@@ -296,18 +375,29 @@ export class RouterLoop {
       collected = true;
       this.#inPool--;
       const withDelimiter = this.#marker[0] === 1;
-      // Envelope frames up to the empty delimiter go back to the ROUTER as they are.
-      while (true) {
+      const fd = this.#markerView.getInt32(1, true);
+      // Envelope frames up to the empty delimiter go back to the ROUTER as they are; the
+      // first may be refused (the client does not read, or is gone): then drop the rest.
+      let refused = 0;
+      for (let first = true;; first = false) {
         const size = message.receive(pool, 0);
         if (size === 0) {
           message.discard();
           break;
         }
-        message.send(router, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        if (refused !== 0) message.discard();
+        else if (first) refused = message.trySend(router, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        else message.send(router, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      }
+      const size = message.receive(pool, 0);
+      if (refused !== 0) {
+        message.discard();
+        this.#replyDropped(refused);
+        continue;
       }
       if (withDelimiter) router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-      message.receive(pool, 0);
       message.send(router, ZMQ_DONTWAIT);
+      this.#budget?.sent(fd, size);
     }
     return collected;
   }

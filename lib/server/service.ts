@@ -28,7 +28,11 @@ import { type HttpFace, startHttpFace } from "../http/mod.ts";
 import { type Logger, oneLine } from "../log/mod.ts";
 import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
-import type { RequestLimits } from "../protocol/mod.ts";
+import {
+  DEFAULT_MAX_INBOUND_BYTES,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+  type RequestLimits,
+} from "../protocol/mod.ts";
 import { isLoopbackEndpoint, type Libzmq, openLibzmq } from "../zmq/mod.ts";
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import { DatabaseReloader } from "./reloader.ts";
@@ -58,6 +62,19 @@ export interface ServiceOptions {
   maxAddresses: number;
   /** Messages queued per client connection each way (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`). */
   hwm: number;
+  /**
+   * MiB a ZeroMQ connection may have sent that are not yet taken as whole requests
+   * (default {@linkcode DEFAULT_MAX_INBOUND_BYTES}); over it, the connection is cut.
+   * 0: no limit.
+   */
+  maxInboundMb?: number;
+  /**
+   * MiB of replies a ZeroMQ peer may leave unread (default
+   * {@linkcode DEFAULT_MAX_OUTBOUND_BYTES}); over it, its requests are dropped. 0: no limit.
+   */
+  maxOutboundMb?: number;
+  /** Requests per second per peer IP address; 0 (the default): no limit. */
+  rateLimit?: number;
   /** The server's CURVE secret key file, or undefined for CURVE off. */
   curveSecretKeyFile: string | undefined;
   /** The file of client public keys let in; set exactly when CURVE is on. */
@@ -165,6 +182,11 @@ export async function startService(
       server,
       metrics,
       hwm: options.hwm,
+      clientLimits: {
+        maxInboundBytes: (options.maxInboundMb ?? DEFAULT_MAX_INBOUND_BYTES / MIB) * MIB,
+        maxOutboundBytes: (options.maxOutboundMb ?? DEFAULT_MAX_OUTBOUND_BYTES / MIB) * MIB,
+        ratePerSecond: options.rateLimit ?? 0,
+      },
       onWorkerEvent: (event) => logWorkerEvent(log, event),
       ...(context.workerModule === undefined ? {} : { workerModule: context.workerModule }),
       ...(context.switchTimeoutMs === undefined
@@ -562,9 +584,27 @@ async function openDatabases(
 }
 
 function logWorkerEvent(log: Logger, event: WorkerLifeEvent): void {
-  if (event.type === "replaced") {
+  if (event.type === "connection-cut") {
+    log.warn(
+      "connection-cut",
+      `cut a ZeroMQ connection holding ${mib(event.bytes)} of requests not yet taken ` +
+        `(--max-inbound-mb)`,
+      { ...event },
+    );
+  } else if (event.type === "connection-stalled") {
+    log.warn(
+      "connection-stalled",
+      `a ZeroMQ peer left ${mib(event.bytes)} of replies unread (--max-outbound-mb): ` +
+        `its requests are dropped until it reads`,
+      { ...event },
+    );
+  } else if (event.type === "connection-reading") {
+    log.info("connection-reading", "a stalled ZeroMQ peer reads again: answering it", {
+      ...event,
+    });
+  } else if (event.type === "replaced") {
     log.warn("worker-replaced", `lookup worker ${event.worker} replaced`, { ...event });
-  } else {
+  } else if (event.type === "failed") {
     log.error("worker-failed", `lookup worker ${event.worker} failed: ${event.message}`, {
       ...event,
     });
@@ -620,4 +660,10 @@ async function withTimeout(promise: Promise<unknown>, milliseconds: number): Pro
     new Promise((resolve) => timer = setTimeout(resolve, milliseconds)),
   ]);
   clearTimeout(timer);
+}
+
+const MIB = 1024 * 1024;
+
+function mib(bytes: number): string {
+  return `${(bytes / MIB).toFixed(1)} MiB`;
 }

@@ -218,6 +218,9 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   metrics.recordReload("success");
   metrics.recordReload("failure");
   metrics.recordReload("failure");
+  metrics.recordLimited("rate");
+  metrics.recordLimited("rate", "http");
+  metrics.recordLimited("inbound_bytes");
   const nowMs = (buildEpoch + 86_400) * 1000 + 500;
   const rendered = metrics.renderPrometheus(nowMs);
   const zmq = { transport: "zmq" };
@@ -233,6 +236,7 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
     geoipmq_cache_misses_total: "counter",
     geoipmq_request_duration_seconds: "histogram",
     geoipmq_reloads_total: "counter",
+    geoipmq_limited_total: "counter",
     geoipmq_workers_alive: "gauge",
     geoipmq_database_info: "gauge",
     geoipmq_database_build_timestamp_seconds: "gauge",
@@ -269,6 +273,12 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
   assert.equal(find(text, "geoipmq_cache_misses_total"), 5);
   assert.equal(find(text, "geoipmq_reloads_total", { outcome: "success" }), 1);
   assert.equal(find(text, "geoipmq_reloads_total", { outcome: "failure" }), 2);
+  const limited = (transport: string, limit: string) =>
+    find(text, "geoipmq_limited_total", { transport, limit });
+  assert.equal(limited("zmq", "rate"), 1);
+  assert.equal(limited("http", "rate"), 1);
+  assert.equal(limited("zmq", "inbound_bytes"), 1);
+  assert.equal(limited("zmq", "outbound_bytes"), 0);
   assert.equal(find(text, "geoipmq_request_duration_seconds_sum", zmq), 0.00005);
 });
 

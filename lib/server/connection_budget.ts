@@ -1,0 +1,295 @@
+/**
+ * The budgets of bytes one ZeroMQ connection can make the service hold: inbound, what it
+ * sent that is not yet taken as whole requests; outbound, replies it has not read.
+ *
+ * libzmq bounds neither an unfinished message (its high-water marks count whole messages,
+ * `ZMQ_MAXMSGSIZE` one frame), so a peer that speaks ZMTP by hand and sends frame after
+ * frame, each with MORE set, makes it buffer without end. The budget watches from
+ * outside: the socket monitor gives each accepted connection's descriptor; the kernel
+ * counts the bytes each TCP connection has received (`TCP_INFO`); the front end counts
+ * the bytes it has taken from each connection (every message names its connection,
+ * `ZMQ_SRCFD`). What a connection has received beyond what was taken from it, less the
+ * framing, is held for it: libzmq's unfinished message, its queue of whole requests, the
+ * kernel's buffer. Over the budget, `shutdown(2)` on the descriptor makes libzmq end that
+ * connection and free what it held; nobody else is disturbed.
+ *
+ * Outbound, the same counters say how many reply bytes sent to a connection its peer has
+ * not acknowledged (`tcpi_bytes_acked`): replies queued in libzmq and the kernel for a
+ * peer that does not read. Over that budget the connection is "stalled": its requests
+ * are dropped without being answered (nothing computed, nothing queued) until its peer
+ * has read enough.
+ *
+ * @module
+ */
+
+import {
+  type Libzmq,
+  MonitorEvent,
+  shutdownConnection,
+  SocketMonitor,
+  TcpCounters,
+  trimFreedMemory,
+  type ZmqContext,
+  type ZmqSocket,
+} from "../zmq/mod.ts";
+
+/**
+ * Framing allowed per frame taken: ZMTP's header is at most 9 bytes; CURVE adds a
+ * `MESSAGE` command, a nonce and a MAC (about 33 bytes). The estimate of what is held is
+ * the lower for it, so a connection is never cut for the framing of what it sent.
+ */
+const FRAMING_BYTES_PER_FRAME = 48;
+/** Greeting and handshake (NULL or CURVE, with metadata) allowed per connection. */
+const HANDSHAKE_BYTES = 4096;
+/** How often every connection is looked at. */
+const SCAN_INTERVAL_MS = 1000;
+/** How often the process's resident memory is looked at, between scans. */
+const RSS_INTERVAL_MS = 100;
+/** Growth of resident memory since the last scan that makes a scan happen at once. */
+const RSS_TRIGGER_BYTES = 16 * 1024 * 1024;
+const PAGE_BYTES = 4096;
+
+/** A connection the budget watches. */
+interface Watched {
+  /** Whether the monitor has reported it accepted (else it was met in a message first). */
+  accepted: boolean;
+  /** Bytes of frames taken from it so far. */
+  taken: number;
+  /** Frames taken from it so far. */
+  frames: number;
+  /** Reply bytes sent to it so far. */
+  sent: number;
+  /** Whether its peer holds more unread replies than the budget. */
+  stalled: boolean;
+  /** The peer's address, once asked. */
+  address: string | undefined;
+}
+
+/** What {@linkcode ConnectionBudget.start} needs. */
+export interface ConnectionBudgetOptions {
+  /** The context of the watched socket. */
+  context: ZmqContext;
+  /** The ROUTER whose connections are watched (owned by the calling thread). */
+  socket: ZmqSocket;
+  /** Bytes a connection may have sent that are not yet taken as whole requests. */
+  maxInboundBytes: number;
+  /** Reply bytes a connection's peer may leave unread before its requests are dropped. */
+  maxOutboundBytes: number;
+  /** Told about each connection cut, with the bytes it held (at least). */
+  onCut?: (fd: number, inboundBytes: number) => void;
+  /** Told when a connection stalls (its peer stopped reading) or reads again. */
+  onStall?: (fd: number, stalled: boolean, unreadBytes: number) => void;
+}
+
+/**
+ * Watches a ROUTER's TCP connections and cuts any that holds more than its budget.
+ * The front end's loop tells it about every message it takes
+ * ({@linkcode ConnectionBudget.took}) and calls {@linkcode ConnectionBudget.check} often
+ * (every request, and when idle).
+ */
+export class ConnectionBudget {
+  readonly #lib: Libzmq;
+  readonly #monitor: SocketMonitor;
+  readonly #counters: TcpCounters;
+  readonly #maxInboundBytes: number;
+  readonly #maxOutboundBytes: number;
+  readonly #onCut: ConnectionBudgetOptions["onCut"];
+  readonly #onStall: ConnectionBudgetOptions["onStall"];
+  readonly #watched = new Map<number, Watched>();
+  #nextScan = 0;
+  #nextRssLook = 0;
+  #rssAtScan = 0;
+  #trimDue = false;
+  #cuts = 0;
+
+  private constructor(lib: Libzmq, monitor: SocketMonitor, options: ConnectionBudgetOptions) {
+    this.#lib = lib;
+    this.#monitor = monitor;
+    this.#counters = new TcpCounters(lib);
+    this.#maxInboundBytes = options.maxInboundBytes;
+    this.#maxOutboundBytes = options.maxOutboundBytes;
+    this.#onCut = options.onCut;
+    this.#onStall = options.onStall;
+  }
+
+  /**
+   * Starts watching the socket's connections (those accepted from now on).
+   *
+   * @param options the socket, its context, the budget
+   * @returns the budget
+   */
+  static start(options: ConnectionBudgetOptions): ConnectionBudget {
+    const monitor = SocketMonitor.start(
+      options.context,
+      options.socket,
+      MonitorEvent.ACCEPTED | MonitorEvent.CLOSED | MonitorEvent.DISCONNECTED,
+    );
+    return new ConnectionBudget(options.context.lib, monitor, options);
+  }
+
+  /** Connections cut so far. */
+  get cuts(): number {
+    return this.#cuts;
+  }
+
+  /** Connections watched now. */
+  get watched(): number {
+    return this.#watched.size;
+  }
+
+  /**
+   * Counts a message taken from a connection.
+   *
+   * @param fd the connection's descriptor (`ZMQ_SRCFD`), -1 when unknown
+   * @param bytes the bytes of its frames that came over the wire
+   * @param frames how many such frames
+   * @returns false when the connection is stalled: drop the request unanswered
+   */
+  took(fd: number, bytes: number, frames: number): boolean {
+    if (fd < 0) return true;
+    let watched = this.#watched.get(fd);
+    if (watched === undefined) {
+      // Its accept is still in the monitor's queue (or it is not TCP: the next scan
+      // forgets it).
+      watched = {
+        accepted: false,
+        taken: 0,
+        frames: 0,
+        sent: 0,
+        stalled: false,
+        address: undefined,
+      };
+      this.#watched.set(fd, watched);
+    }
+    watched.taken += bytes;
+    watched.frames += frames;
+    return !watched.stalled;
+  }
+
+  /**
+   * @param fd a connection's descriptor
+   * @returns its peer's address, when {@linkcode ConnectionBudget.rememberAddress} gave it
+   */
+  addressOf(fd: number): string | undefined {
+    return this.#watched.get(fd)?.address;
+  }
+
+  /**
+   * Keeps a connection's peer address (from its messages' `Peer-Address`).
+   *
+   * @param fd the connection's descriptor
+   * @param address its peer's address
+   */
+  rememberAddress(fd: number, address: string): void {
+    const watched = this.#watched.get(fd);
+    if (watched !== undefined) watched.address = address;
+  }
+
+  /**
+   * Counts a reply sent to a connection.
+   *
+   * @param fd the connection's descriptor, -1 when unknown
+   * @param bytes the reply's bytes
+   */
+  sent(fd: number, bytes: number): void {
+    const watched = this.#watched.get(fd);
+    if (watched !== undefined) watched.sent += bytes;
+  }
+
+  /**
+   * Takes the monitor's news and, when due, looks at every connection.
+   *
+   * @param nowMs `performance.now()`
+   */
+  check(nowMs: number): void {
+    if (nowMs < this.#nextRssLook) return;
+    this.#nextRssLook = nowMs + RSS_INTERVAL_MS;
+    this.#takeEvents();
+    if (this.#trimDue) {
+      // The previous look cut a connection; libzmq has freed its buffers since.
+      this.#trimDue = false;
+      trimFreedMemory(this.#lib);
+    }
+    const rss = residentBytes();
+    if (nowMs < this.#nextScan && rss - this.#rssAtScan < RSS_TRIGGER_BYTES) return;
+    this.#nextScan = nowMs + SCAN_INTERVAL_MS;
+    this.scan();
+    this.#rssAtScan = residentBytes();
+  }
+
+  /**
+   * Looks at every watched connection now: cuts those over the inbound budget, marks
+   * those over the outbound one stalled (and those back under it not).
+   *
+   * @returns how many were cut
+   */
+  scan(): number {
+    this.#takeEvents();
+    let cut = 0;
+    for (const [fd, watched] of this.#watched) {
+      const counted = this.#counters.read(fd);
+      if (counted === null) {
+        this.#watched.delete(fd); // not TCP (or gone): nothing to measure
+        continue;
+      }
+      const inbound = counted.received - watched.taken -
+        watched.frames * FRAMING_BYTES_PER_FRAME - HANDSHAKE_BYTES;
+      if (inbound > this.#maxInboundBytes && shutdownConnection(this.#lib, fd)) {
+        this.#watched.delete(fd);
+        cut++;
+        this.#cuts++;
+        this.#trimDue = true;
+        this.#onCut?.(fd, inbound);
+        continue;
+      }
+      // Framing makes the acknowledged count run ahead of the replies: a lower bound.
+      const unread = watched.sent - counted.acked;
+      const stalled = unread > this.#maxOutboundBytes;
+      if (stalled !== watched.stalled) {
+        watched.stalled = stalled;
+        this.#onStall?.(fd, stalled, unread);
+      }
+    }
+    return cut;
+  }
+
+  #takeEvents(): void {
+    const monitor = this.#monitor;
+    for (let event = monitor.next(); event !== null; event = monitor.next()) {
+      if (event.event === MonitorEvent.ACCEPTED) {
+        const met = this.#watched.get(event.value);
+        if (met !== undefined && !met.accepted) met.accepted = true;
+        else {
+          this.#watched.set(event.value, {
+            accepted: true,
+            taken: 0,
+            frames: 0,
+            sent: 0,
+            stalled: false,
+            address: undefined,
+          });
+        }
+      } else if (
+        event.event === MonitorEvent.CLOSED || event.event === MonitorEvent.DISCONNECTED
+      ) {
+        this.#watched.delete(event.value);
+      }
+    }
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.#monitor.close();
+    this.#watched.clear();
+  }
+}
+
+/** @returns the process's resident memory in bytes, or 0 where it cannot be read */
+function residentBytes(): number {
+  try {
+    const statm = Deno.readTextFileSync("/proc/self/statm");
+    return Number(statm.split(" ")[1]) * PAGE_BYTES;
+  } catch {
+    return 0;
+  }
+}
