@@ -33,6 +33,9 @@ import {
   type ZmqSocket,
 } from "../zmq/mod.ts";
 
+/** Requests of one connection in the pool at most. */
+export const MAX_IN_POOL_PER_CONNECTION = 64;
+
 /**
  * Framing allowed per frame taken: ZMTP's header is at most 9 bytes; CURVE adds a
  * `MESSAGE` command, a nonce and a MAC (about 33 bytes). The estimate of what is held is
@@ -48,6 +51,8 @@ const RSS_INTERVAL_MS = 100;
 /** Growth of resident memory since the last scan that makes a scan happen at once. */
 const RSS_TRIGGER_BYTES = 16 * 1024 * 1024;
 const PAGE_BYTES = 4096;
+/** How often freed memory is handed back at most (`malloc_trim` walks the heap). */
+const TRIM_INTERVAL_MS = 1000;
 
 /** A connection the budget watches. */
 interface Watched {
@@ -63,6 +68,8 @@ interface Watched {
   stalled: boolean;
   /** The peer's address, once asked. */
   address: string | undefined;
+  /** Its requests in the pool now. */
+  inPool: number;
 }
 
 /** What {@linkcode ConnectionBudget.start} needs. */
@@ -100,6 +107,7 @@ export class ConnectionBudget {
   #nextRssLook = 0;
   #rssAtScan = 0;
   #trimDue = false;
+  #nextTrim = 0;
   #cuts = 0;
 
   private constructor(lib: Libzmq, monitor: SocketMonitor, options: ConnectionBudgetOptions) {
@@ -158,6 +166,7 @@ export class ConnectionBudget {
         sent: 0,
         stalled: false,
         address: undefined,
+        inPool: 0,
       };
       this.#watched.set(fd, watched);
     }
@@ -186,6 +195,28 @@ export class ConnectionBudget {
   }
 
   /**
+   * @param fd a connection's descriptor
+   * @returns whether another of its requests may go to the pool (at most
+   *   {@linkcode MAX_IN_POOL_PER_CONNECTION} at once)
+   */
+  mayQueue(fd: number): boolean {
+    const watched = this.#watched.get(fd);
+    return watched === undefined || watched.inPool < MAX_IN_POOL_PER_CONNECTION;
+  }
+
+  /** @param fd a connection one of whose requests went to the pool */
+  queued(fd: number): void {
+    const watched = this.#watched.get(fd);
+    if (watched !== undefined) watched.inPool++;
+  }
+
+  /** @param fd a connection one of whose requests came back from the pool */
+  dequeued(fd: number): void {
+    const watched = this.#watched.get(fd);
+    if (watched !== undefined && watched.inPool > 0) watched.inPool--;
+  }
+
+  /**
    * Counts a reply sent to a connection.
    *
    * @param fd the connection's descriptor, -1 when unknown
@@ -205,9 +236,10 @@ export class ConnectionBudget {
     if (nowMs < this.#nextRssLook) return;
     this.#nextRssLook = nowMs + RSS_INTERVAL_MS;
     this.#takeEvents();
-    if (this.#trimDue) {
-      // The previous look cut a connection; libzmq has freed its buffers since.
+    if (this.#trimDue && nowMs >= this.#nextTrim) {
+      // A connection was cut or has closed since: libzmq has freed its buffers.
       this.#trimDue = false;
+      this.#nextTrim = nowMs + TRIM_INTERVAL_MS;
       trimFreedMemory(this.#lib);
     }
     const rss = residentBytes();
@@ -267,12 +299,13 @@ export class ConnectionBudget {
             sent: 0,
             stalled: false,
             address: undefined,
+            inPool: 0,
           });
         }
       } else if (
         event.event === MonitorEvent.CLOSED || event.event === MonitorEvent.DISCONNECTED
       ) {
-        this.#watched.delete(event.value);
+        if (this.#watched.delete(event.value)) this.#trimDue = true;
       }
     }
   }

@@ -42,6 +42,13 @@ const MAX_ENVELOPE_FRAMES = 16;
 /** The largest envelope frame (ZeroMQ routing ids are at most 255 bytes). */
 const MAX_ENVELOPE_FRAME_BYTES = 255;
 const EMPTY = new Uint8Array(0);
+/**
+ * Requests in the pool at most: beyond, a batch is answered "busy" at once rather than
+ * queued behind minutes of work (or computed here, holding up every small request).
+ */
+export const MAX_IN_POOL = 256;
+/** The answer to a batch when the pool is full. */
+const BUSY = errorReply("busy: too many batches in progress, try again later");
 /** The answer to a request over the rate limit. */
 const RATE_LIMITED = errorReply("rate limited");
 /** The pool marker: whether the reply needs a delimiter (1 byte), the client's fd (4). */
@@ -286,8 +293,11 @@ export class RouterLoop {
       reply.encode(errorReply(problem));
     } else if (size > this.#limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
-    } else if (size > SMALL_REQUEST_BYTES && this.#toPool(size, fd)) {
-      return true; // counted by the pool worker that answers it
+    } else if (size > SMALL_REQUEST_BYTES && this.#pool !== null) {
+      if (this.#inPool < MAX_IN_POOL && (budget === null || budget.mayQueue(fd))) {
+        if (this.#toPool(size, fd)) return true; // counted by the pool worker that answers it
+      }
+      reply.encode(BUSY);
     } else {
       try {
         this.#responder.respondInto(request, size, reply);
@@ -358,6 +368,7 @@ export class RouterLoop {
     pool.sendFrame(EMPTY, ZMQ_SNDMORE);
     pool.sendBytes(this.#request, size, 0);
     this.#inPool++;
+    this.#budget?.queued(fd);
     return true;
   }
 
@@ -376,6 +387,7 @@ export class RouterLoop {
       this.#inPool--;
       const withDelimiter = this.#marker[0] === 1;
       const fd = this.#markerView.getInt32(1, true);
+      this.#budget?.dequeued(fd);
       // Envelope frames up to the empty delimiter go back to the ROUTER as they are; the
       // first may be refused (the client does not read, or is gone): then drop the rest.
       let refused = 0;

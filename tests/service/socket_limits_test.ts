@@ -60,9 +60,9 @@ const REQUESTS = 600;
  * Sends {@linkcode REQUESTS} big requests on a DEALER that reads nothing until all are
  * answered (its own queue holds one message), then counts the replies that arrive.
  */
-async function repliesToSlowReader(hwm: string): Promise<number> {
+async function repliesToSlowReader(flags: string[]): Promise<number> {
   return await withTempFile(cityFixture(), async (path) => {
-    await using service = await startOnDatabase(path, { workers: 1, flags: ["--hwm", hwm] });
+    await using service = await startOnDatabase(path, { workers: 1, flags });
     await using client = new CurveClient();
     const dealer = client.socket(SocketType.DEALER, service.endpoint, {
       timeoutMs: 2000,
@@ -83,11 +83,20 @@ async function repliesToSlowReader(hwm: string): Promise<number> {
 }
 
 Deno.test("--hwm bounds the replies queued for a client that does not read", async (t) => {
-  await t.step("with --hwm 1000 (the default) every reply is kept", async () => {
-    assert.equal(await repliesToSlowReader("1000"), REQUESTS);
+  await t.step("with --hwm 1000 and no byte budget every reply is kept", async () => {
+    assert.equal(await repliesToSlowReader(["--hwm", "1000", "--max-outbound-mb", "0"]), REQUESTS);
   });
   await t.step("with --hwm 1 the replies beyond the kernel's buffers are dropped", async () => {
-    const replies = await repliesToSlowReader("1");
+    const replies = await repliesToSlowReader(["--hwm", "1", "--max-outbound-mb", "0"]);
     assert.ok(replies < REQUESTS * 0.8, `${replies} of ${REQUESTS} replies arrived`);
   });
+  await t.step(
+    "with --max-outbound-mb 4, requests beyond about 4 MiB unread are dropped",
+    async () => {
+      // 600 replies of 50 KB are 30 MB; the budget is looked at every second.
+      const replies = await repliesToSlowReader(["--max-outbound-mb", "4"]);
+      assert.ok(replies < REQUESTS * 0.9, `${replies} of ${REQUESTS} replies arrived`);
+      assert.ok(replies >= 40, `${replies} replies: at least the budget's worth`);
+    },
+  );
 });
