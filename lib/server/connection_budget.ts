@@ -89,7 +89,8 @@ export interface ConnectionBudgetOptions {
 }
 
 /**
- * Watches a ROUTER's TCP connections and cuts any that holds more than its budget.
+ * Watches the TCP connections a ROUTER accepted and cuts any that holds more than its
+ * budget (connections it made itself, with `--connect`, are left alone).
  * The front end's loop tells it about every message it takes
  * ({@linkcode ConnectionBudget.took}) and calls {@linkcode ConnectionBudget.check} often
  * (every request, and when idle).
@@ -157,8 +158,13 @@ export class ConnectionBudget {
     if (fd < 0) return true;
     let watched = this.#watched.get(fd);
     if (watched === undefined) {
-      // Its accept is still in the monitor's queue (or it is not TCP: the next scan
-      // forgets it).
+      // A connection not met before: its accept may be in the monitor's queue.
+      this.#takeEvents();
+      watched = this.#watched.get(fd);
+    }
+    if (watched === undefined) {
+      // Not accepted (a connection this socket made, or one not TCP: the next scan
+      // forgets that one).
       watched = {
         accepted: false,
         taken: 0,
@@ -173,6 +179,15 @@ export class ConnectionBudget {
     watched.taken += bytes;
     watched.frames += frames;
     return !watched.stalled;
+  }
+
+  /**
+   * @param fd a connection's descriptor
+   * @returns whether a client made it to us (it was accepted), as opposed to a connection
+   *   this socket made (to a broker) or one whose accept is not yet known
+   */
+  isAccepted(fd: number): boolean {
+    return this.#watched.get(fd)?.accepted === true;
   }
 
   /**
@@ -264,6 +279,9 @@ export class ConnectionBudget {
         this.#watched.delete(fd); // not TCP (or gone): nothing to measure
         continue;
       }
+      // Only connections clients made to us are judged: not one this socket made itself
+      // (to a broker, which carries many clients' requests).
+      if (!watched.accepted) continue;
       const inbound = counted.received - watched.taken -
         watched.frames * FRAMING_BYTES_PER_FRAME - HANDSHAKE_BYTES;
       if (inbound > this.#maxInboundBytes && shutdownConnection(this.#lib, fd)) {

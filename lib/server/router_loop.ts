@@ -232,7 +232,7 @@ export class RouterLoop {
       size = first.tryReceive(router, flags);
       if (size < 0) return false;
       fd = first.sourceFd();
-      if (this.#rateLimiter !== null && fd >= 0) {
+      if (this.#rateLimiter !== null && budget.isAccepted(fd)) {
         address = budget.addressOf(fd) ?? first.property(PEER_ADDRESS) ?? "";
       }
       first.copyInto(request, size);
