@@ -42,8 +42,8 @@ export interface LookupSetup {
   server: ServerInfo;
   /** This worker's number, from 0 (the router worker). */
   worker: number;
-  /** Bounds of each cache of rendered answers. */
-  cache: { maxEntries: number; maxChars: number };
+  /** What this worker's caches of rendered answers may hold together, in bytes. */
+  cache: { maxBytes: number };
   /** The {@linkcode LoopControl} buffer. */
   control: SharedArrayBuffer;
   /** The {@linkcode ServiceMetrics} buffer. */
