@@ -221,6 +221,17 @@ export async function startService(
  * Each responder's share of `--cache-mb`: the process's budget divided among the lookup
  * workers, and the HTTP face's responder when HTTP is served.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cacheShare } from "./service.ts";
+ * assert.deepEqual(cacheShare({ cacheMb: 24, workers: 2, http: undefined }), {
+ *   maxBytes: 12 * 1024 * 1024,
+ * });
+ * const http = { hostname: "127.0.0.1", port: 8080 };
+ * assert.deepEqual(cacheShare({ cacheMb: 24, workers: 2, http }), { maxBytes: 8 * 1024 * 1024 });
+ * ```
+ *
  * @param options the worker count, HTTP, and the budget in MiB
  * @returns the bytes each responder's caches may hold
  */
