@@ -11,6 +11,13 @@
  * memory returns to the system as soon as the last thread holding it has collected (glibc
  * serves so large a block with its own `mmap`, and unmaps it when it is freed).
  *
+ * Weighed and not needed: holding the bytes outside V8 (libc `mmap`/`munmap` through FFI,
+ * unmapped once every worker has acknowledged the switch) would free them without any
+ * collection, but a view left anywhere would then read unmapped memory and crash the
+ * process. `malloc_trim(0)` was not added: a database is a block glibc maps on its own,
+ * not part of an arena it could trim, and without it `deno task memory` saw four reloads
+ * take VmRSS from 208 MB (after a million lookups) down to 173 MB, no `--expose-gc`.
+ *
  * @module
  */
 
