@@ -6,7 +6,7 @@
  * Four servers, all on 127.0.0.1 and serving the same `.mmdb` file:
  * - geoipmq as configured for speed: `main.ts --workers 2 --http 127.0.0.1:0` (default
  *   answer cache);
- * - geoipmq's baseline: `main.ts --workers 1 --cache-size 0` (one worker, no cache);
+ * - geoipmq's baseline: `main.ts --workers 1 --cache-mb 0` (one worker, no cache);
  * - the C loop `scripts/c_baseline/geoip_rep.c` (libzmq REP + libmaxminddb, one thread),
  *   built here with `cc`;
  * - the Go peer `scripts/go_baseline/geoip_http.go` (net/http + maxminddb-golang, the
@@ -75,7 +75,7 @@ type ServerKey = typeof ALL_SERVERS[number];
 
 const USAGE = `Usage: deno task bench [options]
 
-Compares geoipmq (--workers 2) with its baseline (--workers 1 --cache-size 0), a C
+Compares geoipmq (--workers 2) with its baseline (--workers 1 --cache-mb 0), a C
 libzmq + libmaxminddb REP loop and a Go net/http + maxminddb server, under four loads:
 ZeroMQ lock-step (20 REQ), pipelined (4 DEALER x 16 in flight), batches of 100, and
 HTTP GET /json/<ip> (wrk, ${HTTP_CONNECTIONS} connections). Prints one summary table and the details.
@@ -898,8 +898,12 @@ async function main(options: Options): Promise<number> {
 
     const help = await runCommand(Deno.execPath(), ["run", ...SERVICE_FLAGS, MAIN, "--help"]);
     const helpText = help?.stdout ?? "";
-    const hasCacheSize = helpText.includes("--cache-size");
-    const defaultCache = helpText.match(/--cache-size[\s\S]*?default: (\d+)/)?.[1];
+    // Older main.ts bounded each cache by entries (--cache-size); today one --cache-mb.
+    const cacheFlag = ["--cache-mb", "--cache-size"].find((flag) => helpText.includes(flag));
+    const defaultCache = cacheFlag === undefined
+      ? undefined
+      : helpText.match(new RegExp(`${cacheFlag}[\\s\\S]*?default: (\\d+)`))?.[1];
+    const cacheUnit = cacheFlag === "--cache-mb" ? "MiB for all workers" : "answers per worker";
 
     const problems: { server: ServerKey; problem: string; install: string }[] = [];
     const [cBuild, goBuild] = await Promise.all([
@@ -922,18 +926,20 @@ async function main(options: Options): Promise<number> {
       startGeoipmq({
         key: "geoipmq",
         label: `geoipmq --workers 2 (${
-          defaultCache ? `default cache: ${defaultCache} answers per worker` : "default settings"
+          defaultCache ? `default cache: ${defaultCache} ${cacheUnit}` : "default settings"
         }), HTTP on the main thread`,
         database: database.path,
         extra: ["--workers", "2", ...(hasWrk ? ["--http", "127.0.0.1:0"] : [])],
       }),
     ];
     if (wanted("baseline")) {
-      const extra = hasCacheSize ? ["--workers", "1", "--cache-size", "0"] : ["--workers", "1"];
+      const extra = cacheFlag !== undefined
+        ? ["--workers", "1", cacheFlag, "0"]
+        : ["--workers", "1"];
       starting.push(startGeoipmq({
         key: "baseline",
         label: `geoipmq ${extra.join(" ")}${
-          hasCacheSize ? "" : " (this main.ts has no --cache-size flag)"
+          cacheFlag !== undefined ? "" : " (this main.ts has no --cache-mb flag)"
         }`,
         database: database.path,
         extra,

@@ -93,7 +93,7 @@ export async function measureSeveralDatabases(options: {
   const settings = {
     limits: DEFAULT_LIMITS,
     server,
-    cache: { maxEntries: 100_000, maxChars: 8 * 1024 * 1024 },
+    cache: { maxBytes: 32 * 1024 * 1024 },
   };
   const responders = {
     alone: new GeoipResponder([city], settings),

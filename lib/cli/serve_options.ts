@@ -38,11 +38,11 @@ export interface ServeOptions extends ServiceOptions {
   logFormat: "text" | "json";
 }
 
-/** The default number of rendered answers each worker keeps per reply format. */
-export const DEFAULT_CACHE_SIZE = 100_000;
-
-/** The default bound on what each answer cache holds, in characters: 8 Mi. */
-export const DEFAULT_CACHE_CHARS = 8 * 1024 * 1024;
+/**
+ * The default memory for the caches of rendered answers, in MiB, for the whole process
+ * (divided among the workers): what their entries really cost, measured.
+ */
+export const DEFAULT_CACHE_MB = 24;
 
 /** The default endpoint of the service (and of `geoipmq query`). */
 export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
@@ -70,8 +70,7 @@ const FLAGS = {
   "rate-limit": { type: "string" },
   "curve-secret-key-file": { type: "string" },
   "curve-allow-file": { type: "string" },
-  "cache-size": { type: "string" },
-  "cache-chars": { type: "string" },
+  "cache-mb": { type: "string" },
   watch: { type: "boolean" },
   http: { type: "string" },
   "log-format": { type: "string" },
@@ -189,15 +188,10 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
     }),
     curveSecretKeyFile,
     curveAllowFile,
-    cacheSize: number("cache-size", "GEOIPMQ_CACHE_SIZE", {
+    cacheMb: number("cache-mb", "GEOIPMQ_CACHE_MB", {
       min: 0,
-      max: 10_000_000,
-      fallback: DEFAULT_CACHE_SIZE,
-    }),
-    cacheChars: number("cache-chars", "GEOIPMQ_CACHE_CHARS", {
-      min: 0,
-      max: 1024 * 1024 * 1024,
-      fallback: DEFAULT_CACHE_CHARS,
+      max: 64 * 1024,
+      fallback: DEFAULT_CACHE_MB,
     }),
     watch: values.watch === true || booleanVariable("GEOIPMQ_WATCH", env.GEOIPMQ_WATCH),
     http: httpAddress(text("http", "GEOIPMQ_HTTP")),

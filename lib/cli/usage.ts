@@ -18,12 +18,7 @@ import {
   DEFAULT_QUERY_TIMEOUT_MS,
   MAX_QUERY_BATCH,
 } from "./query_options.ts";
-import {
-  DEFAULT_BIND,
-  DEFAULT_CACHE_CHARS,
-  DEFAULT_CACHE_SIZE,
-  DEFAULT_HWM,
-} from "./serve_options.ts";
+import { DEFAULT_BIND, DEFAULT_CACHE_MB, DEFAULT_HWM } from "./serve_options.ts";
 
 const PATHS_NOTE = `Relative paths are taken from the directory the command was typed in
 (INIT_CWD, which "deno task" sets, else the current directory).`;
@@ -83,10 +78,9 @@ Options of serve (each also read from the environment variable shown):
                             "geoipmq keygen" makes one)
   --curve-allow-file PATH   public keys of the clients let in, one a  GEOIPMQ_CURVE_ALLOW_FILE
                             line; needed with CURVE; SIGHUP re-reads it
-  --cache-size N            rendered answers each worker keeps, per   GEOIPMQ_CACHE_SIZE
-                            format (default: ${DEFAULT_CACHE_SIZE}; 0: no cache)
-  --cache-chars N           characters each such cache holds at most  GEOIPMQ_CACHE_CHARS
-                            (default: ${DEFAULT_CACHE_CHARS}, 8 Mi)
+  --cache-mb N              MiB of memory for the caches of rendered  GEOIPMQ_CACHE_MB
+                            answers, shared by all workers
+                            (default: ${DEFAULT_CACHE_MB}; 0: no cache)
   --watch                   reload the database when its file is       GEOIPMQ_WATCH=1
                             replaced (SIGHUP always reloads it)
   --http HOST:PORT          also serve HTTP there, e.g. 127.0.0.1:8080 GEOIPMQ_HTTP

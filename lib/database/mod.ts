@@ -25,7 +25,7 @@ export {
 } from "./geo_database.ts";
 export { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./bundled.ts";
 export { watchDatabase, type WatchOptions } from "./watcher.ts";
-export { releaseReplacedDatabase } from "./release.ts";
+export { collectGarbage, releaseReplacedDatabase } from "./release.ts";
 export {
   DATABASE_KINDS,
   type DatabaseKind,

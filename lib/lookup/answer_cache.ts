@@ -3,19 +3,22 @@
  * networks share one record, so once a record has been decoded and rendered, every later
  * lookup that lands on it costs a tree walk and a map look-up.
  *
- * Bounded by entries and by characters held; when either bound is reached the oldest
- * entry goes (first in, first out: no bookkeeping on a hit).
+ * Bounded by a {@linkcode CacheBudget} in bytes of memory, which the caches of one
+ * responder share; when it is full the oldest entry goes (first in, first out: no
+ * bookkeeping on a hit).
  *
  * @module
  */
+
+import { type BudgetOwner, type CacheBudget, entryCost } from "./cache_budget.ts";
 
 /** Hit and miss counts of an {@linkcode AnswerCache}. */
 export interface CacheStats {
   hits: number;
   misses: number;
   entries: number;
-  /** Characters (or bytes) held: about the memory the answers use. */
-  chars: number;
+  /** Bytes of memory the entries cost ({@linkcode entryCost}). */
+  bytes: number;
 }
 
 /** What an {@linkcode AnswerCache} can hold: text, or bytes ready to send. */
@@ -27,26 +30,24 @@ export type Answer = string | Uint8Array;
  * @example
  * ```ts
  * import { AnswerCache } from "./answer_cache.ts";
- * const cache = new AnswerCache({ maxEntries: 2, maxChars: 1000 });
+ * import { CacheBudget } from "./cache_budget.ts";
+ * const cache = new AnswerCache(new CacheBudget(64 * 1024));
  * cache.get(7, () => "rendered once"); // a miss: renders
  * console.log(cache.get(7, () => "not called")); // "rendered once"
  * console.log(cache.stats().hits); // 1
  * ```
  */
-export class AnswerCache<T extends Answer = string, K extends number | string = number> {
+export class AnswerCache<T extends Answer = string, K extends number | string = number>
+  implements BudgetOwner {
   readonly #entries = new Map<K, T>();
-  readonly #maxEntries: number;
-  readonly #maxChars: number;
-  #chars = 0;
+  readonly #budget: CacheBudget;
+  #bytes = 0;
   #hits = 0;
   #misses = 0;
 
-  /**
-   * @param limits most entries, and most characters held; `maxEntries: 0` disables it
-   */
-  constructor(limits: { maxEntries: number; maxChars: number }) {
-    this.#maxEntries = limits.maxEntries;
-    this.#maxChars = limits.maxChars;
+  /** @param budget the memory this cache shares with others; a zero budget keeps nothing */
+  constructor(budget: CacheBudget) {
+    this.#budget = budget;
   }
 
   /**
@@ -76,25 +77,35 @@ export class AnswerCache<T extends Answer = string, K extends number | string = 
   }
 
   /**
-   * Keeps an answer just rendered after a miss, dropping the oldest ones beyond the bounds.
+   * Keeps an answer just rendered after a miss, dropping the oldest entries (of this cache
+   * or another on the same budget) to make room.
    *
    * @param key the record's data-section offset
    * @param answer the rendered answer
    * @returns the answer
    */
   put(key: K, answer: T): T {
-    if (this.#maxEntries > 0 && answer.length <= this.#maxChars) {
-      while (
-        this.#entries.size >= this.#maxEntries || this.#chars + answer.length > this.#maxChars
-      ) {
-        const oldest = this.#entries.entries().next().value!;
-        this.#entries.delete(oldest[0]);
-        this.#chars -= oldest[1].length;
-      }
+    if (this.#budget.limit === 0 || this.#entries.has(key)) return answer;
+    const cost = entryCost(key, answer);
+    if (this.#budget.admit(this, cost)) {
       this.#entries.set(key, answer);
-      this.#chars += answer.length;
+      this.#bytes += cost;
     }
     return answer;
+  }
+
+  /**
+   * Drops the oldest entry; called by the budget.
+   *
+   * @returns what it was charged
+   */
+  evictOldest(): number {
+    const oldest = this.#entries.entries().next().value;
+    if (oldest === undefined) return 0;
+    this.#entries.delete(oldest[0]);
+    const cost = entryCost(oldest[0], oldest[1]);
+    this.#bytes -= cost;
+    return cost;
   }
 
   /** Hits so far. */
@@ -113,7 +124,7 @@ export class AnswerCache<T extends Answer = string, K extends number | string = 
       hits: this.#hits,
       misses: this.#misses,
       entries: this.#entries.size,
-      chars: this.#chars,
+      bytes: this.#bytes,
     };
   }
 }

@@ -11,6 +11,8 @@
  */
 
 import { AnswerCache } from "./answer_cache.ts";
+import { ByteSlab } from "./byte_slab.ts";
+import { CacheBudget } from "./cache_budget.ts";
 import {
   AddressFamilyError,
   type DatabaseKind,
@@ -52,8 +54,11 @@ export interface ResponderOptions {
   server: ServerInfo;
   /** Which worker this responder runs in, reported by `info`. */
   worker?: number;
-  /** Bounds of each cache of rendered answers (TSV lines, JSON records); default none. */
-  cache?: { maxEntries: number; maxChars: number };
+  /**
+   * The memory all its caches of rendered answers (TSV lines, JSON records, …) may hold
+   * together, in bytes of what their entries really cost; default none (no cache).
+   */
+  cache?: { maxBytes: number };
   /**
    * Languages for city and other names (`--lang`), most preferred first; default English.
    * English is the fallback when none of them has a name.
@@ -147,6 +152,9 @@ export class GeoipResponder {
   /** Whether no two other databases can add the same field (then fragments just join). */
   readonly #disjoint: boolean;
   readonly #getCache: AnswerCache<Uint8Array, string>;
+  readonly #cacheBudget: CacheBudget;
+  /** Where the bytes of cached lines are packed. */
+  readonly #slab = new ByteSlab();
   readonly #fieldLists = new Map<string, Parsed<FieldPath[]>>();
   readonly #offsets: Int32Array;
   readonly #scan: RequestScan;
@@ -176,7 +184,8 @@ export class GeoipResponder {
     this.#offsets = new Int32Array(this.#others.length + 1);
     this.#languages = options.languages ?? ["en"];
     this.#options = options;
-    const cache = options.cache ?? { maxEntries: 0, maxChars: 0 };
+    const cache = new CacheBudget(options.cache?.maxBytes ?? 0);
+    this.#cacheBudget = cache;
     this.#tsvCache = new AnswerCache(cache);
     this.#jsonCache = new AnswerCache(cache);
     this.#mergedCache = new AnswerCache(cache);
@@ -315,7 +324,7 @@ export class GeoipResponder {
       const line = cached ??
         this.#tsvCache.put(
           offset,
-          encoder.encode(formatTsv(database.decodeRecord(offset), this.#languages)),
+          this.#slab.encode(formatTsv(database.decodeRecord(offset), this.#languages)),
         );
       tally.found++;
       this.#result = "found";
@@ -636,7 +645,7 @@ export class GeoipResponder {
       const line = this.#getCache.peek(cacheKey) ??
         this.#getCache.put(
           cacheKey,
-          encoder.encode(
+          this.#slab.encode(
             formatFields(this.#mergedRecord(), {
               fields: fields.paths,
               languages: this.#languages,
@@ -680,6 +689,7 @@ export class GeoipResponder {
       max_request_bytes: this.#options.limits.maxRequestBytes,
       max_addresses: this.#options.limits.maxAddresses,
       cache: {
+        max_bytes: this.#cacheBudget.limit,
         geoip: this.#tsvCache.stats(),
         json: this.#jsonCache.stats(),
         ...(this.#others.length === 0 ? {} : { merged: this.#mergedCache.stats() }),

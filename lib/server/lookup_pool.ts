@@ -54,8 +54,8 @@ export interface LookupPoolOptions {
   workers: number;
   /** Request bounds. */
   limits: RequestLimits;
-  /** Bounds of each of a worker's caches of rendered answers; 0 entries disables them. */
-  cache: { maxEntries: number; maxChars: number };
+  /** What each worker's caches of rendered answers may hold together, in bytes; 0: none. */
+  cache: { maxBytes: number };
   /** What `info` says about the server. */
   server: ServerInfo;
   /** Where the workers count requests. */
@@ -273,10 +273,12 @@ export class LookupPool {
         pool.setOption(SocketOption.LINGER, 0);
         pool.bind(poolEndpoint);
       }
-      const common: Omit<LookupSetup, "worker"> = {
+      // What every worker's setup shares. The databases are not part of it: a replacement
+      // worker is spawned on those serving then, and keeping the first ones here would
+      // keep them resident after a reload.
+      const common: Omit<LookupSetup, "worker" | "database"> = {
         libzmqPath: options.lib.path,
         contextAddress: context.address,
-        database: databaseUpdate(options.databases, control.generation),
         languages: options.languages,
         limits: options.limits,
         // Only data crosses to a worker; each reads the reload counters itself.
@@ -298,7 +300,8 @@ export class LookupPool {
         const role: Partial<LookupSetup> = i === 0
           ? { router: { routerAddress: router.address, poolAddress: pool?.address ?? 0n } }
           : { poolEndpoint };
-        handles.push(spawn({ ...common, ...role, worker: i }));
+        const database = databaseUpdate(options.databases, control.generation);
+        handles.push(spawn({ ...common, ...role, database, worker: i }));
       }
       // The router worker owns the ROUTER and the DEALER from here on, and closes them.
       sockets.length = 0;

@@ -44,8 +44,8 @@ export interface LookupSetup {
   server: ServerInfo;
   /** This worker's number, from 0 (the router worker). */
   worker: number;
-  /** Bounds of each cache of rendered answers. */
-  cache: { maxEntries: number; maxChars: number };
+  /** What this worker's caches of rendered answers may hold together, in bytes. */
+  cache: { maxBytes: number };
   /** For the router worker: the per-connection budgets and the rate limit. */
   clientLimits: ClientLimits;
   /** The {@linkcode LoopControl} buffer. */

@@ -79,10 +79,12 @@ export interface ServiceOptions {
   curveSecretKeyFile: string | undefined;
   /** The file of client public keys let in; set exactly when CURVE is on. */
   curveAllowFile: string | undefined;
-  /** Entries in each worker's caches of rendered answers; 0 disables them. */
-  cacheSize: number;
-  /** Characters (bytes for TSV) each of those caches may hold. */
-  cacheChars: number;
+  /**
+   * Memory for the caches of rendered answers, in MiB, for the whole process: divided
+   * evenly among the lookup workers (and the HTTP face's responder, with HTTP on); each
+   * share bounds what its caches' entries really cost. 0 disables the caches.
+   */
+  cacheMb: number;
   /** Reload the database when its file is replaced. */
   watch: boolean;
   /** Where to serve HTTP (port 0 picks one), or undefined for no HTTP. */
@@ -160,7 +162,7 @@ export async function startService(
     maxRequestBytes: options.maxRequestBytes,
     maxAddresses: options.maxAddresses,
   };
-  const cache = { maxEntries: options.cacheSize, maxChars: options.cacheChars };
+  const cache = cacheShare(options);
   const metrics = ServiceMetrics.create({ version: VERSION });
   const server: ServerInfo = {
     version: VERSION,
@@ -237,6 +239,31 @@ export async function startService(
   return service;
 }
 
+/**
+ * Each responder's share of `--cache-mb`: the process's budget divided among the lookup
+ * workers, and the HTTP face's responder when HTTP is served.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cacheShare } from "./service.ts";
+ * assert.deepEqual(cacheShare({ cacheMb: 24, workers: 2, http: undefined }), {
+ *   maxBytes: 12 * 1024 * 1024,
+ * });
+ * const http = { hostname: "127.0.0.1", port: 8080 };
+ * assert.deepEqual(cacheShare({ cacheMb: 24, workers: 2, http }), { maxBytes: 8 * 1024 * 1024 });
+ * ```
+ *
+ * @param options the worker count, HTTP, and the budget in MiB
+ * @returns the bytes each responder's caches may hold
+ */
+export function cacheShare(
+  options: Pick<ServiceOptions, "cacheMb" | "workers" | "http">,
+): { maxBytes: number } {
+  const shares = options.workers + (options.http === undefined ? 0 : 1);
+  return { maxBytes: Math.floor(options.cacheMb * 1024 * 1024 / shares) };
+}
+
 /** What a running service is made of; see {@linkcode startService}. */
 interface ServiceParts {
   lib: Libzmq;
@@ -267,7 +294,12 @@ export class Service {
     this.#parts = parts;
     this.metrics = parts.metrics;
     this.#httpResponder = parts.responderFor(parts.pool.databases);
-    this.#reloader = new DatabaseReloader(() => this.#reloadDatabase());
+    this.#reloader = new DatabaseReloader(async () => {
+      await this.#reloadDatabase();
+      // Only now is every reference to a replaced database gone from this thread (the
+      // reload's own variables included); the workers release theirs as they switch.
+      releaseReplacedDatabase();
+    });
     const authenticator = parts.pool.authenticator;
     this.#allowListReloader = authenticator === undefined || parts.allowFile === undefined
       ? undefined
@@ -480,7 +512,6 @@ export class Service {
       return;
     }
     this.#httpResponder = this.#parts.responderFor(next);
-    releaseReplacedDatabase();
     metrics.setDatabases(next.map(databaseFacts));
     metrics.recordReload(refused === 0 ? "success" : "failure");
     const switched = next.filter((database, i) => database !== current[i]);

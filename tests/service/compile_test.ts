@@ -122,7 +122,7 @@ Deno.test("scripts/compile.ts --dry-run prints the deno compile command: permiss
       assert.ok(granted.includes(flag), `${flag} is granted`);
     }
     assert.ok(
-      granted.includes("--v8-flags=--max-semi-space-size=1,--expose-gc"),
+      granted.includes("--v8-flags=--max-semi-space-size=1"),
       "the V8 memory flag",
     );
     for (const flag of ["-A", "--allow-all", "--allow-write", "--allow-run"]) {

@@ -20,7 +20,7 @@ function responderFor(database: GeoDatabase): GeoipResponder {
   return new GeoipResponder(database, {
     limits: DEFAULT_LIMITS,
     server: SERVER,
-    cache: { maxEntries: 100, maxChars: 100_000 },
+    cache: { maxBytes: 1024 * 1024 },
   });
 }
 

@@ -14,7 +14,7 @@
  * - the worker count in `with N workers` becomes `<n>`;
  * - times of the run: the values of the JSON keys `started_at`, `time` and
  *   `uptime_seconds` become `<time>`;
- * - the counters of `info`'s `cache` object (`hits`, `misses`, `entries`, `chars`) become
+ * - the counters of `info`'s `cache` object (`hits`, `misses`, `entries`, `bytes`, `max_bytes`) become
  *   `<n>`;
  * - version numbers (three dot-separated numbers, not part of an address) become
  *   `<version>`;
@@ -139,7 +139,7 @@ export function normaliseOutput(text: string, ports: ServicePorts): string {
     .replace(/\bwith \d+ workers\b/g, "with <n> workers")
     .replace(/("(?:started_at|time)":\s*)"[^"]*"/g, '$1"<time>"')
     .replace(/("uptime_seconds":\s*)\d+/g, "$1<time>")
-    .replace(/("(?:hits|misses|entries|chars)":\s*)\d+/g, "$1<n>")
+    .replace(/("(?:hits|misses|entries|bytes|max_bytes)":\s*)\d+/g, "$1<n>")
     .replace(/(?<![\w.])\d+\.\d+\.\d+(?![\w.])/g, "<version>")
     .replace(/(?<=^|\s)[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}(?=\s|$)/gm, "<key>")
     .replace(/[^"\s=]*\/npm\/registry\.npmjs\.org\//g, "<deno-dir>/npm/registry.npmjs.org/");

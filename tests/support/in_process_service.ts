@@ -52,8 +52,7 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     hwm: options.hwm ?? 1000,
     curveSecretKeyFile: options.curveSecretKeyFile,
     curveAllowFile: options.curveAllowFile,
-    cacheSize: options.cacheSize ?? 1000,
-    cacheChars: options.cacheChars ?? 8 * 1024 * 1024,
+    cacheMb: options.cacheMb ?? 16,
     watch: options.watch ?? false,
     http: options.http,
   };

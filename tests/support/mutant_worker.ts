@@ -92,7 +92,7 @@ export function runMutantJob(job: MutantJob): MutantReport {
   const responder = new GeoipResponder(database, {
     limits: job.limits,
     server: SERVER,
-    cache: { maxEntries: 100, maxChars: 100_000 },
+    cache: { maxBytes: 1024 * 1024 },
   });
   const ask = (verb: "geoip" | "json" | "info", addresses: string[]): string | undefined => {
     const request = encoder.encode(verb === "info" ? "info" : `${verb} ${addresses.join(" ")}`);

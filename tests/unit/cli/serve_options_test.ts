@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   DEFAULT_BIND,
-  DEFAULT_CACHE_SIZE,
+  DEFAULT_CACHE_MB,
   DEFAULT_HWM,
   parseServeOptions,
   type ServeOptions,
@@ -35,8 +35,8 @@ Deno.test("parseServeOptions() has sane defaults", () => {
   assert.equal(config.workers, navigator.hardwareConcurrency);
   assert.equal(config.maxRequestBytes, DEFAULT_LIMITS.maxRequestBytes);
   assert.equal(config.maxAddresses, DEFAULT_LIMITS.maxAddresses);
-  assert.equal(config.cacheSize, DEFAULT_CACHE_SIZE);
-  assert.equal(config.cacheChars, 8 * 1024 * 1024);
+  assert.equal(config.cacheMb, DEFAULT_CACHE_MB);
+  assert.equal(config.cacheMb, 24);
   assert.equal(config.hwm, DEFAULT_HWM);
   assert.equal(config.hwm, 1000);
   assert.equal(config.curveSecretKeyFile, undefined);
@@ -58,7 +58,7 @@ Deno.test("parseServeOptions() reads every flag", () => {
     "1024",
     "--max-addresses",
     "10",
-    "--cache-size",
+    "--cache-mb",
     "0",
   ], {});
   assert.deepEqual(config.db, ["a.mmdb"]);
@@ -67,7 +67,7 @@ Deno.test("parseServeOptions() reads every flag", () => {
   assert.equal(config.workers, 3);
   assert.equal(config.maxRequestBytes, 1024);
   assert.equal(config.maxAddresses, 10);
-  assert.equal(config.cacheSize, 0);
+  assert.equal(config.cacheMb, 0);
 });
 
 Deno.test("parseServeOptions() reads every GEOIPMQ_* variable, and flags win over them", () => {
@@ -78,8 +78,7 @@ Deno.test("parseServeOptions() reads every GEOIPMQ_* variable, and flags win ove
     GEOIPMQ_WORKERS: "5",
     GEOIPMQ_MAX_REQUEST_BYTES: "2048",
     GEOIPMQ_MAX_ADDRESSES: "20",
-    GEOIPMQ_CACHE_SIZE: "30",
-    GEOIPMQ_CACHE_CHARS: "4096",
+    GEOIPMQ_CACHE_MB: "30",
   };
   const fromEnv = parseConfig([], env);
   assert.deepEqual(fromEnv.db, ["env.mmdb"]);
@@ -88,8 +87,7 @@ Deno.test("parseServeOptions() reads every GEOIPMQ_* variable, and flags win ove
   assert.equal(fromEnv.workers, 5);
   assert.equal(fromEnv.maxRequestBytes, 2048);
   assert.equal(fromEnv.maxAddresses, 20);
-  assert.equal(fromEnv.cacheSize, 30);
-  assert.equal(fromEnv.cacheChars, 4096);
+  assert.equal(fromEnv.cacheMb, 30);
   const flagsWin = parseConfig([
     "--db",
     "flag.mmdb",

@@ -48,7 +48,7 @@ Deno.test("GeoipResponder gives the same answers with and without its cache", ()
   const cached = new GeoipResponder(database, {
     limits: DEFAULT_LIMITS,
     server: SERVER,
-    cache: { maxEntries: 100, maxChars: 100_000 },
+    cache: { maxBytes: 1024 * 1024 },
   });
   const uncached = new GeoipResponder(database, { limits: DEFAULT_LIMITS, server: SERVER });
   const addresses = [
