@@ -33,6 +33,7 @@ import {
   SWITCH_TIMEOUT_MS,
   type SwitchOutcome,
 } from "./database_switch.ts";
+import { BrokerLink, type BrokerLinkEvent } from "./broker_link.ts";
 import { LoopControl } from "./loop_control.ts";
 import { refuseEndpointsInUse, removeIpcFiles } from "./endpoint_guard.ts";
 import type { LookupSetup } from "./lookup_worker.ts";
@@ -69,6 +70,8 @@ export interface LookupPoolOptions {
   switchTimeoutMs?: number;
   /** CURVE on every endpoint, with an allow-list of clients; default: off. */
   curve?: CurveOptions;
+  /** Told when a connection to a broker (`connect`) is lost and when it is back. */
+  onBrokerEvent?: (event: BrokerLinkEvent) => void;
 }
 
 /** CURVE settings of a server. */
@@ -148,6 +151,8 @@ export class LookupPool {
   readonly authenticator: ZapAuthenticator | undefined;
   /** Settles with the reason if the router worker fails: the service cannot go on. */
   readonly routerFailed: Promise<string>;
+  /** The connections to brokers (`connect`), or undefined when it connects to none. */
+  readonly brokers: BrokerLink | undefined;
   readonly #context: ZmqContext;
   readonly #workers: LookupHandle[];
   readonly #control: LoopControl;
@@ -170,8 +175,10 @@ export class LookupPool {
     metrics: ServiceMetrics;
     databases: readonly GeoDatabase[];
     authenticator: ZapAuthenticator | undefined;
+    brokers: BrokerLink | undefined;
   }) {
     this.endpoints = parts.endpoints;
+    this.brokers = parts.brokers;
     this.authenticator = parts.authenticator;
     this.workerCount = parts.workers.length;
     this.#context = parts.context;
@@ -235,6 +242,7 @@ export class LookupPool {
     const handles: LookupHandle[] = [];
     const control = LoopControl.create();
     let authenticator: ZapAuthenticator | undefined;
+    let brokers: BrokerLink | undefined;
     try {
       if (options.curve !== undefined) {
         authenticator = await ZapAuthenticator.start({
@@ -255,11 +263,21 @@ export class LookupPool {
         return router.bind(endpoint);
       });
       // An instance behind a broker: its ROUTER connects to the broker's DEALER, which
-      // hands it requests; replies go back the same way, envelopes and all.
+      // hands it requests; replies go back the same way, envelopes and all. libzmq takes
+      // the socket's options at connect time: the broker's connection gets no frame limit,
+      // since libzmq answers an oversized frame by dropping the connection, and on a
+      // connecting socket that is for good (a protocol error is never reconnected). The
+      // broker bounds what it forwards; a request over this instance's limit is answered
+      // ERROR by the loop, and the connection stays.
+      if (options.connect.length > 0) {
+        router.setMaxMessageSize(-1);
+        brokers = BrokerLink.watch(context, router, options.connect, options.onBrokerEvent);
+      }
       for (const endpoint of options.connect) {
         router.setOption(SocketOption.IPV6, 1);
         router.connect(endpoint);
       }
+      limitRouter(router, options);
       const poolEndpoint = `inproc://geoipmq-pool-${crypto.randomUUID()}`;
       let pool: ZmqSocket | null = null;
       if (options.workers > 1) {
@@ -308,9 +326,11 @@ export class LookupPool {
         metrics: options.metrics,
         databases: options.databases,
         authenticator,
+        brokers,
       });
     } catch (error) {
       context.shutdown();
+      if (brokers !== undefined) await withTimeout(brokers.stopped, STOP_TIMEOUT_MS);
       for (const socket of sockets) socket.close();
       for (const handle of handles) handle.terminate();
       if (authenticator !== undefined) {
@@ -383,6 +403,7 @@ export class LookupPool {
       Promise.allSettled([
         ...this.#workers.map((handle) => handle.stopped),
         ...(this.authenticator === undefined ? [] : [this.authenticator.stopped]),
+        ...(this.brokers === undefined ? [] : [this.brokers.stopped]),
       ]),
       STOP_TIMEOUT_MS,
     );

@@ -31,6 +31,7 @@ import { ServiceMetrics } from "../metrics/mod.ts";
 import type { RequestLimits } from "../protocol/mod.ts";
 import { isLoopbackEndpoint, type Libzmq, openLibzmq } from "../zmq/mod.ts";
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
+import type { BrokerLinkEvent } from "./broker_link.ts";
 import { DatabaseReloader } from "./reloader.ts";
 import { VERSION } from "./version.ts";
 
@@ -166,6 +167,7 @@ export async function startService(
       metrics,
       hwm: options.hwm,
       onWorkerEvent: (event) => logWorkerEvent(log, event),
+      onBrokerEvent: (event) => logBrokerEvent(log, event),
       ...(context.workerModule === undefined ? {} : { workerModule: context.workerModule }),
       ...(context.switchTimeoutMs === undefined
         ? {}
@@ -352,9 +354,13 @@ export class Service {
       metrics,
       health: () => {
         const alive = pool.workersAlive;
-        return alive === pool.workerCount
-          ? { ok: true, reason: "" }
-          : { ok: false, reason: `${pool.workerCount - alive} lookup workers are not running` };
+        if (alive !== pool.workerCount) {
+          return {
+            ok: false,
+            reason: `${pool.workerCount - alive} lookup workers are not running`,
+          };
+        }
+        return pool.brokers?.health() ?? { ok: true, reason: "" };
       },
       renderMetrics: () => this.prometheus(),
     });
@@ -568,6 +574,18 @@ function logWorkerEvent(log: Logger, event: WorkerLifeEvent): void {
     log.error("worker-failed", `lookup worker ${event.worker} failed: ${event.message}`, {
       ...event,
     });
+  }
+}
+
+function logBrokerEvent(log: Logger, event: BrokerLinkEvent): void {
+  if (event.type === "lost") {
+    log.warn(
+      "broker-lost",
+      `connection to the broker at ${event.address} lost: reconnecting`,
+      { ...event },
+    );
+  } else {
+    log.info("broker-back", `connected to the broker at ${event.address} again`, { ...event });
   }
 }
 

@@ -47,6 +47,7 @@ export const SYMBOLS = {
     nonblocking: true,
   },
   zmq_proxy: { parameters: ["pointer", "pointer", "pointer"], result: "i32", nonblocking: true },
+  zmq_socket_monitor: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   zmq_z85_encode: { parameters: ["buffer", "buffer", "usize"], result: "pointer" },
   zmq_z85_decode: { parameters: ["buffer", "buffer"], result: "pointer" },
   zmq_curve_keypair: { parameters: ["buffer", "buffer"], result: "i32" },

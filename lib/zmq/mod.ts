@@ -15,6 +15,7 @@
 
 export {
   Errno,
+  MonitorEvent,
   SocketBytesOption,
   SocketOption,
   SocketType,
