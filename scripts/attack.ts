@@ -524,23 +524,26 @@ const ATTACKS: readonly Attack[] = [
     },
     async run({ target, signal }) {
       await sleep(1000);
-      const speaker = await ZmtpSpeaker.connect(target.endpoint, { socketType: "DEALER" });
-      signal.addEventListener("abort", () => speaker.close());
       // Over the broker's limit, then over the instance's only: before the broker answered
-      // ERROR itself, the second kind reached the instance, whose libzmq dropped the
-      // broker's connection for good.
+      // ERROR itself, the first kind cut its sender off at the broker, and the second
+      // reached the instance, whose libzmq dropped the broker's connection for good. One
+      // connection per request, so a sender cut off does not stop the others.
       const requests = [70 * 1024, 70 * 1024, 8 * 1024, 8 * 1024].map((size) =>
         `geoip ${"1".repeat(size)}`
       );
       const logBefore = target.service.log.length;
       let errors = 0;
       for (const request of requests) {
-        await speaker.send(["", request]);
-        const reply = await speaker.receive(ANSWER_WITHIN_MS).catch(() => undefined);
-        if (reply === undefined) break;
-        if (decoder.decode(reply.at(-1)).startsWith("ERROR\t")) errors++;
+        if (signal.aborted) break;
+        const speaker = await ZmtpSpeaker.connect(target.endpoint, { socketType: "DEALER" });
+        try {
+          await speaker.send(["", request]);
+          const reply = await speaker.receive(ANSWER_WITHIN_MS).catch(() => undefined);
+          if (reply !== undefined && decoder.decode(reply.at(-1)).startsWith("ERROR\t")) errors++;
+        } finally {
+          speaker.close();
+        }
       }
-      speaker.close();
       await untilAborted(signal);
       const lost = target.service.log.slice(logBefore).filter((line) => /broker.*lost/.test(line));
       return `${target.setupNote}; 2 requests of 70 KB and 2 of 8 KB sent, ${errors} answered ` +
