@@ -24,7 +24,10 @@ import {
 export interface BrokerLinkEvent {
   /** "lost" when a connection ended, "back" when one came up after a loss. */
   type: "lost" | "back";
-  /** The broker's address, as libzmq gives it (e.g. `tcp://127.0.0.1:5556`). */
+  /**
+   * The broker: its `--connect` endpoint when there is one, else the address libzmq gives
+   * (e.g. `tcp://127.0.0.1:5556`).
+   */
   address: string;
   /** Brokers connected now. */
   connected: number;
@@ -150,7 +153,10 @@ export class BrokerLink {
     const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const event = view.getUint16(0, true);
     const fd = view.getUint32(2, true);
-    const address = new TextDecoder().decode(frames[1] ?? new Uint8Array(0));
+    // Named as given when there is one (libzmq may write 127.0.0.1 as ::ffff:127.0.0.1).
+    const address = this.endpoints.length === 1
+      ? this.endpoints[0]!
+      : new TextDecoder().decode(frames[1] ?? new Uint8Array(0));
     if (event === MonitorEvent.CONNECTED) {
       this.#open.set(fd, address);
       if (this.#lost) {
