@@ -314,6 +314,28 @@ interface Attack {
   run(context: AttackContext): Promise<string>;
 }
 
+/** Starts a CURVE service that lets in one client, whose keys go to the probe. */
+async function curveTarget(database: string): Promise<Target> {
+  const lib = Libzmq.open(bundledLibzmqPath());
+  const server = lib.curveKeypair();
+  const client = lib.curveKeypair();
+  const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-curve-" });
+  await Deno.writeTextFile(`${directory}/server.key`, `${server.secretKey}\n`, { mode: 0o600 });
+  await Deno.chmod(`${directory}/server.key`, 0o600);
+  await Deno.writeTextFile(`${directory}/clients.allow`, `${client.publicKey}\n`);
+  const target = await serviceTarget(database, {
+    extraArgs: [
+      "--curve-secret-key-file",
+      `${directory}/server.key`,
+      "--curve-allow-file",
+      `${directory}/clients.allow`,
+    ],
+  });
+  target.curve = { serverKey: server.publicKey, ...client };
+  target.cleanup = () => Deno.remove(directory, { recursive: true });
+  return target;
+}
+
 /** Starts a plain service: ZeroMQ on a free port, HTTP too when asked. */
 async function serviceTarget(
   database: string,
@@ -580,29 +602,19 @@ const ATTACKS: readonly Attack[] = [
     },
   },
   {
+    name: "curve-baseline",
+    summary: "no attack on a CURVE service: the reference for curve-handshake-flood",
+    setup: curveTarget,
+    async run({ signal }) {
+      await untilAborted(signal);
+      return "";
+    },
+  },
+  {
     name: "curve-handshake-flood",
     summary:
       "CURVE service: 24 raw connections send garbage HELLOs; 32 unknown keys, new every 100 ms",
-    async setup(database) {
-      const lib = Libzmq.open(bundledLibzmqPath());
-      const server = lib.curveKeypair();
-      const client = lib.curveKeypair();
-      const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-curve-" });
-      await Deno.writeTextFile(`${directory}/server.key`, `${server.secretKey}\n`, { mode: 0o600 });
-      await Deno.chmod(`${directory}/server.key`, 0o600);
-      await Deno.writeTextFile(`${directory}/clients.allow`, `${client.publicKey}\n`);
-      const target = await serviceTarget(database, {
-        extraArgs: [
-          "--curve-secret-key-file",
-          `${directory}/server.key`,
-          "--curve-allow-file",
-          `${directory}/clients.allow`,
-        ],
-      });
-      target.curve = { serverKey: server.publicKey, ...client };
-      target.cleanup = () => Deno.remove(directory, { recursive: true });
-      return target;
-    },
+    setup: curveTarget,
     async run({ target, signal }) {
       const { port } = tcpAddress(target.endpoint);
       const connections = new Connections(signal);
