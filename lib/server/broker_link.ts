@@ -3,7 +3,9 @@
  * monitor on the ROUTER reports each connection the ROUTER makes (`CONNECTED`, with its
  * file descriptor) and each that ends (`DISCONNECTED`); the main thread reads them
  * without blocking (`zmq_poll` on another thread). libzmq reconnects by itself after a
- * broker goes away; this only tells `/healthz` and the log.
+ * broker goes away (`CONNECT_RETRIED` says it will), but not after a protocol error; when a
+ * lost connection is not retried within {@linkcode STUCK_MS} and no broker is connected,
+ * `onStuck` is told, to connect again.
  *
  * @module
  */
@@ -19,6 +21,17 @@ import {
   type ZmqContext,
   type ZmqSocket,
 } from "../zmq/mod.ts";
+
+/** How long after a connection is lost libzmq must have said it will try again. */
+export const STUCK_MS = 1000;
+
+/** Who is told what, for {@linkcode BrokerLink.watch}. */
+export interface BrokerLinkHandlers {
+  /** Told when a connection is lost and when one is back. */
+  onEvent?: (event: BrokerLinkEvent) => void;
+  /** Told (again every {@linkcode STUCK_MS}) while libzmq has given every broker up. */
+  onStuck?: () => void;
+}
 
 /** A change of the connections to the brokers. */
 export interface BrokerLinkEvent {
@@ -63,17 +76,19 @@ export class BrokerLink {
   /** Settles when the context is shut down and the monitor's socket is closed. */
   readonly stopped: Promise<void>;
   readonly #open = new Map<number, string>();
-  readonly #onEvent: (event: BrokerLinkEvent) => void;
+  readonly #handlers: BrokerLinkHandlers;
   #lost = false;
+  #retried = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     lib: Libzmq,
     pair: ZmqSocket,
     endpoints: readonly string[],
-    onEvent: (event: BrokerLinkEvent) => void,
+    handlers: BrokerLinkHandlers,
   ) {
     this.endpoints = endpoints;
-    this.#onEvent = onEvent;
+    this.#handlers = handlers;
     this.stopped = this.#read(lib, pair);
   }
 
@@ -84,17 +99,20 @@ export class BrokerLink {
    * @param context the socket's context
    * @param router the socket that will connect to `endpoints`
    * @param endpoints the endpoints it connects to
-   * @param onEvent told when a connection is lost and when one is back
+   * @param handlers told when a connection is lost or back, and when libzmq gave up
    * @returns the link
    */
   static watch(
     context: ZmqContext,
     router: ZmqSocket,
     endpoints: readonly string[],
-    onEvent: (event: BrokerLinkEvent) => void = () => {},
+    handlers: BrokerLinkHandlers = {},
   ): BrokerLink {
     const endpoint = `inproc://geoipmq-monitor-${crypto.randomUUID()}`;
-    router.monitor(endpoint, MonitorEvent.CONNECTED | MonitorEvent.DISCONNECTED);
+    router.monitor(
+      endpoint,
+      MonitorEvent.CONNECTED | MonitorEvent.DISCONNECTED | MonitorEvent.CONNECT_RETRIED,
+    );
     const pair = context.socket(SocketType.PAIR);
     try {
       pair.setOption(SocketOption.LINGER, 0);
@@ -103,7 +121,7 @@ export class BrokerLink {
       pair.close();
       throw error;
     }
-    return new BrokerLink(context.lib, pair, endpoints, onEvent);
+    return new BrokerLink(context.lib, pair, endpoints, handlers);
   }
 
   /** How many connections to brokers are up. */
@@ -143,6 +161,7 @@ export class BrokerLink {
         }
       }
     } finally {
+      clearTimeout(this.#timer);
       pair.close();
     }
   }
@@ -161,14 +180,33 @@ export class BrokerLink {
       this.#open.set(fd, address);
       if (this.#lost) {
         if (this.#open.size >= this.endpoints.length) this.#lost = false;
-        this.#onEvent({ type: "back", address, connected: this.#open.size });
+        this.#handlers.onEvent?.({ type: "back", address, connected: this.#open.size });
       }
+    } else if (event === MonitorEvent.CONNECT_RETRIED) {
+      this.#retried = true;
     } else if (event === MonitorEvent.DISCONNECTED && this.#open.has(fd)) {
       // Only the connections this socket made: accepted ones never were in the map.
       const known = this.#open.get(fd)!;
       this.#open.delete(fd);
       this.#lost = true;
-      this.#onEvent({ type: "lost", address: known, connected: this.#open.size });
+      this.#handlers.onEvent?.({ type: "lost", address: known, connected: this.#open.size });
+      this.#retried = false;
+      this.#watchRetry();
     }
+  }
+
+  /**
+   * After a loss: unless libzmq says it will try again, or a broker is connected, within
+   * {@linkcode STUCK_MS}, asks for a new connection (and looks again after as long).
+   */
+  #watchRetry(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#retried || this.#open.size > 0) return;
+      this.#handlers.onStuck?.();
+      this.#watchRetry();
+    }, STUCK_MS);
+    Deno.unrefTimer(this.#timer);
   }
 }

@@ -271,7 +271,11 @@ export class LookupPool {
       // ERROR by the loop, and the connection stays.
       if (options.connect.length > 0) {
         router.setMaxMessageSize(-1);
-        brokers = BrokerLink.watch(context, router, options.connect, options.onBrokerEvent);
+        brokers = BrokerLink.watch(context, router, options.connect, {
+          onEvent: options.onBrokerEvent ?? (() => {}),
+          // libzmq gave the connection up (a protocol error): the router worker connects again.
+          onStuck: () => control.askReconnect(),
+        });
       }
       for (const endpoint of options.connect) {
         router.setOption(SocketOption.IPV6, 1);
@@ -307,7 +311,14 @@ export class LookupPool {
         WorkerHandle.spawn(module, setup, { name: `lookup worker ${setup.worker}` });
       for (let i = 0; i < options.workers; i++) {
         const role: Partial<LookupSetup> = i === 0
-          ? { router: { routerAddress: router.address, poolAddress: pool?.address ?? 0n } }
+          ? {
+            router: {
+              routerAddress: router.address,
+              poolAddress: pool?.address ?? 0n,
+              connect: options.connect,
+              frameLimit: frameLimit(options.limits.maxRequestBytes, options.curve !== undefined),
+            },
+          }
           : { poolEndpoint };
         handles.push(spawn({ ...common, ...role, worker: i }));
       }

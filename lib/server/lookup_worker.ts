@@ -29,7 +29,14 @@ export interface LookupSetup {
   /** The main thread's context ({@linkcode ZmqContext.address}). */
   contextAddress: bigint;
   /** For the router worker: the bound ROUTER and the pool's DEALER (0 without a pool). */
-  router?: { routerAddress: bigint; poolAddress: bigint };
+  router?: {
+    routerAddress: bigint;
+    poolAddress: bigint;
+    /** The endpoints the ROUTER connects to (`--connect`), connected again on request. */
+    connect: readonly string[];
+    /** The ROUTER's `ZMQ_MAXMSGSIZE` for bound endpoints, put back after connecting. */
+    frameLimit: number;
+  };
   /** For a pool worker: the `inproc://` endpoint of the router worker's DEALER. */
   poolEndpoint?: string;
   /** The databases to serve first. */
@@ -102,6 +109,8 @@ export async function serveLookups(
       limits: setup.limits,
       control,
       metrics,
+      connect: setup.router.connect,
+      frameLimit: setup.router.frameLimit,
     });
     run = () => {
       if (loop.useResponder(responder)) releaseReplacedDatabase();

@@ -3,6 +3,8 @@ import { GeoipClient } from "../../lib/client/mod.ts";
 import { Errno, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile, withTempFiles } from "../support/fixtures.ts";
 import { askOn, TestClient } from "../support/test_client.ts";
+import { concatBytes } from "../support/bytes.ts";
+import { encodeCommand, encodeGreeting, tcpAddress } from "../support/zmtp_speaker.ts";
 import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -195,6 +197,65 @@ Deno.test("an instance reconnects to a restarted broker; /healthz says when the 
     assert.equal((await client.lookup("81.2.69.160"))?.city, "London");
   });
 });
+
+Deno.test("an instance that met a peer it cannot speak to at the broker's endpoint connects again", async () => {
+  await withTempFile(cityFixture(), async (path) => {
+    const frontend = freeEndpoint();
+    const backend = freeEndpoint();
+    // Not a broker: a ZMTP peer that says it is a PUB socket, which a ROUTER cannot talk to.
+    // libzmq ends such a connection with a protocol error and, on its own, never retries.
+    const listener = Deno.listen(tcpAddress(backend));
+    const impostor = (async () => {
+      for await (const conn of listener) {
+        const hello = concatBytes([
+          encodeGreeting(),
+          encodeCommand("READY", { "Socket-Type": "PUB" }),
+        ]);
+        conn.write(hello).catch(() => {});
+        setTimeout(() => closeQuietly(conn), 2000);
+      }
+    })().catch(() => {});
+    // Bound too, so it can be asked whether it is ready before any broker is there.
+    await using instance = await startOnDatabase(path, {
+      workers: 1,
+      flags: ["--connect", backend],
+    }).catch((error) => {
+      listener.close();
+      throw error;
+    });
+    await instance.waitForLog(/connection to the broker at .* lost/);
+    listener.close();
+    await impostor;
+    await using _broker = await startBroker(frontend, backend);
+    await using client = new GeoipClient({ endpoints: [frontend], timeoutMs: 1000, attempts: 10 });
+    assert.equal((await client.lookup("81.2.69.160"))?.city, "London");
+    await instance.waitForLog(/connected to the broker at .* again/);
+  });
+});
+
+Deno.test("a request sent while no instance is connected waits in the broker until one is", async () => {
+  await withTempFile(cityFixture(), async (path) => {
+    const frontend = freeEndpoint();
+    const backend = freeEndpoint();
+    await using _broker = await startBroker(frontend, backend);
+    await using client = new TestClient();
+    const early = client.socket(SocketType.REQ, frontend, 60_000);
+    early.send("geoip 81.2.69.160");
+    await using _instance = await startOnDatabase(path, {
+      workers: 1,
+      flags: ["--connect", backend],
+    });
+    assert.equal(new TextDecoder().decode(early.receive()![0]), LONDON_TSV);
+  });
+});
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
 
 function decodeAll(frames: Uint8Array[]): string[] {
   return frames.map((frame) => new TextDecoder().decode(frame));
