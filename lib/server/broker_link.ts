@@ -31,6 +31,8 @@ export interface BrokerLinkHandlers {
   onEvent?: (event: BrokerLinkEvent) => void;
   /** Told (again every {@linkcode STUCK_MS}) while libzmq has given every broker up. */
   onStuck?: () => void;
+  /** Told the number of connections up whenever it changes. */
+  onCount?: (connected: number) => void;
 }
 
 /** A change of the connections to the brokers. */
@@ -178,6 +180,7 @@ export class BrokerLink {
       : new TextDecoder().decode(frames[1] ?? new Uint8Array(0));
     if (event === MonitorEvent.CONNECTED) {
       this.#open.set(fd, address);
+      this.#handlers.onCount?.(this.#open.size);
       if (this.#lost) {
         if (this.#open.size >= this.endpoints.length) this.#lost = false;
         this.#handlers.onEvent?.({ type: "back", address, connected: this.#open.size });
@@ -188,6 +191,7 @@ export class BrokerLink {
       // Only the connections this socket made: accepted ones never were in the map.
       const known = this.#open.get(fd)!;
       this.#open.delete(fd);
+      this.#handlers.onCount?.(this.#open.size);
       this.#lost = true;
       this.#handlers.onEvent?.({ type: "lost", address: known, connected: this.#open.size });
       this.#retried = false;

@@ -271,10 +271,12 @@ export class LookupPool {
       // ERROR by the loop, and the connection stays.
       if (options.connect.length > 0) {
         router.setMaxMessageSize(-1);
+        options.metrics.setBrokers(0, options.connect.length);
         brokers = BrokerLink.watch(context, router, options.connect, {
           onEvent: options.onBrokerEvent ?? (() => {}),
           // libzmq gave the connection up (a protocol error): the router worker connects again.
           onStuck: () => control.askReconnect(),
+          onCount: (connected) => options.metrics.setBrokers(connected, options.connect.length),
         });
       }
       for (const endpoint of options.connect) {

@@ -73,7 +73,11 @@ export async function serveLookups(
   const lib = Libzmq.open(setup.libzmqPath);
   const control = LoopControl.fromBuffer(setup.control);
   const metrics = ServiceMetrics.fromBuffer(setup.metrics, { version: setup.server.version });
-  const server: ServerInfo = { ...setup.server, reloads: () => metrics.reloads() };
+  const server: ServerInfo = {
+    ...setup.server,
+    reloads: () => metrics.reloads(),
+    brokers: () => metrics.brokers(),
+  };
   const responderFor = (update: DatabaseUpdate) =>
     new GeoipResponder(
       update.databases.map((database) =>

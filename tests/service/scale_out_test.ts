@@ -184,10 +184,16 @@ Deno.test("an instance reconnects to a restarted broker; /healthz says when the 
     };
     await until('200 {"status":"ok"}');
 
+    const brokersGauge = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.match(/^geoipmq_brokers_connected (\d+)$/m)?.[1];
+    };
+    assert.equal(await brokersGauge(), "1");
     await first.stop();
     await until(
       `503 {"status":"unavailable","reason":"not connected to the broker at ${backend}"}`,
     );
+    assert.equal(await brokersGauge(), "0");
     await instance.waitForLog(/connection to the broker at .* lost: reconnecting/);
 
     await using _second = await startBroker(frontend, backend);
@@ -230,6 +236,8 @@ Deno.test("an instance that met a peer it cannot speak to at the broker's endpoi
     await using client = new GeoipClient({ endpoints: [frontend], timeoutMs: 1000, attempts: 10 });
     assert.equal((await client.lookup("81.2.69.160"))?.city, "London");
     await instance.waitForLog(/connected to the broker at .* again/);
+    await using direct = new GeoipClient({ endpoints: [instance.endpoint] });
+    assert.deepEqual((await direct.info()).brokers, { connected: 1, endpoints: 1 });
   });
 });
 
