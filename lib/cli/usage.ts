@@ -139,9 +139,9 @@ Options (each endpoint flag repeatable):
   --frontend ENDPOINT       where front ends connect, e.g. tcp://*:5555 GEOIPMQ_BROKER_FRONTEND
   --backend ENDPOINT        where instances connect (geoipmq --connect), GEOIPMQ_BROKER_BACKEND
                             e.g. tcp://*:5556
-  --max-request-bytes N     largest frame a front end may send        GEOIPMQ_MAX_REQUEST_BYTES
+  --max-request-bytes N     largest frame passed on to an instance    GEOIPMQ_MAX_REQUEST_BYTES
                             (default: ${DEFAULT_LIMITS.maxRequestBytes}, the instances' own); a
-                            larger one cuts that front end off here, before any instance
+                            larger one is answered ERROR here; over 1 MiB more cuts the sender off
   --libzmq PATH             libzmq shared library to load             GEOIPMQ_LIBZMQ
   --help                    print this text and exit
 `;

@@ -1,13 +1,18 @@
 /**
  * The scale-out broker: a ROUTER that front ends connect to and a DEALER that geoipmq
- * instances connect to (`geoipmq --connect`), joined by libzmq's own `zmq_proxy`. The
- * DEALER spreads requests over the instances connected at the moment, so instances can
- * come and go; a request lost with an instance is retried by the client (Lazy Pirate).
+ * instances connect to (`geoipmq --connect`), joined by a forwarding loop on a worker
+ * thread (`broker_loop.ts`). The DEALER spreads requests over the instances connected at
+ * the moment, so instances can come and go; a request lost with an instance is retried by
+ * the client (Lazy Pirate). A request an instance would refuse is answered `ERROR` by the
+ * broker and never forwarded.
  *
  * @module
  */
 
 import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "../zmq/mod.ts";
+import { type Update, WorkerHandle } from "../worker/mod.ts";
+import type { BrokerTally } from "./broker_loop.ts";
+import type { BrokerSetup } from "./broker_worker.ts";
 
 /** Options for {@linkcode GeoipBroker.start}. */
 export interface BrokerOptions {
@@ -18,15 +23,24 @@ export interface BrokerOptions {
   /** Endpoints geoipmq instances connect to. */
   backend: string[];
   /**
-   * The largest frame a front end may send (`ZMQ_MAXMSGSIZE` on the front end; default
-   * 65,536, the instances' own default): a larger one cuts that front end off at the
-   * broker, so it never reaches, and never disconnects, an instance.
+   * The largest frame passed on to an instance (default 65,536, the instances' own
+   * default). A request with a larger frame is answered `ERROR` by the broker; a frame
+   * more than {@linkcode BROKER_CUTOFF_MARGIN} bytes larger cuts its sender off
+   * (`ZMQ_MAXMSGSIZE` on the front end), before the broker holds it.
    */
   maxRequestBytes?: number;
 }
 
 /** The default largest frame through the broker: an instance's default request limit. */
 export const BROKER_MAX_REQUEST_BYTES = 64 * 1024;
+
+/**
+ * How far over the limit a frame may be and still be answered `ERROR`; a larger one cuts
+ * its sender off at the broker.
+ */
+export const BROKER_CUTOFF_MARGIN = 1024 * 1024;
+
+const STOP_TIMEOUT_MS = 5000;
 
 /**
  * A running broker.
@@ -59,25 +73,39 @@ export class GeoipBroker {
   readonly frontendEndpoints: readonly string[];
   /** The back-end endpoints bound. */
   readonly backendEndpoints: readonly string[];
+  /** Settles with a message if the forwarding loop fails (it does not when stopped). */
+  readonly failed: Promise<string>;
   readonly #context: ZmqContext;
-  readonly #sockets: ZmqSocket[];
-  readonly #proxy: Promise<void>;
+  readonly #worker: WorkerHandle<BrokerSetup, Update, BrokerTally>;
+  #tally: BrokerTally = { forwarded: 0, refused: 0, dropped: 0 };
   #stopping: Promise<void> | undefined;
 
   private constructor(
     context: ZmqContext,
     sockets: [ZmqSocket, ZmqSocket],
     endpoints: [string[], string[]],
+    maxRequestBytes: number,
   ) {
     this.#context = context;
-    this.#sockets = sockets;
     this.frontendEndpoints = endpoints[0];
     this.backendEndpoints = endpoints[1];
-    this.#proxy = context.proxy(sockets[0], sockets[1]);
+    // The worker owns both sockets from here on, and closes them.
+    this.#worker = WorkerHandle.spawn(new URL("./broker_worker.ts", import.meta.url), {
+      libzmqPath: context.lib.path,
+      frontendAddress: sockets[0].address,
+      backendAddress: sockets[1].address,
+      maxRequestBytes,
+    }, { name: "broker", onEvent: (tally) => this.#tally = tally });
+    this.failed = this.#worker.failed;
+  }
+
+  /** What the broker counted; complete once {@linkcode GeoipBroker.stop} has settled. */
+  get tally(): BrokerTally {
+    return this.#tally;
   }
 
   /**
-   * Binds both sides and starts forwarding (on a libzmq thread).
+   * Binds both sides and starts forwarding (on a worker thread).
    *
    * @param options the library and the endpoints
    * @returns the running broker
@@ -87,9 +115,10 @@ export class GeoipBroker {
     const context = ZmqContext.create(options.lib);
     const sockets: ZmqSocket[] = [];
     try {
+      const maxRequestBytes = options.maxRequestBytes ?? BROKER_MAX_REQUEST_BYTES;
       const frontend = context.socket(SocketType.ROUTER);
       sockets.push(frontend);
-      frontend.setMaxMessageSize(options.maxRequestBytes ?? BROKER_MAX_REQUEST_BYTES);
+      frontend.setMaxMessageSize(maxRequestBytes + BROKER_CUTOFF_MARGIN);
       const backend = context.socket(SocketType.DEALER);
       sockets.push(backend);
       const bind = (socket: ZmqSocket, endpoints: string[]) =>
@@ -102,7 +131,7 @@ export class GeoipBroker {
         bind(frontend, options.frontend),
         bind(backend, options.backend),
       ];
-      return new GeoipBroker(context, [frontend, backend], bound);
+      return new GeoipBroker(context, [frontend, backend], bound, maxRequestBytes);
     } catch (error) {
       for (const socket of sockets) socket.close();
       context.terminate();
@@ -118,8 +147,13 @@ export class GeoipBroker {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#context.shutdown();
-      await this.#proxy;
-      for (const socket of this.#sockets) socket.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#worker.stopped,
+        new Promise((resolve) => timer = setTimeout(resolve, STOP_TIMEOUT_MS)),
+      ]);
+      clearTimeout(timer);
+      this.#worker.terminate();
       await this.#context.terminate();
     })();
     return this.#stopping;

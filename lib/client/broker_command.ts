@@ -49,7 +49,7 @@ export interface BrokerCommandOptions {
  *
  * @param options the settled options
  * @param log where events go
- * @returns the exit code: 0 after a stop signal, 1 when it cannot start
+ * @returns the exit code: 0 after a stop signal, 1 when it cannot start or its loop fails
  */
 export async function runBroker(options: BrokerCommandOptions, log: Logger): Promise<number> {
   let broker: GeoipBroker;
@@ -79,10 +79,16 @@ export async function runBroker(options: BrokerCommandOptions, log: Logger): Pro
     Deno.addSignalListener(signal, listener);
     return listener;
   });
-  const signal = await promise;
-  log.info("stop", `broker stopping on ${signal}`, { signal });
+  const ended = await Promise.race([promise, broker.failed.then((message) => ({ message }))]);
+  if (typeof ended === "string") log.info("stop", `broker stopping on ${ended}`, { signal: ended });
+  else log.error("failed", `broker failed: ${ended.message}`);
   await broker.stop();
   signals.forEach((name, i) => Deno.removeSignalListener(name, listeners[i]!));
-  log.info("stopped", "stopped");
-  return 0;
+  const { forwarded, refused, dropped } = broker.tally;
+  log.info(
+    "stopped",
+    `stopped: ${forwarded} requests forwarded, ${refused} answered ERROR, ${dropped} dropped`,
+    { forwarded, refused, dropped },
+  );
+  return typeof ended === "string" ? 0 : 1;
 }

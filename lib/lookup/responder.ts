@@ -44,6 +44,8 @@ export interface ServerInfo {
   startedAt: number;
   /** The database reloads so far, by outcome (a failed switch counts as a failure). */
   reloads?: () => { success: number; failure: number };
+  /** Brokers connected to, of the `--connect` endpoints (reported when there are any). */
+  brokers?: () => { connected: number; endpoints: number };
 }
 
 /** Options for {@linkcode GeoipResponder}. */
@@ -704,7 +706,13 @@ export class GeoipResponder {
         })),
       }),
       reloads: server.reloads?.() ?? { success: 0, failure: 0 },
+      ...this.#brokers(),
     };
+  }
+
+  #brokers(): { brokers?: { connected: number; endpoints: number } } {
+    const brokers = this.#options.server.brokers?.();
+    return brokers === undefined || brokers.endpoints === 0 ? {} : { brokers };
   }
 }
 

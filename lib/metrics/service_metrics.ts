@@ -108,6 +108,8 @@ export interface MetricsSnapshot {
   limited: Record<RequestTransport, Record<LimitKind, number>>;
   /** Lookup workers alive, as last set. */
   workersAlive: number;
+  /** Brokers connected to, of the `--connect` endpoints (0 of 0 without any). */
+  brokers: { connected: number; endpoints: number };
   /** The databases now serving, in `--db` order (none before {@linkcode ServiceMetrics.setDatabases}). */
   databases: readonly DatabaseFacts[];
   /** geoipmq's version. */
@@ -116,11 +118,13 @@ export interface MetricsSnapshot {
 
 const MAX_U32 = 0xffff_ffff;
 const TWO_TO_32 = 0x1_0000_0000;
-const MAGIC = 0x67716d31; // "gqm1": identifies the layout below
-/** Words before the counters: the magic, then the workers-alive gauge. */
+const MAGIC = 0x67716d32; // "gqm2": identifies the layout below
+/** Words before the counters: the magic, the workers-alive gauge, the brokers gauge. */
 const WORD_MAGIC = 0;
 const WORD_WORKERS = 1;
-const HEADER_WORDS = 2;
+const WORD_BROKERS = 2;
+const WORD_BROKER_ENDPOINTS = 3;
+const HEADER_WORDS = 4;
 /**
  * Counter slots (each two words): per transport, the requests (verb × outcome), the
  * lookups by result, the histogram's buckets and its sum; then the shared ones.
@@ -351,6 +355,25 @@ export class ServiceMetrics {
     Atomics.store(this.#words, WORD_WORKERS, toCount(n));
   }
 
+  /**
+   * Sets how many brokers an instance started with `--connect` is connected to.
+   *
+   * @param connected connections up now
+   * @param endpoints `--connect` endpoints
+   */
+  setBrokers(connected: number, endpoints: number): void {
+    Atomics.store(this.#words, WORD_BROKER_ENDPOINTS, toCount(endpoints));
+    Atomics.store(this.#words, WORD_BROKERS, toCount(connected));
+  }
+
+  /** @returns brokers connected to, of the `--connect` endpoints: cheap enough for `info` */
+  brokers(): { connected: number; endpoints: number } {
+    return {
+      connected: Atomics.load(this.#words, WORD_BROKERS),
+      endpoints: Atomics.load(this.#words, WORD_BROKER_ENDPOINTS),
+    };
+  }
+
   #read(slot: number): number {
     const words = this.#words;
     const low = HEADER_WORDS + slot * 2;
@@ -411,6 +434,7 @@ export class ServiceMetrics {
       duration,
       reloads: this.reloads(),
       workersAlive: Atomics.load(this.#words, WORD_WORKERS),
+      brokers: this.brokers(),
       databases: this.#databases,
       version: this.#version,
     };
@@ -504,6 +528,14 @@ export class ServiceMetrics {
     }
     family("geoipmq_workers_alive", "gauge", "Lookup workers alive.");
     lines.push(`geoipmq_workers_alive ${s.workersAlive}`);
+    if (s.brokers.endpoints > 0) {
+      family(
+        "geoipmq_brokers_connected",
+        "gauge",
+        "Brokers (--connect endpoints) this instance is connected to.",
+      );
+      lines.push(`geoipmq_brokers_connected ${s.brokers.connected}`);
+    }
     if (s.databases.length > 0) {
       family(
         "geoipmq_database_info",

@@ -25,12 +25,11 @@
 import {
   type Libzmq,
   MonitorEvent,
+  type MonitorEventRecord,
   shutdownConnection,
-  SocketMonitor,
+  type SocketMonitor,
   TcpCounters,
   trimFreedMemory,
-  type ZmqContext,
-  type ZmqSocket,
 } from "../zmq/mod.ts";
 
 /** Requests of one connection in the pool at most. */
@@ -72,12 +71,18 @@ interface Watched {
   inPool: number;
 }
 
-/** What {@linkcode ConnectionBudget.start} needs. */
+/**
+ * The monitor events a ROUTER's budget needs, and those an instance's link to its
+ * brokers needs (see `broker_link.ts`): one monitor serves both, since libzmq allows
+ * one per socket.
+ */
+export const ROUTER_MONITOR_EVENTS = MonitorEvent.ACCEPTED | MonitorEvent.CLOSED |
+  MonitorEvent.DISCONNECTED | MonitorEvent.CONNECTED | MonitorEvent.CONNECT_RETRIED;
+
+/** What {@linkcode ConnectionBudget} needs. */
 export interface ConnectionBudgetOptions {
-  /** The context of the watched socket. */
-  context: ZmqContext;
-  /** The ROUTER whose connections are watched (owned by the calling thread). */
-  socket: ZmqSocket;
+  /** The ROUTER's monitor, started with {@linkcode ROUTER_MONITOR_EVENTS}. */
+  monitor: SocketMonitor;
   /** Bytes a connection may have sent that are not yet taken as whole requests. */
   maxInboundBytes: number;
   /** Reply bytes a connection's peer may leave unread before its requests are dropped. */
@@ -86,6 +91,8 @@ export interface ConnectionBudgetOptions {
   onCut?: (fd: number, inboundBytes: number) => void;
   /** Told when a connection stalls (its peer stopped reading) or reads again. */
   onStall?: (fd: number, stalled: boolean, unreadBytes: number) => void;
+  /** Told the monitor's events about connections the ROUTER makes (`--connect`). */
+  onConnectEvent?: (event: MonitorEventRecord) => void;
 }
 
 /**
@@ -103,6 +110,7 @@ export class ConnectionBudget {
   readonly #maxOutboundBytes: number;
   readonly #onCut: ConnectionBudgetOptions["onCut"];
   readonly #onStall: ConnectionBudgetOptions["onStall"];
+  readonly #onConnectEvent: ConnectionBudgetOptions["onConnectEvent"];
   readonly #watched = new Map<number, Watched>();
   #nextScan = 0;
   #nextRssLook = 0;
@@ -111,29 +119,17 @@ export class ConnectionBudget {
   #nextTrim = 0;
   #cuts = 0;
 
-  private constructor(lib: Libzmq, monitor: SocketMonitor, options: ConnectionBudgetOptions) {
+  /** @param options the monitor, the budgets, who is told what */
+  constructor(options: ConnectionBudgetOptions) {
+    const lib = options.monitor.lib;
     this.#lib = lib;
-    this.#monitor = monitor;
+    this.#monitor = options.monitor;
+    this.#onConnectEvent = options.onConnectEvent;
     this.#counters = new TcpCounters(lib);
     this.#maxInboundBytes = options.maxInboundBytes;
     this.#maxOutboundBytes = options.maxOutboundBytes;
     this.#onCut = options.onCut;
     this.#onStall = options.onStall;
-  }
-
-  /**
-   * Starts watching the socket's connections (those accepted from now on).
-   *
-   * @param options the socket, its context, the budget
-   * @returns the budget
-   */
-  static start(options: ConnectionBudgetOptions): ConnectionBudget {
-    const monitor = SocketMonitor.start(
-      options.context,
-      options.socket,
-      MonitorEvent.ACCEPTED | MonitorEvent.CLOSED | MonitorEvent.DISCONNECTED,
-    );
-    return new ConnectionBudget(options.context.lib, monitor, options);
   }
 
   /** Connections cut so far. */
@@ -324,6 +320,12 @@ export class ConnectionBudget {
         event.event === MonitorEvent.CLOSED || event.event === MonitorEvent.DISCONNECTED
       ) {
         if (this.#watched.delete(event.value)) this.#trimDue = true;
+      }
+      if (
+        event.event === MonitorEvent.CONNECTED || event.event === MonitorEvent.CONNECT_RETRIED ||
+        event.event === MonitorEvent.DISCONNECTED
+      ) {
+        this.#onConnectEvent?.(event);
       }
     }
   }

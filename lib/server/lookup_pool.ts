@@ -20,6 +20,7 @@ import {
   Errno,
   type Libzmq,
   SocketBytesOption,
+  SocketMonitor,
   SocketOption,
   SocketType,
   ZmqContext,
@@ -33,10 +34,12 @@ import {
   SWITCH_TIMEOUT_MS,
   type SwitchOutcome,
 } from "./database_switch.ts";
+import { BrokerLink, type BrokerLinkEvent } from "./broker_link.ts";
 import { LoopControl } from "./loop_control.ts";
 import { refuseEndpointsInUse, removeIpcFiles } from "./endpoint_guard.ts";
 import type { LookupSetup } from "./lookup_worker.ts";
 import type { ClientEvent } from "./client_event.ts";
+import { ROUTER_MONITOR_EVENTS } from "./connection_budget.ts";
 
 /** Options for {@linkcode LookupPool.start}. */
 export interface LookupPoolOptions {
@@ -72,6 +75,8 @@ export interface LookupPoolOptions {
   switchTimeoutMs?: number;
   /** CURVE on every endpoint, with an allow-list of clients; default: off. */
   curve?: CurveOptions;
+  /** Told when a connection to a broker (`connect`) is lost and when it is back. */
+  onBrokerEvent?: (event: BrokerLinkEvent) => void;
 }
 
 /** CURVE settings of a server. */
@@ -153,6 +158,8 @@ export class LookupPool {
   readonly authenticator: ZapAuthenticator | undefined;
   /** Settles with the reason if the router worker fails: the service cannot go on. */
   readonly routerFailed: Promise<string>;
+  /** The connections to brokers (`connect`), or undefined when it connects to none. */
+  readonly brokers: BrokerLink | undefined;
   readonly #context: ZmqContext;
   readonly #workers: LookupHandle[];
   readonly #control: LoopControl;
@@ -175,8 +182,10 @@ export class LookupPool {
     metrics: ServiceMetrics;
     databases: readonly GeoDatabase[];
     authenticator: ZapAuthenticator | undefined;
+    brokers: BrokerLink | undefined;
   }) {
     this.endpoints = parts.endpoints;
+    this.brokers = parts.brokers;
     this.authenticator = parts.authenticator;
     this.workerCount = parts.workers.length;
     this.#context = parts.context;
@@ -240,6 +249,7 @@ export class LookupPool {
     const handles: LookupHandle[] = [];
     const control = LoopControl.create();
     let authenticator: ZapAuthenticator | undefined;
+    let brokers: BrokerLink | undefined;
     try {
       if (options.curve !== undefined) {
         authenticator = await ZapAuthenticator.start({
@@ -253,6 +263,9 @@ export class LookupPool {
       const router = context.socket(SocketType.ROUTER);
       sockets.push(router);
       router.setOption(SocketOption.LINGER, 0);
+      // Before any bind or connect, so no connection is missed; read by the router worker.
+      const monitor = SocketMonitor.start(context, router, ROUTER_MONITOR_EVENTS);
+      sockets.push(monitor.socket);
       limitRouter(router, options);
       if (options.curve !== undefined) secureRouter(router, options.curve);
       const endpoints = options.bind.map((endpoint) => {
@@ -260,11 +273,27 @@ export class LookupPool {
         return router.bind(endpoint);
       });
       // An instance behind a broker: its ROUTER connects to the broker's DEALER, which
-      // hands it requests; replies go back the same way, envelopes and all.
+      // hands it requests; replies go back the same way, envelopes and all. libzmq takes
+      // the socket's options at connect time: the broker's connection gets no frame limit,
+      // since libzmq answers an oversized frame by dropping the connection, and on a
+      // connecting socket that is for good (a protocol error is never reconnected). The
+      // broker bounds what it forwards; a request over this instance's limit is answered
+      // ERROR by the loop, and the connection stays.
+      if (options.connect.length > 0) {
+        router.setMaxMessageSize(-1);
+        options.metrics.setBrokers(0, options.connect.length);
+        brokers = new BrokerLink(options.connect, {
+          onEvent: options.onBrokerEvent ?? (() => {}),
+          // libzmq gave the connection up (a protocol error): the router worker connects again.
+          onStuck: () => control.askReconnect(),
+          onCount: (connected) => options.metrics.setBrokers(connected, options.connect.length),
+        });
+      }
       for (const endpoint of options.connect) {
         router.setOption(SocketOption.IPV6, 1);
         router.connect(endpoint);
       }
+      limitRouter(router, options);
       const poolEndpoint = `inproc://geoipmq-pool-${crypto.randomUUID()}`;
       let pool: ZmqSocket | null = null;
       if (options.workers > 1) {
@@ -293,12 +322,24 @@ export class LookupPool {
         metrics: options.metrics.buffer,
       };
       const module = options.workerModule ?? new URL("./lookup_worker.ts", import.meta.url);
-      const onEvent = options.onWorkerEvent ?? (() => {});
+      const onWorkerEvent = options.onWorkerEvent ?? (() => {});
+      const onEvent = (event: ClientEvent) => {
+        if (event.type === "link") brokers?.take(event.event, event.fd, event.address);
+        else onWorkerEvent(event);
+      };
       const spawn = (setup: LookupSetup): LookupHandle =>
         WorkerHandle.spawn(module, setup, { name: `lookup worker ${setup.worker}`, onEvent });
       for (let i = 0; i < options.workers; i++) {
         const role: Partial<LookupSetup> = i === 0
-          ? { router: { routerAddress: router.address, poolAddress: pool?.address ?? 0n } }
+          ? {
+            router: {
+              routerAddress: router.address,
+              poolAddress: pool?.address ?? 0n,
+              monitorAddress: monitor.address,
+              connect: options.connect,
+              frameLimit: frameLimit(options.limits.maxRequestBytes, options.curve !== undefined),
+            },
+          }
           : { poolEndpoint };
         const database = databaseUpdate(options.databases, control.generation);
         handles.push(spawn({ ...common, ...role, database, worker: i }));
@@ -318,9 +359,11 @@ export class LookupPool {
         metrics: options.metrics,
         databases: options.databases,
         authenticator,
+        brokers,
       });
     } catch (error) {
       context.shutdown();
+      brokers?.close();
       for (const socket of sockets) socket.close();
       for (const handle of handles) handle.terminate();
       if (authenticator !== undefined) {
@@ -398,6 +441,7 @@ export class LookupPool {
     );
     for (const handle of this.#workers) handle.terminate();
     this.authenticator?.terminate();
+    this.brokers?.close();
     await this.#context.terminate();
     removeIpcFiles(this.#context.lib, this.endpoints);
   }

@@ -16,7 +16,15 @@ import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
 import type { ClientLimits, RequestLimits } from "../protocol/mod.ts";
 import { CONTROL_POLL_MS, serveWorker, type WorkerPort } from "../worker/mod.ts";
-import { Libzmq, SocketOption, SocketType, ZmqContext, ZmqSocket } from "../zmq/mod.ts";
+import {
+  Libzmq,
+  type MonitorEventRecord,
+  SocketMonitor,
+  SocketOption,
+  SocketType,
+  ZmqContext,
+  ZmqSocket,
+} from "../zmq/mod.ts";
 import { type DatabaseUpdate, takeSwitch } from "./database_switch.ts";
 import { LoopControl } from "./loop_control.ts";
 import { type LoopExit, servePool } from "./pool_loop.ts";
@@ -31,7 +39,16 @@ export interface LookupSetup {
   /** The main thread's context ({@linkcode ZmqContext.address}). */
   contextAddress: bigint;
   /** For the router worker: the bound ROUTER and the pool's DEALER (0 without a pool). */
-  router?: { routerAddress: bigint; poolAddress: bigint };
+  router?: {
+    routerAddress: bigint;
+    poolAddress: bigint;
+    /** The ROUTER's monitor ({@linkcode SocketMonitor.address}), started before binding. */
+    monitorAddress: bigint;
+    /** The endpoints the ROUTER connects to (`--connect`), connected again on request. */
+    connect: readonly string[];
+    /** The ROUTER's `ZMQ_MAXMSGSIZE` for bound endpoints, put back after connecting. */
+    frameLimit: number;
+  };
   /** For a pool worker: the `inproc://` endpoint of the router worker's DEALER. */
   poolEndpoint?: string;
   /** The databases to serve first. */
@@ -70,7 +87,11 @@ export async function serveLookups(
   const lib = Libzmq.open(setup.libzmqPath);
   const control = LoopControl.fromBuffer(setup.control);
   const metrics = ServiceMetrics.fromBuffer(setup.metrics, { version: setup.server.version });
-  const server: ServerInfo = { ...setup.server, reloads: () => metrics.reloads() };
+  const server: ServerInfo = {
+    ...setup.server,
+    reloads: () => metrics.reloads(),
+    brokers: () => metrics.brokers(),
+  };
   const responderFor = (update: DatabaseUpdate) =>
     new GeoipResponder(
       update.databases.map((database) =>
@@ -100,21 +121,23 @@ export async function serveLookups(
     sockets.push(router, ...(pool === null ? [] : [pool]));
     router.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
     const limits = setup.clientLimits;
-    budget = limits.maxInboundBytes > 0 || limits.maxOutboundBytes > 0 ||
-        limits.ratePerSecond > 0
-      ? ConnectionBudget.start({
-        context: ZmqContext.fromAddress(lib, setup.contextAddress),
-        socket: router,
-        maxInboundBytes: limits.maxInboundBytes || Infinity,
-        maxOutboundBytes: limits.maxOutboundBytes || Infinity,
-        onCut: (fd, bytes) => {
-          metrics.recordLimited("inbound_bytes");
-          port.emit({ type: "connection-cut", fd, bytes });
-        },
-        onStall: (fd, stalled, bytes) =>
-          port.emit({ type: stalled ? "connection-stalled" : "connection-reading", fd, bytes }),
-      })
-      : null;
+    // The ROUTER's one monitor: the budgets' accepted connections, and the connections it
+    // makes to brokers, whose news goes to the main thread.
+    budget = new ConnectionBudget({
+      monitor: SocketMonitor.adopt(lib, setup.router.monitorAddress),
+      maxInboundBytes: limits.maxInboundBytes || Infinity,
+      maxOutboundBytes: limits.maxOutboundBytes || Infinity,
+      onCut: (fd, bytes) => {
+        metrics.recordLimited("inbound_bytes");
+        port.emit({ type: "connection-cut", fd, bytes });
+      },
+      onStall: (fd, stalled, bytes) =>
+        port.emit({ type: stalled ? "connection-stalled" : "connection-reading", fd, bytes }),
+      ...(setup.router.connect.length === 0 ? {} : {
+        onConnectEvent: (event: MonitorEventRecord) =>
+          port.emit({ type: "link", fd: event.value, bytes: 0, ...event }),
+      }),
+    });
     const loop = new RouterLoop({
       lib,
       router,
@@ -127,6 +150,8 @@ export async function serveLookups(
       rateLimiter: limits.ratePerSecond > 0
         ? new RateLimiter({ perSecond: limits.ratePerSecond })
         : null,
+      connect: setup.router.connect,
+      frameLimit: setup.router.frameLimit,
     });
     run = () => {
       if (loop.useResponder(responder)) releaseReplacedDatabase();

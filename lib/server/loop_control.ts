@@ -19,7 +19,8 @@ const VERDICT = 2;
 const STOP = 3;
 const DRAIN_ANSWERED = 4;
 const DRAIN_DROPPED = 5;
-const SLOTS = 6;
+const RECONNECT = 6;
+const SLOTS = 7;
 
 /**
  * The shared control of the request loops.
@@ -98,6 +99,19 @@ export class LoopControl {
   }
 
   /** Main thread: asks the loops to stop taking requests. */
+  /**
+   * Asks the router worker to connect again to every `--connect` endpoint (after libzmq
+   * gave one up: it does not reconnect after a protocol error).
+   */
+  askReconnect(): void {
+    Atomics.add(this.#slots, RECONNECT, 1);
+  }
+
+  /** @returns how many reconnects have been asked so far */
+  get reconnects(): number {
+    return Atomics.load(this.#slots, RECONNECT);
+  }
+
   announceStop(): void {
     Atomics.store(this.#slots, STOP, 1);
     Atomics.notify(this.#slots, VERDICT);

@@ -74,6 +74,10 @@ export interface RouterLoopOptions {
   budget?: ConnectionBudget | null;
   /** The per-address rate limit (needs `budget`, which knows the connections), or null. */
   rateLimiter?: RateLimiter | null;
+  /** The endpoints the ROUTER connects to (`--connect`); default none. */
+  connect?: readonly string[];
+  /** The ROUTER's frame limit for bound endpoints, put back after connecting again. */
+  frameLimit?: number;
 }
 
 /** The message property that holds a peer's IP address. */
@@ -112,6 +116,9 @@ export class RouterLoop {
   #envelopeCount = 0;
   #hasDelimiter = false;
   #inPool = 0;
+  readonly #connect: readonly string[];
+  readonly #frameLimit: number;
+  #reconnects: number;
 
   /** @param options sockets, responder, limits, control and metrics */
   constructor(options: RouterLoopOptions) {
@@ -122,6 +129,9 @@ export class RouterLoop {
     this.#responder = options.responder;
     this.#counter = new RequestCounter(options.metrics, options.responder);
     this.#limits = options.limits;
+    this.#connect = options.connect ?? [];
+    this.#frameLimit = options.frameLimit ?? -1;
+    this.#reconnects = options.control.reconnects;
     this.#poller = options.pool === null
       ? null
       : new ZmqPoller(options.lib, [options.router, options.pool]);
@@ -154,6 +164,7 @@ export class RouterLoop {
         this.#budget?.check(performance.now());
         if (control.stopping) return this.#drain();
         if (control.generation !== generation) return "switch";
+        if (control.reconnects !== this.#reconnects) this.#connectAgain();
         if (this.#inPool === 0) {
           // Nothing to collect from the pool: block on the clients, like a C REP loop.
           this.#serveClient(0);
@@ -168,6 +179,25 @@ export class RouterLoop {
         throw error;
       }
     }
+  }
+
+  /**
+   * Connects again to every `--connect` endpoint, without a frame limit (see
+   * `lookup_pool.ts`), then puts the bound endpoints' limit back on the socket.
+   */
+  #connectAgain(): void {
+    this.#reconnects = this.#control.reconnects;
+    const router = this.#router;
+    for (const endpoint of this.#connect) {
+      try {
+        router.disconnect(endpoint);
+      } catch {
+        // Already gone from libzmq's list: connect below.
+      }
+      router.setMaxMessageSize(-1);
+      router.connect(endpoint);
+    }
+    router.setMaxMessageSize(this.#frameLimit);
   }
 
   /**

@@ -35,6 +35,7 @@ import {
 } from "../protocol/mod.ts";
 import { isLoopbackEndpoint, type Libzmq, openLibzmq } from "../zmq/mod.ts";
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
+import type { BrokerLinkEvent } from "./broker_link.ts";
 import { DatabaseReloader } from "./reloader.ts";
 import { VERSION } from "./version.ts";
 
@@ -190,6 +191,7 @@ export async function startService(
         ratePerSecond: options.rateLimit ?? 0,
       },
       onWorkerEvent: (event) => logWorkerEvent(log, event),
+      onBrokerEvent: (event) => logBrokerEvent(log, event),
       ...(context.workerModule === undefined ? {} : { workerModule: context.workerModule }),
       ...(context.switchTimeoutMs === undefined
         ? {}
@@ -406,9 +408,13 @@ export class Service {
       metrics,
       health: () => {
         const alive = pool.workersAlive;
-        return alive === pool.workerCount
-          ? { ok: true, reason: "" }
-          : { ok: false, reason: `${pool.workerCount - alive} lookup workers are not running` };
+        if (alive !== pool.workerCount) {
+          return {
+            ok: false,
+            reason: `${pool.workerCount - alive} lookup workers are not running`,
+          };
+        }
+        return pool.brokers?.health() ?? { ok: true, reason: "" };
       },
       renderMetrics: () => this.prometheus(),
     });
@@ -639,6 +645,18 @@ function logWorkerEvent(log: Logger, event: WorkerLifeEvent): void {
     log.error("worker-failed", `lookup worker ${event.worker} failed: ${event.message}`, {
       ...event,
     });
+  }
+}
+
+function logBrokerEvent(log: Logger, event: BrokerLinkEvent): void {
+  if (event.type === "lost") {
+    log.warn(
+      "broker-lost",
+      `connection to the broker at ${event.address} lost: reconnecting`,
+      { ...event },
+    );
+  } else {
+    log.info("broker-back", `connected to the broker at ${event.address} again`, { ...event });
   }
 }
 

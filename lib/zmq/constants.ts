@@ -72,14 +72,6 @@ export const Errno = {
 /** `zmq_msg_get` property: the descriptor of the connection a frame came through. */
 export const ZMQ_SRCFD = 2;
 
-/** Socket monitor events (`zmq_socket_monitor`), as in `zmq.h`. */
-export const MonitorEvent = {
-  CONNECTED: 0x0001,
-  ACCEPTED: 0x0020,
-  CLOSED: 0x0080,
-  DISCONNECTED: 0x0200,
-} as const;
-
 /** The size of a `zmq_msg_t`. */
 export const ZMQ_MSG_T_SIZE = 64;
 
@@ -87,3 +79,17 @@ export const ZMQ_MSG_T_SIZE = 64;
 export const ZMQ_POLLIN = 1;
 /** Poll for room to send (`ZMQ_POLLOUT`). */
 export const ZMQ_POLLOUT = 2;
+
+/** Socket monitor events (`zmq_socket_monitor`), as in `zmq.h`. */
+export const MonitorEvent = {
+  /** A connecting socket's connection is up; the value is its file descriptor. */
+  CONNECTED: 0x0001,
+  /** A connecting socket will try again after the interval in the value (ms). */
+  CONNECT_RETRIED: 0x0004,
+  /** A bound socket accepted a connection; the value is its file descriptor. */
+  ACCEPTED: 0x0020,
+  /** A connection's descriptor was closed; the value is the descriptor. */
+  CLOSED: 0x0080,
+  /** A connection ended; the value is its file descriptor. */
+  DISCONNECTED: 0x0200,
+} as const;

@@ -65,8 +65,8 @@ export class ZmqContext {
   }
 
   /**
-   * Makes every blocking call on this context's sockets fail with `ETERM`, and a running
-   * {@linkcode ZmqContext.proxy} return. Sockets must still be closed afterwards.
+   * Makes every blocking call on this context's sockets fail with `ETERM`. Sockets must
+   * still be closed afterwards.
    */
   shutdown(): void {
     if (this.lib.symbols.zmq_ctx_shutdown(this.#pointer) !== 0) {
@@ -82,17 +82,5 @@ export class ZmqContext {
   async terminate(): Promise<void> {
     const result = await this.lib.symbols.zmq_ctx_term(this.#pointer);
     if (result !== 0) throw new ZmqError("zmq_ctx_term", -1, "context could not be terminated");
-  }
-
-  /**
-   * Runs `zmq_proxy` between two sockets of this context on a libzmq-owned thread until
-   * the context is shut down.
-   *
-   * @param frontend e.g. a ROUTER facing clients
-   * @param backend e.g. a DEALER facing workers
-   * @returns a promise that settles when the proxy returns
-   */
-  async proxy(frontend: ZmqSocket, backend: ZmqSocket): Promise<void> {
-    await this.lib.symbols.zmq_proxy(frontend.pointer, backend.pointer, null);
   }
 }

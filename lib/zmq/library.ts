@@ -4,7 +4,7 @@
  *
  * Every call is synchronous: a receive without `ZMQ_DONTWAIT` blocks the calling thread,
  * which is what a worker's request loop wants and what the main thread must avoid. Only
- * `zmq_ctx_term`, `zmq_proxy` and {@linkcode Libzmq.pollAsync} run on another thread and
+ * `zmq_ctx_term` and {@linkcode Libzmq.pollAsync} run on another thread and
  * return a promise.
  *
  * @module
@@ -49,7 +49,6 @@ export const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
-  zmq_proxy: { parameters: ["pointer", "pointer", "pointer"], result: "i32", nonblocking: true },
   zmq_z85_encode: { parameters: ["buffer", "buffer", "usize"], result: "pointer" },
   zmq_z85_decode: { parameters: ["buffer", "buffer"], result: "pointer" },
   zmq_curve_keypair: { parameters: ["buffer", "buffer"], result: "i32" },

@@ -110,6 +110,25 @@ export class ZmqMessage {
   }
 
   /**
+   * Sends the frame last received on another socket without waiting; when it cannot be
+   * queued now, keeps it for another try (or {@linkcode ZmqMessage.discard}).
+   *
+   * @param socket where to send
+   * @param flags `ZMQ_SNDMORE` or 0 (`ZMQ_DONTWAIT` is added)
+   * @returns whether libzmq took the frame
+   */
+  offer(socket: ZmqSocket, flags: number): boolean {
+    const symbols = this.#lib.symbols;
+    if (symbols.zmq_msg_send(this.#message, socket.pointer, flags | ZMQ_DONTWAIT) >= 0) {
+      return true;
+    }
+    const errno = symbols.zmq_errno();
+    if (errno === Errno.EAGAIN) return false;
+    symbols.zmq_msg_close(this.#message);
+    throw new ZmqError("send", errno, this.#lib.strerror(errno));
+  }
+
+  /**
    * Sends the frame last received on another socket (libzmq takes the bytes over).
    *
    * @param socket where to send

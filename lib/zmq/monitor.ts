@@ -7,10 +7,9 @@
  */
 
 import { SocketOption, SocketType, ZMQ_DONTWAIT } from "./constants.ts";
-import { cString } from "./library.ts";
 import type { Libzmq } from "./library.ts";
 import type { ZmqContext } from "./context.ts";
-import type { ZmqSocket } from "./socket.ts";
+import { ZmqSocket } from "./socket.ts";
 
 /** One monitor event. */
 export interface MonitorEventRecord {
@@ -18,6 +17,8 @@ export interface MonitorEventRecord {
   event: number;
   /** Its value: the connection's file descriptor for accepted, closed and lost ones. */
   value: number;
+  /** The endpoint it concerns, as libzmq writes it (e.g. `tcp://127.0.0.1:5556`). */
+  address: string;
 }
 
 /** Event frames are 6 bytes: a 16-bit event number, then a 32-bit value. */
@@ -64,7 +65,8 @@ export class SocketMonitor {
   readonly #pair: ZmqSocket;
   readonly #frame = new Uint8Array(EVENT_FRAME_BYTES);
   readonly #view = new DataView(this.#frame.buffer);
-  readonly #address = new Uint8Array(256);
+  readonly #address = new Uint8Array(1024);
+  readonly #decoder = new TextDecoder();
 
   private constructor(lib: Libzmq, pair: ZmqSocket) {
     this.#lib = lib;
@@ -72,7 +74,8 @@ export class SocketMonitor {
   }
 
   /**
-   * Starts monitoring a socket.
+   * Starts monitoring a socket. libzmq allows one monitor per socket: a second replaces
+   * the first. Start it before the socket binds or connects, to miss no connection.
    *
    * @param context the context of the monitored socket
    * @param socket the socket to watch
@@ -81,15 +84,38 @@ export class SocketMonitor {
    * @throws {ZmqError} when libzmq refuses the monitor
    */
   static start(context: ZmqContext, socket: ZmqSocket, events: number): SocketMonitor {
-    const lib = context.lib;
-    const endpoint = `inproc://geoipmq-monitor-${socket.address.toString(16)}`;
-    if (lib.symbols.zmq_socket_monitor(socket.pointer, cString(endpoint), events) !== 0) {
-      throw lib.lastError("zmq_socket_monitor");
-    }
+    const endpoint = `inproc://geoipmq-monitor-${crypto.randomUUID()}`;
+    socket.monitor(endpoint, events);
     const pair = context.socket(SocketType.PAIR);
-    pair.setOption(SocketOption.LINGER, 0);
-    pair.connect(endpoint);
-    return new SocketMonitor(lib, pair);
+    try {
+      pair.setOption(SocketOption.LINGER, 0);
+      pair.connect(endpoint);
+    } catch (error) {
+      pair.close();
+      throw error;
+    }
+    return new SocketMonitor(context.lib, pair);
+  }
+
+  /**
+   * Takes over, on another thread, a monitor started elsewhere (its events wait for it).
+   *
+   * @param lib the library, opened on this thread
+   * @param address the other side's {@linkcode SocketMonitor.address}
+   * @returns the monitor
+   */
+  static adopt(lib: Libzmq, address: bigint): SocketMonitor {
+    return new SocketMonitor(lib, ZmqSocket.adopt(lib, address));
+  }
+
+  /** The socket events arrive on (to close it when the monitor is never adopted). */
+  get socket(): ZmqSocket {
+    return this.#pair;
+  }
+
+  /** The address of the socket events arrive on, to hand the monitor to a Worker. */
+  get address(): bigint {
+    return this.#pair.address;
   }
 
   /**
@@ -99,13 +125,18 @@ export class SocketMonitor {
     const pair = this.#pair;
     const size = pair.tryReceiveFrameInto(this.#frame, ZMQ_DONTWAIT);
     if (size < 0) return null;
-    // The second frame is the endpoint's address: read and drop it.
-    while (pair.hasMore()) pair.receiveFrameInto(this.#address, 0);
-    if (size !== EVENT_FRAME_BYTES) return { event: 0, value: -1 };
+    // The second frame is the endpoint's address.
+    let length = 0;
+    while (pair.hasMore()) length = pair.receiveFrameInto(this.#address, 0);
+    const address = this.#decoder.decode(
+      this.#address.subarray(0, Math.min(length, this.#address.length)),
+    );
+    if (size !== EVENT_FRAME_BYTES) return { event: 0, value: -1, address };
     const little = true; // libzmq writes the numbers in host order; Linux x86-64 and arm64
     return {
       event: this.#view.getUint16(0, little),
       value: this.#view.getUint32(2, little) | 0,
+      address,
     };
   }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ZMQ_POLLIN } from "./constants.ts";
+import { ZMQ_POLLIN, ZMQ_POLLOUT } from "./constants.ts";
 import type { Libzmq } from "./library.ts";
 import type { ZmqSocket } from "./socket.ts";
 
@@ -68,6 +68,24 @@ export class ZmqPoller {
     const ready = this.#lib.symbols.zmq_poll(this.#items, this.#count, BigInt(timeoutMs));
     if (ready < 0) throw this.#lib.lastError("zmq_poll");
     return ready;
+  }
+
+  /**
+   * Chooses what the next polls wait for on one socket (all start with `ZMQ_POLLIN`).
+   *
+   * @param index the socket's position in the constructor's list
+   * @param events `ZMQ_POLLIN`, `ZMQ_POLLOUT`, both (`|`), or 0 to leave it out
+   */
+  watch(index: number, events: number): void {
+    this.#view.setInt16(index * POLL_ITEM_SIZE + 12, events, true);
+  }
+
+  /**
+   * @param index the socket's position in the constructor's list
+   * @returns whether the last poll found room to send on it (when `ZMQ_POLLOUT` was watched)
+   */
+  writable(index: number): boolean {
+    return (this.#view.getInt16(index * POLL_ITEM_SIZE + 14, true) & ZMQ_POLLOUT) !== 0;
   }
 
   /**

@@ -127,6 +127,20 @@ export class ZmqSocket {
     }
   }
 
+  /**
+   * Starts `zmq_socket_monitor`: libzmq publishes the chosen connection events of this
+   * socket on a PAIR endpoint, each as two frames: 6 bytes (the event, a little-endian
+   * u16, and its value, a u32, e.g. the connection's file descriptor) and the address.
+   *
+   * @param endpoint an `inproc://` endpoint for the PAIR socket that reads the events
+   * @param events the events wanted, `ZMQ_EVENT_*` or-ed together
+   */
+  monitor(endpoint: string, events: number): void {
+    if (this.#symbols.zmq_socket_monitor(this.pointer, cString(endpoint), events) !== 0) {
+      throw this.#lib.lastError(`monitor "${endpoint}"`);
+    }
+  }
+
   /** @param endpoint a previously connected endpoint */
   disconnect(endpoint: string): void {
     if (this.#symbols.zmq_disconnect(this.pointer, cString(endpoint)) !== 0) {
