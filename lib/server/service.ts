@@ -24,7 +24,7 @@ import {
   sameKind,
   watchDatabase,
 } from "../database/mod.ts";
-import { type HttpFace, startHttpFace } from "../http/mod.ts";
+import { type HttpFace, type HttpFaceLimits, startHttpFace } from "../http/mod.ts";
 import { type Logger, oneLine } from "../log/mod.ts";
 import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
@@ -70,6 +70,8 @@ export interface ServiceOptions {
   watch: boolean;
   /** Where to serve HTTP (port 0 picks one), or undefined for no HTTP. */
   http: { hostname: string; port: number } | undefined;
+  /** HTTP's connection cap and deadlines; each one left out takes its default. */
+  httpLimits?: HttpFaceLimits;
 }
 
 /** What {@linkcode startService} needs beside the options. */
@@ -205,7 +207,10 @@ export async function startService(
   metrics.setDatabases(databases.map(databaseFacts));
   if (options.http !== undefined) {
     try {
-      service.startHttp(options.http, options.maxAddresses);
+      service.startHttp(options.http, {
+        maxAddresses: options.maxAddresses,
+        limits: options.httpLimits ?? {},
+      });
     } catch (error) {
       await pool.stop();
       throw new StartupError((error as Error).message, { cause: error });
@@ -343,12 +348,16 @@ export class Service {
   }
 
   /** Starts the HTTP face (from {@linkcode startService}). */
-  startHttp(address: { hostname: string; port: number }, maxAddresses: number): void {
+  startHttp(
+    address: { hostname: string; port: number },
+    options: { maxAddresses: number; limits: HttpFaceLimits },
+  ): void {
     const { pool, metrics } = this.#parts;
     this.#http = startHttpFace({
       ...address,
       responder: () => this.#httpResponder,
-      maxAddresses,
+      maxAddresses: options.maxAddresses,
+      limits: options.limits,
       metrics,
       health: () => {
         const alive = pool.workersAlive;
