@@ -14,7 +14,6 @@
 import { type AddressAnswer, type GeoipResponder, RequestCounter } from "../lookup/mod.ts";
 import {
   DEFAULT_HTTP_LIMITS,
-  defaultMaxConnections,
   type HttpAnswer,
   type HttpLimits,
   type HttpRequest,
@@ -48,7 +47,8 @@ export interface HttpFaceOptions {
   maxBodyBytes?: number;
   /**
    * The connection cap, deadlines and head size (see `HttpLimits`); each one left out
-   * takes its default (`DEFAULT_HTTP_LIMITS`; the cap: `defaultMaxConnections()`).
+   * takes its default (`DEFAULT_HTTP_LIMITS`; the service gives the cap of
+   * `defaultMaxConnections()` for its open-file limit).
    */
   limits?: HttpFaceLimits;
   /**
@@ -388,7 +388,6 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const limits: HttpLimits = {
     ...DEFAULT_HTTP_LIMITS,
-    maxConnections: defaultMaxConnections(),
     ...options.limits,
     maxBodyBytes,
   };

@@ -53,28 +53,22 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
 });
 
 /**
- * The connection cap when none is given: {@linkcode DEFAULT_MAX_CONNECTIONS}, or half the
- * process's soft limit on open files when that is lower, so that HTTP alone cannot use
- * every file descriptor the ZeroMQ side needs.
+ * The connection cap for a process with a given soft limit on open files:
+ * {@linkcode DEFAULT_MAX_CONNECTIONS}, or half the limit when that is lower, so that HTTP
+ * alone cannot use every file descriptor the ZeroMQ side needs.
  *
  * @example
  * ```ts
  * import { defaultMaxConnections } from "./http_server.ts";
- * console.log(defaultMaxConnections() <= 1024); // true
+ * console.log(defaultMaxConnections(256), defaultMaxConnections(1_048_576)); // 128 1024
  * ```
  *
+ * @param openFileLimit the soft limit on open files, or undefined when unknown
  * @returns the cap
  */
-export function defaultMaxConnections(): number {
-  let limits: string;
-  try {
-    limits = Deno.readTextFileSync("/proc/self/limits");
-  } catch {
-    return DEFAULT_MAX_CONNECTIONS;
-  }
-  const soft = limits.match(/^Max open files\s+(\d+)/m)?.[1];
-  if (soft === undefined) return DEFAULT_MAX_CONNECTIONS;
-  return Math.max(1, Math.min(DEFAULT_MAX_CONNECTIONS, Math.floor(Number(soft) / 2)));
+export function defaultMaxConnections(openFileLimit: number | undefined): number {
+  if (openFileLimit === undefined) return DEFAULT_MAX_CONNECTIONS;
+  return Math.max(1, Math.min(DEFAULT_MAX_CONNECTIONS, Math.floor(openFileLimit / 2)));
 }
 
 /** Most bytes of an answer handed to the socket at once. */
@@ -450,6 +444,8 @@ export class HttpServer {
           await writeAll(conn, CONTINUE);
         }
         body = await this.#readBody(reader, head);
+        // A buffer grown for a large head is not kept while the answer is written.
+        reader.relax();
       } catch (error) {
         if (error instanceof Refusal || error instanceof HeadError) {
           connection.droppedFor = "bad_request";
@@ -483,7 +479,6 @@ export class HttpServer {
       });
       if (!head.keepAlive || this.#stopping) return;
       await this.#pace();
-      reader.relax();
     }
   }
 

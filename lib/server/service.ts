@@ -24,12 +24,17 @@ import {
   sameKind,
   watchDatabase,
 } from "../database/mod.ts";
-import { type HttpFace, type HttpFaceLimits, startHttpFace } from "../http/mod.ts";
+import {
+  defaultMaxConnections,
+  type HttpFace,
+  type HttpFaceLimits,
+  startHttpFace,
+} from "../http/mod.ts";
 import { type Logger, oneLine } from "../log/mod.ts";
 import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
 import type { RequestLimits } from "../protocol/mod.ts";
-import { isLoopbackEndpoint, type Libzmq, openLibzmq } from "../zmq/mod.ts";
+import { isLoopbackEndpoint, type Libzmq, openFileLimit, openLibzmq } from "../zmq/mod.ts";
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import { DatabaseReloader } from "./reloader.ts";
 import { VERSION } from "./version.ts";
@@ -70,7 +75,10 @@ export interface ServiceOptions {
   watch: boolean;
   /** Where to serve HTTP (port 0 picks one), or undefined for no HTTP. */
   http: { hostname: string; port: number } | undefined;
-  /** HTTP's connection cap and deadlines; each one left out takes its default. */
+  /**
+   * HTTP's connection cap and deadlines; each one left out takes its default (the cap:
+   * 1024, or half the soft open-file limit when lower).
+   */
   httpLimits?: HttpFaceLimits;
 }
 
@@ -209,7 +217,11 @@ export async function startService(
     try {
       service.startHttp(options.http, {
         maxAddresses: options.maxAddresses,
-        limits: options.httpLimits ?? {},
+        // The cap, unless given, from the open-file limit: HTTP leaves ZeroMQ descriptors.
+        limits: {
+          maxConnections: defaultMaxConnections(openFileLimit(lib)),
+          ...options.httpLimits,
+        },
       });
     } catch (error) {
       await pool.stop();

@@ -38,4 +38,4 @@ export {
 } from "./locator.ts";
 export { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "./embedded.ts";
 export { isLoopbackEndpoint } from "./endpoint.ts";
-export { unixListenerAt, unlinkFile } from "./system.ts";
+export { openFileLimit, unixListenerAt, unlinkFile } from "./system.ts";

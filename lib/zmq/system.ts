@@ -1,9 +1,10 @@
 /**
  * The few system calls the service needs that Deno offers no API for under the start
  * task's permissions (`--allow-ffi`, no `--allow-write`): a non-blocking `connect(2)` to a
- * Unix socket (is someone listening at an `ipc://` path?) and `unlink(2)` of a socket
- * file. (The open-file limit needs nothing: Deno raises its soft limit to the hard one
- * when it starts.) They come from the C library through
+ * Unix socket (is someone listening at an `ipc://` path?), `unlink(2)` of a socket file,
+ * and `getrlimit(2)` for the open-file limit (`/proc/self/limits` needs `--allow-all`;
+ * Deno raises the soft limit to the hard one when it starts, nothing needs setting).
+ * They come from the C library through
  * the handle libzmq was loaded with, so `Deno.dlopen` is still called in one place.
  * Linux only: elsewhere each call answers as if there were nothing to do.
  *
@@ -20,6 +21,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOCKADDR_UN_SIZE = 110;
 const SUN_PATH_MAX = 107;
 const EAGAIN = 11;
+const RLIMIT_NOFILE = 7;
 const EINPROGRESS = 115;
 
 /**
@@ -66,4 +68,26 @@ export function unixListenerAt(lib: Libzmq, path: string): boolean {
 export function unlinkFile(lib: Libzmq, path: string): boolean {
   if (Deno.build.os !== "linux") return false;
   return lib.symbols.unlink(new TextEncoder().encode(path + "\0")) === 0;
+}
+
+/**
+ * The process's soft limit on open files (`getrlimit(RLIMIT_NOFILE)`).
+ *
+ * @example
+ * ```ts
+ * import { openLibzmq } from "./locator.ts";
+ * import { openFileLimit } from "./system.ts";
+ * const limit = openFileLimit(openLibzmq(undefined));
+ * console.log(limit === undefined || limit > 0); // true
+ * ```
+ *
+ * @param lib the loaded libzmq
+ * @returns the soft limit, or undefined when it cannot be read (or is unlimited)
+ */
+export function openFileLimit(lib: Libzmq): number | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const limits = new BigUint64Array(2);
+  if (lib.symbols.getrlimit(RLIMIT_NOFILE, limits) !== 0) return undefined;
+  const soft = limits[0]!;
+  return soft >= 2n ** 53n ? undefined : Number(soft);
 }
