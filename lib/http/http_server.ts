@@ -148,6 +148,8 @@ const READ_BYTES = 16 * 1024;
 const ACCEPT_RETRY_MS = { first: 10, most: 1000 };
 /** How long connections may keep the event loop before one lets it turn, ms. */
 const TURN_MS = 5;
+/** Queued connections that write one piece each per turn of the event loop. */
+const PACE_BATCH = 32;
 /** How long a stop lets requests in flight finish before it closes their connections. */
 const STOP_GRACE_MS = 2000;
 /** What a closing connection reads and drops so the client sees its answer, at most. */
@@ -267,8 +269,11 @@ export class HttpServer {
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #accepting: Promise<void>;
   #stopping = false;
-  /** When a paced connection last let the event loop turn. */
+  /** When paced connections last let the event loop turn. */
   #lastTurn = performance.now();
+  /** Connections waiting for their turn to write the next piece of an answer. */
+  readonly #paced: (() => void)[] = [];
+  #pacing = false;
   #wakeAcceptRetry: (() => void) | undefined;
   #allClosed: PromiseWithResolvers<void> | undefined;
 
@@ -371,19 +376,32 @@ export class HttpServer {
   }
 
   /**
-   * Lets the event loop turn (accepts, reads, timers) when the connections have kept it
-   * for more than {@linkcode TURN_MS}: a write the socket takes at once resolves without
-   * one, so a client that does not read, whose answer fills the socket buffers, could
-   * otherwise keep every other client waiting while it does.
+   * Lets the event loop turn (accepts, reads, timers) between the pieces of long answers.
+   * A write the socket takes at once resolves without a turn, so connections whose
+   * answers fill the socket buffers of clients that never read would otherwise keep
+   * every other client waiting. After {@linkcode TURN_MS} without a turn, or whenever
+   * others already wait, a connection queues; each turn lets {@linkcode PACE_BATCH} of
+   * the queue go on, in order, for one piece each.
    */
   #pace(): Promise<void> | undefined {
-    if (performance.now() - this.#lastTurn < TURN_MS) return undefined;
-    return new Promise((resolve) =>
-      setTimeout(() => {
-        this.#lastTurn = performance.now();
-        resolve();
-      }, 0)
-    );
+    if (this.#paced.length === 0 && performance.now() - this.#lastTurn < TURN_MS) {
+      return undefined;
+    }
+    const turn = Promise.withResolvers<void>();
+    this.#paced.push(turn.resolve);
+    this.#schedulePaced();
+    return turn.promise;
+  }
+
+  #schedulePaced(): void {
+    if (this.#pacing) return;
+    this.#pacing = true;
+    setTimeout(() => {
+      this.#pacing = false;
+      this.#lastTurn = performance.now();
+      for (const resume of this.#paced.splice(0, PACE_BATCH)) resume();
+      if (this.#paced.length > 0) this.#schedulePaced();
+    }, 0);
   }
 
   #closeOverdue(): void {
@@ -478,7 +496,6 @@ export class HttpServer {
         pace: () => this.#pace(),
       });
       if (!head.keepAlive || this.#stopping) return;
-      await this.#pace();
     }
   }
 
