@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DEFAULT_HTTP_LIMITS, type HttpFaceLimits } from "../http/mod.ts";
 import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_INBOUND_BYTES,
@@ -36,6 +37,8 @@ export interface ServeOptions extends ServiceOptions {
   connect: string[];
   /** How log lines are written. */
   logFormat: "text" | "json";
+  /** HTTP's connection cap (absent: derived from the open-file limit) and deadlines. */
+  httpLimits: HttpFaceLimits;
 }
 
 /**
@@ -73,6 +76,9 @@ const FLAGS = {
   "cache-mb": { type: "string" },
   watch: { type: "boolean" },
   http: { type: "string" },
+  "http-max-connections": { type: "string" },
+  "http-header-timeout-ms": { type: "string" },
+  "http-request-timeout-ms": { type: "string" },
   "log-format": { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
@@ -195,8 +201,40 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
     }),
     watch: values.watch === true || booleanVariable("GEOIPMQ_WATCH", env.GEOIPMQ_WATCH),
     http: httpAddress(text("http", "GEOIPMQ_HTTP")),
+    httpLimits: httpLimits(text, number),
     logFormat: logFormat(text("log-format", "GEOIPMQ_LOG_FORMAT")),
   };
+}
+
+/** The HTTP limits given; the cap is left out when not given (the face derives it). */
+function httpLimits(
+  text: (flag: "http-max-connections", variable: string) => string | undefined,
+  number: (
+    flag: "http-max-connections" | "http-header-timeout-ms" | "http-request-timeout-ms",
+    variable: string,
+    bounds: { min: number; max: number; fallback: number },
+  ) => number,
+): HttpFaceLimits {
+  const limits: HttpFaceLimits = {
+    headerTimeoutMs: number("http-header-timeout-ms", "GEOIPMQ_HTTP_HEADER_TIMEOUT_MS", {
+      min: 10,
+      max: 3_600_000,
+      fallback: DEFAULT_HTTP_LIMITS.headerTimeoutMs,
+    }),
+    requestTimeoutMs: number("http-request-timeout-ms", "GEOIPMQ_HTTP_REQUEST_TIMEOUT_MS", {
+      min: 10,
+      max: 3_600_000,
+      fallback: DEFAULT_HTTP_LIMITS.requestTimeoutMs,
+    }),
+  };
+  if (text("http-max-connections", "GEOIPMQ_HTTP_MAX_CONNECTIONS") !== undefined) {
+    limits.maxConnections = number("http-max-connections", "GEOIPMQ_HTTP_MAX_CONNECTIONS", {
+      min: 1,
+      max: 1_000_000,
+      fallback: DEFAULT_HTTP_LIMITS.maxConnections,
+    });
+  }
+  return limits;
 }
 
 function logFormat(value: string | undefined): "text" | "json" {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { DEFAULT_HTTP_LIMITS, DEFAULT_MAX_CONNECTIONS } from "../http/mod.ts";
 import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_INBOUND_BYTES,
@@ -85,6 +86,17 @@ Options of serve (each also read from the environment variable shown):
                             replaced (SIGHUP always reloads it)
   --http HOST:PORT          also serve HTTP there, e.g. 127.0.0.1:8080 GEOIPMQ_HTTP
                             (GET /json/IP, /geoip/IP, /healthz, /metrics)
+  --http-max-connections N  HTTP connections open at once; the excess GEOIPMQ_HTTP_MAX_CONNECTIONS
+                            is answered 503 (default: ${DEFAULT_MAX_CONNECTIONS}, or half the
+                            open-file limit when lower)
+  --http-header-timeout-ms N
+                            close an HTTP connection that has not sent GEOIPMQ_HTTP_HEADER_TIMEOUT_MS
+                            a whole request head within N ms of
+                            opening or of its last answer (default: ${DEFAULT_HTTP_LIMITS.headerTimeoutMs})
+  --http-request-timeout-ms N
+                            close an HTTP connection whose request is GEOIPMQ_HTTP_REQUEST_TIMEOUT_MS
+                            not read and answered within N ms of its
+                            first byte (default: ${DEFAULT_HTTP_LIMITS.requestTimeoutMs})
   --log-format text|json    one line per event, for people or machines GEOIPMQ_LOG_FORMAT
   --help                    print this text and exit
   --version                 print the version and exit

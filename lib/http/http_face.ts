@@ -1,6 +1,6 @@
 /**
- * The HTTP face of geoipmq, on Deno's own server (`Deno.serve`): JSON and TSV lookups,
- * a health check and Prometheus metrics. See `docs/HTTP.md`.
+ * The HTTP face of geoipmq, on the bounded HTTP/1.1 server of `http_server.ts`: JSON and
+ * TSV lookups, a health check and Prometheus metrics. See `docs/HTTP.md`.
  *
  * - `GET /json/<ip>`: one answer object (200, 404 not found, 400 bad address)
  * - `GET /json?ip=a&ip=b`, `POST /json` with a JSON array of strings: an array of answers
@@ -12,6 +12,14 @@
  */
 
 import { type AddressAnswer, type GeoipResponder, RequestCounter } from "../lookup/mod.ts";
+import {
+  DEFAULT_HTTP_LIMITS,
+  type HttpAnswer,
+  type HttpLimits,
+  type HttpRequest,
+  HttpServer,
+} from "./http_server.ts";
+import type { RequestRateLimiter } from "./rate_limit.ts";
 import type { ServiceMetrics } from "../metrics/mod.ts";
 import {
   formatTsv,
@@ -37,6 +45,17 @@ export interface HttpFaceOptions {
   maxAddresses: number;
   /** Largest `POST /json` body in bytes; default 65536. Larger bodies get 413. */
   maxBodyBytes?: number;
+  /**
+   * The connection cap, deadlines and head size (see `HttpLimits`); each one left out
+   * takes its default (`DEFAULT_HTTP_LIMITS`; the service gives the cap of
+   * `defaultMaxConnections()` for its open-file limit).
+   */
+  limits?: HttpFaceLimits;
+  /**
+   * Asked once per lookup request (not `/healthz` or `/metrics`) with the peer's address;
+   * a refusal is answered 429 with `Retry-After`. None: no rate limit.
+   */
+  rateLimiter?: RequestRateLimiter;
   /** Whether the service can answer; `reason` says why not. */
   health: () => { ok: boolean; reason: string };
   /** Where lookups are counted (with `transport="http"`), beside the ZeroMQ ones. */
@@ -47,6 +66,11 @@ export interface HttpFaceOptions {
   onListen?: (addr: { hostname: string; port: number }) => void;
 }
 
+/** The limits a face may be given; see `HttpLimits`. */
+export type HttpFaceLimits = Partial<
+  Pick<HttpLimits, "maxConnections" | "headerTimeoutMs" | "requestTimeoutMs" | "maxHeadBytes">
+>;
+
 /** A running HTTP face. */
 export interface HttpFace {
   /** Where it listens (the port actually bound when 0 was asked). */
@@ -56,7 +80,10 @@ export interface HttpFace {
 }
 
 /** The default largest `POST /json` body. */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = DEFAULT_HTTP_LIMITS.maxBodyBytes;
+
+/** Addresses of a batch rendered at a time: the answer is written in pieces this big. */
+const BATCH_PIECE = 16;
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const TSV_TYPE = "text/tab-separated-values; charset=utf-8";
@@ -80,18 +107,18 @@ class HttpProblem extends Error {
 
 function reply(
   status: number,
-  body: string,
+  body: string | Iterable<string>,
   type: string,
   headers: Record<string, string> = {},
-): Response {
-  return new Response(body, { status, headers: { "content-type": type, ...headers } });
+): HttpAnswer {
+  return { status, body, headers: { "content-type": type, ...headers } };
 }
 
 function jsonError(
   status: number,
   message: string,
   headers: Record<string, string> = {},
-): Response {
+): HttpAnswer {
   return reply(status, JSON.stringify({ error: message }), JSON_TYPE, headers);
 }
 
@@ -117,7 +144,7 @@ function decodeSegment(segment: string): string {
   }
 }
 
-function requireMethod(request: Request, allow: string): void {
+function requireMethod(request: HttpRequest, allow: string): void {
   if (!allow.split(", ").includes(request.method)) {
     throw new HttpProblem(405, `method ${request.method} not allowed; use ${allow}`, {
       allow,
@@ -125,36 +152,9 @@ function requireMethod(request: Request, allow: string): void {
   }
 }
 
-async function readBody(request: Request, maxBytes: number): Promise<string> {
-  const tooLarge = () => new HttpProblem(413, `request body larger than ${maxBytes} bytes`);
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) {
-    await request.body?.cancel();
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body !== null) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel();
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
+function decodeBody(body: Uint8Array): string {
   try {
-    return utf8.decode(bytes);
+    return utf8.decode(body);
   } catch {
     throw new HttpProblem(400, "request body is not UTF-8");
   }
@@ -178,6 +178,47 @@ function failureStatus(answer: AddressAnswer): number {
   return answer.result === "invalid" ? 400 : 500;
 }
 
+function isAnswer(value: AddressAnswer | HttpAnswer): value is HttpAnswer {
+  return "status" in value;
+}
+
+/**
+ * The pieces of a batch's JSON array, {@linkcode BATCH_PIECE} addresses at a time. Each
+ * piece is rendered at once (other requests may run between pieces, so the responder's
+ * tally is read after each piece and added up); `done` counts the whole request.
+ */
+function* batchPieces(
+  responder: GeoipResponder,
+  addresses: readonly string[],
+  done: () => void,
+): Generator<string> {
+  const sums = { found: 0, notFound: 0, invalid: 0, error: 0 };
+  let body = "[";
+  for (let start = 0; start < addresses.length; start += BATCH_PIECE) {
+    responder.startTally("json");
+    const end = Math.min(addresses.length, start + BATCH_PIECE);
+    for (let i = start; i < end; i++) {
+      const address = addresses[i]!;
+      const answer = responder.answer("json", address);
+      if (i > 0) body += ",";
+      body += answer.result === "found" || answer.result === "not_found"
+        ? answer.text
+        : JSON.stringify({ ip: address, error: answer.text });
+    }
+    const tally = responder.tally;
+    sums.found += tally.found;
+    sums.notFound += tally.notFound;
+    sums.invalid += tally.invalid;
+    sums.error += tally.error;
+    yield body;
+    body = "";
+  }
+  responder.startTally("json");
+  Object.assign(responder.tally, sums);
+  done();
+  yield body + "]";
+}
+
 /**
  * Answers lookups through the responder of the moment, counting each request in the
  * service's metrics as ZeroMQ requests are counted.
@@ -196,9 +237,9 @@ class HttpLookups {
   }
 
   /** One address: the answer, 404 when not found, 4xx/5xx with the reason. */
-  one(format: "geoip" | "json", address: string): Response {
+  one(format: "geoip" | "json", address: string): HttpAnswer {
     const answer = this.#lookUp(format, (responder) => responder.answer(format, address));
-    if (answer instanceof Response) return answer;
+    if (isAnswer(answer)) return answer;
     const status = answer.result === "found" ? 200 : 404;
     return format === "json"
       ? reply(status, answer.text, JSON_TYPE)
@@ -210,7 +251,7 @@ class HttpLookups {
    * record (`{"ip", "network", "fields": {path: value}}`), `?lang=de,en` the names in
    * those languages.
    */
-  shaped(format: "geoip" | "json", address: string, query: URLSearchParams): Response {
+  shaped(format: "geoip" | "json", address: string, query: URLSearchParams): HttpAnswer {
     for (const name of query.keys()) {
       if (name !== "lang" && name !== "fields") {
         throw new HttpProblem(400, `unknown query parameter "${name}"; expected fields or lang`);
@@ -225,7 +266,7 @@ class HttpLookups {
       throw new HttpProblem(400, '"lang" chooses names: use it with /geoip/<ip> or with fields');
     }
     const answer = this.#lookUp(format, (responder) => responder.lookupRecord(address));
-    if (answer instanceof Response) return answer;
+    if (isAnswer(answer)) return answer;
     const status = answer.result === "found" ? 200 : 404;
     if (format === "geoip") {
       if (answer.result !== "found") return reply(404, "NOT_FOUND", TEXT_TYPE);
@@ -250,24 +291,23 @@ class HttpLookups {
     );
   }
 
-  /** Many addresses: an array of JSON answers, or of `{ip, error}` per bad address. */
-  batch(addresses: string[]): Response {
+  /**
+   * Many addresses: an array of JSON answers, or of `{ip, error}` per bad address. The
+   * body is made a few addresses at a time, as the client takes it, all from the
+   * responder of the moment the request came; the request is counted once it is whole.
+   */
+  batch(addresses: string[]): HttpAnswer {
     if (addresses.length > this.#maxAddresses) {
       throw new HttpProblem(400, `more than ${this.#maxAddresses} addresses in one request`);
     }
     const started = performance.now();
-    const responder = this.#begin("json");
-    let body = "[";
-    for (let i = 0; i < addresses.length; i++) {
-      const address = addresses[i]!;
-      const answer = responder.answer("json", address);
-      if (i > 0) body += ",";
-      body += answer.result === "found" || answer.result === "not_found"
-        ? answer.text
-        : JSON.stringify({ ip: address, error: answer.text });
-    }
-    this.#count(started);
-    return reply(200, body + "]", JSON_TYPE);
+    const responder = this.#responder();
+    const counter = this.#counterFor(responder);
+    return reply(
+      200,
+      batchPieces(responder, addresses, () => counter.answered(started)),
+      JSON_TYPE,
+    );
   }
 
   /**
@@ -277,7 +317,7 @@ class HttpLookups {
   #lookUp<T extends AddressAnswer>(
     format: "geoip" | "json",
     lookUp: (responder: GeoipResponder) => T,
-  ): T | Response {
+  ): T | HttpAnswer {
     const started = performance.now();
     const responder = this.#begin(format);
     const answer = lookUp(responder);
@@ -289,13 +329,18 @@ class HttpLookups {
 
   #begin(format: "geoip" | "json"): GeoipResponder {
     const responder = this.#responder();
+    this.#counterFor(responder);
+    responder.startTally(format);
+    return responder;
+  }
+
+  #counterFor(responder: GeoipResponder): RequestCounter {
     // A new responder (after a reload) gets a new counter, before its first lookup.
     if (this.#counted !== responder) {
       this.#counted = responder;
       this.#counter = new RequestCounter(this.#metrics, responder, "http");
     }
-    responder.startTally(format);
-    return responder;
+    return this.#counter!;
   }
 
   #count(started: number): void {
@@ -341,17 +386,35 @@ class HttpLookups {
  */
 export function startHttpFace(options: HttpFaceOptions): HttpFace {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limits: HttpLimits = {
+    ...DEFAULT_HTTP_LIMITS,
+    ...options.limits,
+    maxBodyBytes,
+  };
   const lookups = new HttpLookups(options);
+  const { rateLimiter, metrics } = options;
 
-  const route = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
-    const path = url.pathname;
+  const limit = (request: HttpRequest): void => {
+    if (rateLimiter === undefined) return;
+    const now = Date.now();
+    if (rateLimiter.allow(request.remoteAddress, now)) return;
+    const seconds = Math.max(
+      1,
+      Math.ceil(rateLimiter.retryAfterSeconds(request.remoteAddress, now)),
+    );
+    throw new HttpProblem(429, "rate limited; try again later", { "retry-after": String(seconds) });
+  };
+
+  const route = (request: HttpRequest): HttpAnswer => {
+    const path = request.path;
+    const query = () => new URLSearchParams(request.query);
     if (path === "/json") {
       requireMethod(request, READ_AND_POST);
+      limit(request);
       if (request.method === "POST") {
-        return lookups.batch(parseAddressList(await readBody(request, maxBodyBytes)));
+        return lookups.batch(parseAddressList(decodeBody(request.body)));
       }
-      const addresses = url.searchParams.getAll("ip");
+      const addresses = query().getAll("ip");
       if (addresses.length === 0) {
         throw new HttpProblem(400, 'missing "ip" query parameter, e.g. /json?ip=81.2.69.160');
       }
@@ -359,14 +422,16 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     }
     if (path.startsWith("/json/")) {
       requireMethod(request, READ_ONLY);
+      limit(request);
       const address = decodeSegment(path.slice("/json/".length));
-      if (url.searchParams.size > 0) return lookups.shaped("json", address, url.searchParams);
+      if (request.query !== "") return lookups.shaped("json", address, query());
       return lookups.one("json", address);
     }
     if (path.startsWith("/geoip/")) {
       requireMethod(request, READ_ONLY);
+      limit(request);
       const address = decodeSegment(path.slice("/geoip/".length));
-      if (url.searchParams.size > 0) return lookups.shaped("geoip", address, url.searchParams);
+      if (request.query !== "") return lookups.shaped("geoip", address, query());
       return lookups.one("geoip", address);
     }
     if (path === "/healthz") {
@@ -383,9 +448,9 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     throw new HttpProblem(404, `not found: ${path}`);
   };
 
-  const handler = async (request: Request): Promise<Response> => {
+  const handler = (request: HttpRequest): HttpAnswer => {
     try {
-      return await route(request);
+      return route(request);
     } catch (error) {
       if (error instanceof HttpProblem) {
         return jsonError(error.status, error.message, error.headers);
@@ -395,14 +460,19 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     }
   };
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: HttpServer;
   try {
-    server = Deno.serve({
+    server = HttpServer.listen({
       hostname: options.hostname,
       port: options.port,
-      onListen: (addr) => options.onListen?.({ hostname: addr.hostname, port: addr.port }),
-      onError: () => jsonError(500, "internal error"),
+      limits,
       handler,
+      problem: jsonError,
+      events: {
+        dropped: (reason) => metrics.recordHttpDrop(reason),
+        acceptFailed: () => metrics.recordHttpAcceptFailure(),
+        connections: (open) => metrics.setHttpConnections(open),
+      },
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -411,12 +481,13 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
       { cause: error },
     );
   }
+  options.onListen?.({ ...server.addr });
   const addr = { hostname: server.addr.hostname, port: server.addr.port };
   let stopping: Promise<void> | undefined;
   return {
     addr,
     shutdown(): Promise<void> {
-      stopping ??= server.shutdown().then(() => server.finished);
+      stopping ??= server.shutdown();
       return stopping;
     },
   };

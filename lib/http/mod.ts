@@ -1,6 +1,7 @@
 /**
  * The HTTP face of geoipmq: lookups as JSON and TSV, a health check and Prometheus
- * metrics, on Deno's own server. See `docs/HTTP.md`.
+ * metrics, on a small HTTP/1.1 server of its own that bounds connections, time and
+ * bytes per client. See `docs/HTTP.md`.
  *
  * @module
  */
@@ -8,6 +9,14 @@
 export {
   DEFAULT_MAX_BODY_BYTES,
   type HttpFace,
+  type HttpFaceLimits,
   type HttpFaceOptions,
   startHttpFace,
 } from "./http_face.ts";
+export {
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_MAX_CONNECTIONS,
+  defaultMaxConnections,
+  type HttpLimits,
+} from "./http_server.ts";
+export type { RequestRateLimiter } from "./rate_limit.ts";

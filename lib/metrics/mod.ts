@@ -9,6 +9,8 @@ export {
   type DatabaseFacts,
   DURATION_BUCKETS_MICROS,
   type DurationHistogram,
+  HTTP_DROP_REASONS,
+  type HttpDropReason,
   LIMIT_KINDS,
   type LimitKind,
   LOOKUP_RESULTS,

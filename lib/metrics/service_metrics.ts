@@ -51,6 +51,21 @@ export const RELOAD_OUTCOMES = ["success", "failure"] as const;
 export type ReloadOutcome = typeof RELOAD_OUTCOMES[number];
 
 /**
+ * Why the HTTP server refused or closed a connection itself, counted by
+ * `geoipmq_http_connections_dropped_total`: over `--http-max-connections` (answered 503),
+ * no whole head within the header timeout, no whole request and answer within the request
+ * timeout, or a request refused with 400, 413 or 431 and the connection closed.
+ */
+export const HTTP_DROP_REASONS = [
+  "max_connections",
+  "header_timeout",
+  "request_timeout",
+  "bad_request",
+] as const;
+/** A reason, see {@linkcode HTTP_DROP_REASONS}. */
+export type HttpDropReason = typeof HTTP_DROP_REASONS[number];
+
+/**
  * Upper bounds (inclusive) of the request latency histogram's buckets, in microseconds:
  * 25 µs to 1 s. A last `+Inf` bucket follows.
  */
@@ -110,6 +125,12 @@ export interface MetricsSnapshot {
   workersAlive: number;
   /** Brokers connected to, of the `--connect` endpoints (0 of 0 without any). */
   brokers: { connected: number; endpoints: number };
+  /** HTTP connections refused or closed by the server, by reason. */
+  httpDropped: Record<HttpDropReason, number>;
+  /** Failed accepts of HTTP connections (e.g. too many open files). */
+  httpAcceptFailures: number;
+  /** HTTP connections open, as last set. */
+  httpConnections: number;
   /** The databases now serving, in `--db` order (none before {@linkcode ServiceMetrics.setDatabases}). */
   databases: readonly DatabaseFacts[];
   /** geoipmq's version. */
@@ -124,7 +145,8 @@ const WORD_MAGIC = 0;
 const WORD_WORKERS = 1;
 const WORD_BROKERS = 2;
 const WORD_BROKER_ENDPOINTS = 3;
-const HEADER_WORDS = 4;
+const WORD_HTTP_CONNECTIONS = 4;
+const HEADER_WORDS = 5;
 /**
  * Counter slots (each two words): per transport, the requests (verb × outcome), the
  * lookups by result, the histogram's buckets and its sum; then the shared ones.
@@ -140,7 +162,9 @@ const SLOT_CACHE_HITS = TRANSPORT_SLOTS * REQUEST_TRANSPORTS.length;
 const SLOT_CACHE_MISSES = SLOT_CACHE_HITS + 1;
 const SLOT_RELOADS = SLOT_CACHE_MISSES + 1;
 const SLOT_LIMITED = SLOT_RELOADS + RELOAD_OUTCOMES.length;
-const SLOTS = SLOT_LIMITED + LIMIT_KINDS.length * REQUEST_TRANSPORTS.length;
+const SLOT_HTTP_DROPPED = SLOT_LIMITED + LIMIT_KINDS.length * REQUEST_TRANSPORTS.length;
+const SLOT_HTTP_ACCEPT_FAILURES = SLOT_HTTP_DROPPED + HTTP_DROP_REASONS.length;
+const SLOTS = SLOT_HTTP_ACCEPT_FAILURES + 1;
 const BUFFER_BYTES = (HEADER_WORDS + SLOTS * 2) * 4;
 
 function verbIndex(verb: RequestVerb): number {
@@ -334,6 +358,29 @@ export class ServiceMetrics {
   }
 
   /**
+   * Counts an HTTP connection the server refused or closed itself.
+   *
+   * @param reason why, see {@linkcode HTTP_DROP_REASONS}
+   */
+  recordHttpDrop(reason: HttpDropReason): void {
+    addTo(this.#words, SLOT_HTTP_DROPPED + HTTP_DROP_REASONS.indexOf(reason), 1);
+  }
+
+  /** Counts a failed accept of an HTTP connection. */
+  recordHttpAcceptFailure(): void {
+    addTo(this.#words, SLOT_HTTP_ACCEPT_FAILURES, 1);
+  }
+
+  /**
+   * Sets the number of HTTP connections open.
+   *
+   * @param n a count, 0 or more
+   */
+  setHttpConnections(n: number): void {
+    Atomics.store(this.#words, WORD_HTTP_CONNECTIONS, toCount(n));
+  }
+
+  /**
    * Sets the databases now serving (main thread: the facts stay in this object).
    *
    * @param facts each one's type, path and build time, in `--db` order
@@ -435,6 +482,11 @@ export class ServiceMetrics {
       reloads: this.reloads(),
       workersAlive: Atomics.load(this.#words, WORD_WORKERS),
       brokers: this.brokers(),
+      httpDropped: Object.fromEntries(
+        HTTP_DROP_REASONS.map((reason, i) => [reason, this.#read(SLOT_HTTP_DROPPED + i)]),
+      ) as Record<HttpDropReason, number>,
+      httpAcceptFailures: this.#read(SLOT_HTTP_ACCEPT_FAILURES),
+      httpConnections: Atomics.load(this.#words, WORD_HTTP_CONNECTIONS),
       databases: this.#databases,
       version: this.#version,
     };
@@ -536,6 +588,24 @@ export class ServiceMetrics {
       );
       lines.push(`geoipmq_brokers_connected ${s.brokers.connected}`);
     }
+    family("geoipmq_http_connections", "gauge", "HTTP connections open.");
+    lines.push(`geoipmq_http_connections ${s.httpConnections}`);
+    family(
+      "geoipmq_http_connections_dropped_total",
+      "counter",
+      "HTTP connections the server refused or closed itself, by reason.",
+    );
+    for (const reason of HTTP_DROP_REASONS) {
+      lines.push(
+        `geoipmq_http_connections_dropped_total{reason="${reason}"} ${s.httpDropped[reason]}`,
+      );
+    }
+    family(
+      "geoipmq_http_accept_failures_total",
+      "counter",
+      "Failed accepts of HTTP connections (e.g. too many open files); each is retried.",
+    );
+    lines.push(`geoipmq_http_accept_failures_total ${s.httpAcceptFailures}`);
     if (s.databases.length > 0) {
       family(
         "geoipmq_database_info",

@@ -24,16 +24,21 @@ import {
   sameKind,
   watchDatabase,
 } from "../database/mod.ts";
-import { type HttpFace, startHttpFace } from "../http/mod.ts";
+import {
+  defaultMaxConnections,
+  type HttpFace,
+  type HttpFaceLimits,
+  startHttpFace,
+} from "../http/mod.ts";
 import { type Logger, oneLine } from "../log/mod.ts";
-import { GeoipResponder, type ServerInfo } from "../lookup/mod.ts";
+import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
 import {
   DEFAULT_MAX_INBOUND_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
   type RequestLimits,
 } from "../protocol/mod.ts";
-import { isLoopbackEndpoint, type Libzmq, openLibzmq } from "../zmq/mod.ts";
+import { isLoopbackEndpoint, type Libzmq, openFileLimit, openLibzmq } from "../zmq/mod.ts";
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import type { BrokerLinkEvent } from "./broker_link.ts";
 import { DatabaseReloader } from "./reloader.ts";
@@ -90,6 +95,11 @@ export interface ServiceOptions {
   watch: boolean;
   /** Where to serve HTTP (port 0 picks one), or undefined for no HTTP. */
   http: { hostname: string; port: number } | undefined;
+  /**
+   * HTTP's connection cap and deadlines; each one left out takes its default (the cap:
+   * 1024, or half the soft open-file limit when lower).
+   */
+  httpLimits?: HttpFaceLimits;
 }
 
 /** What {@linkcode startService} needs beside the options. */
@@ -231,7 +241,15 @@ export async function startService(
   metrics.setDatabases(databases.map(databaseFacts));
   if (options.http !== undefined) {
     try {
-      service.startHttp(options.http, options.maxAddresses);
+      service.startHttp(options.http, {
+        maxAddresses: options.maxAddresses,
+        // The cap, unless given, from the open-file limit: HTTP leaves ZeroMQ descriptors.
+        limits: {
+          maxConnections: defaultMaxConnections(openFileLimit(lib)),
+          ...options.httpLimits,
+        },
+        rateLimit: options.rateLimit ?? 0,
+      });
     } catch (error) {
       await pool.stop();
       throw new StartupError((error as Error).message, { cause: error });
@@ -399,12 +417,30 @@ export class Service {
   }
 
   /** Starts the HTTP face (from {@linkcode startService}). */
-  startHttp(address: { hostname: string; port: number }, maxAddresses: number): void {
+  startHttp(
+    address: { hostname: string; port: number },
+    options: { maxAddresses: number; limits: HttpFaceLimits; rateLimit?: number },
+  ): void {
     const { pool, metrics } = this.#parts;
+    const limiter = (options.rateLimit ?? 0) > 0
+      ? new RateLimiter({ perSecond: options.rateLimit! })
+      : undefined;
     this.#http = startHttpFace({
       ...address,
+      ...(limiter === undefined ? {} : {
+        rateLimiter: {
+          allow: (peer: string, nowMs: number) => {
+            if (limiter.allow(peer, nowMs)) return true;
+            metrics.recordLimited("rate", "http");
+            return false;
+          },
+          retryAfterSeconds: (peer: string, nowMs: number) =>
+            limiter.retryAfterSeconds(peer, nowMs),
+        },
+      }),
       responder: () => this.#httpResponder,
-      maxAddresses,
+      maxAddresses: options.maxAddresses,
+      limits: options.limits,
       metrics,
       health: () => {
         const alive = pool.workersAlive;

@@ -40,6 +40,7 @@ export {
 export { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "./embedded.ts";
 export { isLoopbackEndpoint } from "./endpoint.ts";
 export {
+  openFileLimit,
   shutdownConnection,
   TcpCounters,
   trimFreedMemory,

@@ -3,7 +3,8 @@
  * task's permissions (`--allow-ffi`, no `--allow-write`): a non-blocking `connect(2)` to a
  * Unix socket (is someone listening at an `ipc://` path?), `unlink(2)` of a socket
  * file, a TCP connection's byte counters (`TCP_INFO`) and `shutdown(2)` on a descriptor
- * libzmq owns, and glibc's `malloc_trim` to hand freed memory back to the system. (The open-file limit needs nothing: Deno raises its soft limit to the hard one
+ * libzmq owns, glibc's `malloc_trim` to hand freed memory back to the system, and
+ * `getrlimit(2)` for the open-file limit (`/proc/self/limits` needs `--allow-all`). (The open-file limit needs nothing: Deno raises its soft limit to the hard one
  * when it starts.) They come from the C library through
  * the handle libzmq was loaded with, so `Deno.dlopen` is still called in one place.
  * Linux only: elsewhere each call answers as if there were nothing to do.
@@ -21,6 +22,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOCKADDR_UN_SIZE = 110;
 const SUN_PATH_MAX = 107;
 const EAGAIN = 11;
+const RLIMIT_NOFILE = 7;
 const EINPROGRESS = 115;
 
 /**
@@ -153,4 +155,26 @@ export function shutdownConnection(lib: Libzmq, fd: number): boolean {
 export function trimFreedMemory(lib: Libzmq): void {
   if (Deno.build.os !== "linux") return;
   lib.symbols.malloc_trim(0n);
+}
+
+/**
+ * The process's soft limit on open files (`getrlimit(RLIMIT_NOFILE)`).
+ *
+ * @example
+ * ```ts
+ * import { openLibzmq } from "./locator.ts";
+ * import { openFileLimit } from "./system.ts";
+ * const limit = openFileLimit(openLibzmq(undefined));
+ * console.log(limit === undefined || limit > 0); // true
+ * ```
+ *
+ * @param lib the loaded libzmq
+ * @returns the soft limit, or undefined when it cannot be read (or is unlimited)
+ */
+export function openFileLimit(lib: Libzmq): number | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const limits = new BigUint64Array(2);
+  if (lib.symbols.getrlimit(RLIMIT_NOFILE, limits) !== 0) return undefined;
+  const soft = limits[0]!;
+  return soft >= 2n ** 53n ? undefined : Number(soft);
 }

@@ -149,3 +149,29 @@ Deno.test("--rate-limit answers ERROR rate limited past N requests a second", as
     assert.equal(askOrNull(socket, "ping"), "pong", "allowed again a second later");
   });
 });
+
+Deno.test("--rate-limit answers 429 with Retry-After over HTTP past N requests a second", async () => {
+  await withTempFile(cityFixture(), async (path) => {
+    const httpPort = freeLoopbackPort();
+    await using service = await startOnDatabase(path, {
+      workers: 1,
+      flags: ["--rate-limit", "3", "--http", `127.0.0.1:${httpPort}`],
+    });
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const response = await fetch(`http://127.0.0.1:${httpPort}/json/81.2.69.160`);
+      await response.body?.cancel();
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get("retry-after");
+    }
+    const ok = statuses.filter((status) => status === 200).length;
+    assert.ok(ok >= 3 && ok <= 4, JSON.stringify(statuses));
+    assert.equal(ok + statuses.filter((status) => status === 429).length, 10);
+    assert.equal(retryAfter, "1");
+    assert.equal(await limited(httpPort, "http", "rate"), 10 - ok);
+    const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+    await health.body?.cancel();
+    assert.equal(health.status, 200, "/healthz is not limited");
+  });
+});

@@ -238,6 +238,9 @@ Deno.test("the exposition text parses, with every family and escaped labels", ()
     geoipmq_reloads_total: "counter",
     geoipmq_limited_total: "counter",
     geoipmq_workers_alive: "gauge",
+    geoipmq_http_connections: "gauge",
+    geoipmq_http_connections_dropped_total: "counter",
+    geoipmq_http_accept_failures_total: "counter",
     geoipmq_database_info: "gauge",
     geoipmq_database_build_timestamp_seconds: "gauge",
     geoipmq_database_age_seconds: "gauge",
@@ -297,6 +300,25 @@ Deno.test("counters are 64 bits wide and ignore nonsense counts", () => {
   const { lookups, cache } = metrics.snapshot();
   assert.deepEqual(lookups.zmq, { found: 6_000_000_000, not_found: 0, invalid: 0, error: 0 });
   assert.equal(cache.hits, 2 ** 32 - 1, "one call adds at most 2^32 - 1");
+});
+
+Deno.test("HTTP connections dropped, failed accepts and open connections are counted", () => {
+  const metrics = ServiceMetrics.create({ version: "0.0.0" });
+  const other = ServiceMetrics.fromBuffer(metrics.buffer, { version: "0.0.0" });
+  other.recordHttpDrop("max_connections");
+  other.recordHttpDrop("max_connections");
+  metrics.recordHttpDrop("header_timeout");
+  metrics.recordHttpAcceptFailure();
+  other.setHttpConnections(7);
+  const text = parseExposition(metrics.renderPrometheus());
+  const dropped = "geoipmq_http_connections_dropped_total";
+  assert.equal(find(text, dropped, { reason: "max_connections" }), 2);
+  assert.equal(find(text, dropped, { reason: "header_timeout" }), 1);
+  assert.equal(find(text, dropped, { reason: "request_timeout" }), 0);
+  assert.equal(find(text, dropped, { reason: "bad_request" }), 0);
+  assert.equal(find(text, "geoipmq_http_accept_failures_total"), 1);
+  assert.equal(find(text, "geoipmq_http_connections"), 7);
+  assert.equal(metrics.snapshot().httpDropped.max_connections, 2);
 });
 
 Deno.test("fromBuffer shares the counters and refuses a foreign buffer", () => {
