@@ -16,6 +16,12 @@ export {
   parsePlace,
 } from "./client.ts";
 export { type BrokerOptions, GeoipBroker } from "./broker.ts";
+export {
+  BROKER_MAX_FRAMES,
+  BrokerLoop,
+  type BrokerLoopOptions,
+  type BrokerTally,
+} from "./broker_loop.ts";
 export { type BrokerCommandOptions, runBroker } from "./broker_command.ts";
 export {
   type QueryCurveFiles,

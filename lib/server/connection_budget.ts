@@ -45,6 +45,8 @@ const FRAMING_BYTES_PER_FRAME = 48;
 const HANDSHAKE_BYTES = 4096;
 /** How often every connection is looked at. */
 const SCAN_INTERVAL_MS = 1000;
+/** Reply bytes sent since the last scan that make a scan happen at once (at most). */
+const SENT_TRIGGER_BYTES = 8 * 1024 * 1024;
 /** How often the process's resident memory is looked at, between scans. */
 const RSS_INTERVAL_MS = 100;
 /** Growth of resident memory since the last scan that makes a scan happen at once. */
@@ -116,6 +118,8 @@ export class ConnectionBudget {
   #nextRssLook = 0;
   #rssAtScan = 0;
   #trimDue = false;
+  #sentSinceScan = 0;
+  readonly #sentTrigger: number;
   #nextTrim = 0;
   #cuts = 0;
 
@@ -128,6 +132,7 @@ export class ConnectionBudget {
     this.#counters = new TcpCounters(lib);
     this.#maxInboundBytes = options.maxInboundBytes;
     this.#maxOutboundBytes = options.maxOutboundBytes;
+    this.#sentTrigger = Math.min(options.maxOutboundBytes / 2, SENT_TRIGGER_BYTES);
     this.#onCut = options.onCut;
     this.#onStall = options.onStall;
   }
@@ -236,6 +241,7 @@ export class ConnectionBudget {
   sent(fd: number, bytes: number): void {
     const watched = this.#watched.get(fd);
     if (watched !== undefined) watched.sent += bytes;
+    this.#sentSinceScan += bytes;
   }
 
   /**
@@ -244,6 +250,11 @@ export class ConnectionBudget {
    * @param nowMs `performance.now()`
    */
   check(nowMs: number): void {
+    if (this.#sentSinceScan >= this.#sentTrigger) {
+      // Replies have been sent faster than any peer could be trusted to read them.
+      this.#scanAt(nowMs);
+      return;
+    }
     if (nowMs < this.#nextRssLook) return;
     this.#nextRssLook = nowMs + RSS_INTERVAL_MS;
     this.#takeEvents();
@@ -255,7 +266,12 @@ export class ConnectionBudget {
     }
     const rss = residentBytes();
     if (nowMs < this.#nextScan && rss - this.#rssAtScan < RSS_TRIGGER_BYTES) return;
+    this.#scanAt(nowMs);
+  }
+
+  #scanAt(nowMs: number): void {
     this.#nextScan = nowMs + SCAN_INTERVAL_MS;
+    this.#sentSinceScan = 0;
     this.scan();
     this.#rssAtScan = residentBytes();
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BrokerLoop } from "../../lib/client/broker_loop.ts";
+import { BrokerLoop } from "../../lib/client/mod.ts";
 import {
   openLibzmq,
   SocketOption,
