@@ -153,7 +153,7 @@ Deno.test("--rate-limit answers ERROR rate limited past N requests a second", as
 Deno.test("--rate-limit answers 429 with Retry-After over HTTP past N requests a second", async () => {
   await withTempFile(cityFixture(), async (path) => {
     const httpPort = freeLoopbackPort();
-    await using service = await startOnDatabase(path, {
+    await using _service = await startOnDatabase(path, {
       workers: 1,
       flags: ["--rate-limit", "3", "--http", `127.0.0.1:${httpPort}`],
     });
