@@ -197,9 +197,10 @@ export class RouterLoop {
     const started = performance.now();
     this.#envelopeCount = 0;
     this.#hasDelimiter = false;
-    let frames = 1;
     let problem: string | undefined;
-    while (router.hasMore()) {
+    // A ROUTER's first frame is the routing id it prepends, always followed by more: ask
+    // libzmq (ZMQ_RCVMORE) only from the second frame on.
+    do {
       // The frame just received was part of the envelope: keep it for the reply.
       if (problem !== undefined) {
         // Already refused: receive the rest, noting the delimiter the reply needs.
@@ -219,9 +220,8 @@ export class RouterLoop {
         problem = `more than ${MAX_ENVELOPE_FRAMES} envelope frames`;
       }
       size = router.receiveFrameInto(request, 0);
-      frames++;
-    }
-    if (frames === 1 || this.#envelopeCount === 0) return true; // not from a peer: drop
+    } while (router.hasMore());
+    if (this.#envelopeCount === 0) return true; // no routing id to answer: drop
     const reply = this.#reply;
     let answered = false;
     if (problem !== undefined) {
