@@ -8,7 +8,9 @@
 export {
   type DatabaseFacts,
   DURATION_BUCKETS_MICROS,
+  durationBucket,
   type DurationHistogram,
+  durationMicros,
   LOOKUP_RESULTS,
   type LookupResultKind,
   type MetricsSnapshot,
