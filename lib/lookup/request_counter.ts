@@ -75,6 +75,7 @@ export class RequestCounter {
   readonly #responder: GeoipResponder;
   readonly #transport: RequestTransport;
   readonly #defer: boolean;
+  readonly #now: () => number;
   /** Counts not yet added up (deferring only): see the `SLOT_` constants. */
   readonly #kept = new Float64Array(KEPT_SLOTS);
   #keptRequests = 0;
@@ -88,26 +89,28 @@ export class RequestCounter {
    * @param responder whose tally and cache to read
    * @param transport how the requests come (default `zmq`)
    * @param options `defer: true` to add the counts up in batches (then call
-   *   {@linkcode RequestCounter.flush} when the loop goes idle and before it leaves)
+   *   {@linkcode RequestCounter.flush} when the loop goes idle and before it leaves);
+   *   `now`, the clock the loop reads its start times from (default `performance.now`)
    */
   constructor(
     metrics: ServiceMetrics,
     responder: GeoipResponder,
     transport: RequestTransport = "zmq",
-    options: { defer?: boolean } = {},
+    options: { defer?: boolean; now?: () => number } = {},
   ) {
     this.#metrics = metrics;
     this.#responder = responder;
     this.#transport = transport;
     this.#defer = options.defer === true;
+    this.#now = options.now ?? (() => performance.now());
     this.#hits = responder.cacheHits;
     this.#misses = responder.cacheMisses;
   }
 
-  /** @param started `performance.now()` when the request arrived */
+  /** @param started the clock's time when the request arrived */
   answered(started: number): void {
     const tally = this.#responder.tally;
-    const now = performance.now();
+    const now = this.#now();
     const micros = (now - started) * 1000;
     if (!this.#defer) {
       const metrics = this.#metrics;
@@ -125,9 +128,9 @@ export class RequestCounter {
     this.#keep(requestSlot(tally.verb, tally.outcome), micros, now);
   }
 
-  /** @param started `performance.now()` when the malformed request arrived */
+  /** @param started the clock's time when the malformed request arrived */
   refused(started: number): void {
-    const now = performance.now();
+    const now = this.#now();
     const micros = (now - started) * 1000;
     if (!this.#defer) {
       this.#metrics.recordRequest("invalid", "error", micros, this.#transport);

@@ -17,6 +17,7 @@ import {
   isInterrupted,
   isTerminated,
   type Libzmq,
+  MonotonicClock,
   ZMQ_DONTWAIT,
   ZMQ_SNDMORE,
   ZmqMessage,
@@ -61,14 +62,6 @@ export interface RouterLoopOptions {
   metrics: ServiceMetrics;
 }
 
-/**
- * The front end keeps its counts and adds them to the shared metrics in batches (at most
- * 100 ms late while requests come, and when idle for CONTROL_POLL_MS): per request, a
- * few additions in its own memory instead of six `Atomics.add` on memory shared by
- * every thread.
- */
-const DEFER = { defer: true };
-
 /** How long a stopping front end waits for the pool's replies, in milliseconds. */
 const DRAIN_TIMEOUT_MS = 2000;
 /** Requests left at the end of a drain are counted up to this many. */
@@ -85,7 +78,14 @@ export class RouterLoop {
   readonly #control: LoopControl;
   readonly #metrics: ServiceMetrics;
   #responder: GeoipResponder;
+  /**
+   * Counts in its own memory and adds up to the shared metrics in batches (at most 100 ms
+   * late while requests come, and when idle for CONTROL_POLL_MS): per request, a few
+   * additions instead of six `Atomics.add` on memory shared by every thread.
+   */
   #counter: RequestCounter;
+  /** Times requests: cheaper to read than `performance.now()`. */
+  readonly #clock: MonotonicClock;
   readonly #limits: RequestLimits;
   readonly #poller: ZmqPoller | null;
   readonly #message: ZmqMessage;
@@ -105,7 +105,8 @@ export class RouterLoop {
     this.#control = options.control;
     this.#metrics = options.metrics;
     this.#responder = options.responder;
-    this.#counter = new RequestCounter(options.metrics, options.responder, "zmq", DEFER);
+    this.#clock = new MonotonicClock(options.lib);
+    this.#counter = this.#newCounter(options.responder);
     this.#limits = options.limits;
     this.#poller = options.pool === null
       ? null
@@ -173,8 +174,17 @@ export class RouterLoop {
     if (responder === this.#responder) return false;
     this.#responder = responder;
     this.#counter.flush();
-    this.#counter = new RequestCounter(this.#metrics, responder, "zmq", DEFER);
+    this.#counter = this.#newCounter(responder);
     return true;
+  }
+
+  /** A counter that keeps its counts, timing requests on the loop's clock. */
+  #newCounter(responder: GeoipResponder): RequestCounter {
+    const clock = this.#clock;
+    return new RequestCounter(this.#metrics, responder, "zmq", {
+      defer: true,
+      now: () => clock.now(),
+    });
   }
 
   /** Takes no new requests; passes on the pool's replies still due, then returns. */
@@ -215,7 +225,7 @@ export class RouterLoop {
     const request = this.#request;
     let size = router.tryReceiveFrameInto(request, flags);
     if (size < 0) return false;
-    const started = performance.now();
+    const started = this.#clock.now();
     this.#envelopeCount = 0;
     this.#hasDelimiter = false;
     let problem: string | undefined;

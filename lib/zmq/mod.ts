@@ -39,3 +39,4 @@ export {
 export { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "./embedded.ts";
 export { isLoopbackEndpoint } from "./endpoint.ts";
 export { unixListenerAt, unlinkFile } from "./system.ts";
+export { MonotonicClock } from "./clock.ts";
