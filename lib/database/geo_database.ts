@@ -331,6 +331,9 @@ function describeFsError(error: unknown): string {
   return String(error);
 }
 
+/** IPv4 lookups start from a table of the tree's first this many levels (64 Ki entries). */
+const IPV4_TABLE_BITS = 16;
+
 /**
  * An open MaxMind database.
  *
@@ -359,6 +362,14 @@ export class GeoDatabase {
   readonly #dataSectionSize: number;
   readonly #ipv4Start: number;
   readonly #ipv4StartDepth: number;
+  /**
+   * Where an IPv4 walk is after the address's first {@linkcode IPV4_TABLE_BITS} bits, by
+   * those bits: the node (or record) reached, and at what depth the walk stopped there
+   * (earlier for a network shorter than /16). Made at the first IPv4 lookup; it skips the
+   * top of the tree, 16 dependent reads per lookup.
+   */
+  #ipv4Nodes: Uint32Array | null = null;
+  #ipv4Depths: Uint8Array | null = null;
 
   readonly #budget: DecodeBudget;
 
@@ -548,14 +559,17 @@ export class GeoDatabase {
     const bitCount = version === 4 ? 32 : 128;
     const nodeCount = this.#nodeCount;
     let node: number;
+    let depth = 0;
     if (version === 4) {
-      node = this.#ipv4Start;
+      const index = (bytes[0]! << 8) | bytes[1]!;
+      if (this.#ipv4Nodes === null) this.#makeIpv4Table();
+      node = this.#ipv4Nodes![index]!;
+      depth = this.#ipv4Depths![index]!;
     } else if (this.metadata.ipVersion === 4) {
       throw new AddressFamilyError("IPv6 address in an IPv4-only database");
     } else {
       node = 0;
     }
-    let depth = 0;
     for (; depth < bitCount && node < nodeCount; depth++) {
       node = this.#readRecord(node, (bytes[depth >> 3]! >> (7 - (depth & 7))) & 1);
     }
@@ -567,6 +581,30 @@ export class GeoDatabase {
       throw new Error("search tree points outside the data section");
     }
     return recordOffset;
+  }
+
+  /** Walks the top {@linkcode IPV4_TABLE_BITS} levels of the IPv4 tree once, for every prefix. */
+  #makeIpv4Table(): void {
+    const size = 1 << IPV4_TABLE_BITS;
+    const nodes = new Uint32Array(size);
+    const depths = new Uint8Array(size);
+    const nodeCount = this.#nodeCount;
+    // Depth first, at most 2^17 nodes read: a node that ends the walk early fills the
+    // whole range of prefixes under it.
+    const fill = (node: number, depth: number, prefix: number): void => {
+      if (depth === IPV4_TABLE_BITS || node >= nodeCount) {
+        const first = prefix << (IPV4_TABLE_BITS - depth);
+        const end = (prefix + 1) << (IPV4_TABLE_BITS - depth);
+        nodes.fill(node, first, end);
+        depths.fill(depth, first, end);
+        return;
+      }
+      fill(this.#readRecord(node, 0), depth + 1, prefix << 1);
+      fill(this.#readRecord(node, 1), depth + 1, (prefix << 1) | 1);
+    };
+    fill(this.#ipv4Start, 0, 0);
+    this.#ipv4Nodes = nodes;
+    this.#ipv4Depths = depths;
   }
 
   /** The prefix length of the last {@linkcode GeoDatabase.findOffset}. */

@@ -8,7 +8,9 @@
 export {
   type DatabaseFacts,
   DURATION_BUCKETS_MICROS,
+  durationBucket,
   type DurationHistogram,
+  durationMicros,
   HTTP_DROP_REASONS,
   type HttpDropReason,
   LIMIT_KINDS,

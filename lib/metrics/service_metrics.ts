@@ -193,6 +193,29 @@ function toCount(n: number): number {
   return n > 0 ? (n >= MAX_U32 ? MAX_U32 : Math.floor(n)) : 0;
 }
 
+/**
+ * A latency as the histogram counts it: whole microseconds in [0, 2^32 - 1].
+ *
+ * @param micros the latency in microseconds
+ * @returns it rounded and bounded
+ */
+export function durationMicros(micros: number): number {
+  return micros > 0 ? (micros >= MAX_U32 ? MAX_U32 : Math.round(micros)) : 0;
+}
+
+/**
+ * @param us a latency from {@linkcode durationMicros}
+ * @returns the index of its histogram bucket: the first bound it does not exceed, or
+ *   `DURATION_BUCKETS_MICROS.length` for `+Inf`
+ */
+export function durationBucket(us: number): number {
+  let bucket = 0;
+  while (bucket < DURATION_BUCKETS_MICROS.length && us > DURATION_BUCKETS_MICROS[bucket]!) {
+    bucket++;
+  }
+  return bucket;
+}
+
 /** Adds `n` (an integer in [0, 2^32 - 1]) to a 64-bit counter. */
 function addTo(words: Uint32Array<SharedArrayBuffer>, slot: number, n: number): void {
   const low = HEADER_WORDS + slot * 2;
@@ -290,13 +313,54 @@ export class ServiceMetrics {
     const words = this.#words;
     const base = transportBase(transport);
     addTo(words, base + SLOT_REQUESTS + verbIndex(verb) * 2 + (outcome === "ok" ? 0 : 1), 1);
-    const us = micros > 0 ? (micros >= MAX_U32 ? MAX_U32 : Math.round(micros)) : 0;
-    let bucket = 0;
-    while (bucket < DURATION_BUCKETS_MICROS.length && us > DURATION_BUCKETS_MICROS[bucket]!) {
-      bucket++;
-    }
-    addTo(words, base + SLOT_BUCKETS + bucket, 1);
+    const us = durationMicros(micros);
+    addTo(words, base + SLOT_BUCKETS + durationBucket(us), 1);
     if (us > 0) addTo(words, base + SLOT_SUM, us);
+  }
+
+  /**
+   * Counts requests of one verb and outcome at once, for a loop that keeps its counts and
+   * adds them up now and then; their latencies go to
+   * {@linkcode ServiceMetrics.recordDurations}.
+   *
+   * @param verb the requests' verb
+   * @param outcome their outcome
+   * @param count how many (an integer, 0 or more)
+   * @param transport how they came (default `zmq`)
+   */
+  recordRequests(
+    verb: RequestVerb,
+    outcome: RequestOutcome,
+    count: number,
+    transport: RequestTransport = "zmq",
+  ): void {
+    const slot = transportBase(transport) + SLOT_REQUESTS + verbIndex(verb) * 2 +
+      (outcome === "ok" ? 0 : 1);
+    this.#addCount(slot, count);
+  }
+
+  /**
+   * Adds latencies already sorted into the histogram's buckets (with
+   * {@linkcode durationMicros} and {@linkcode durationBucket}, as
+   * {@linkcode ServiceMetrics.recordRequest} does).
+   *
+   * @param bucketCounts requests per bucket: one per {@linkcode DURATION_BUCKETS_MICROS}
+   *   bound, then `+Inf`
+   * @param sumMicros the sum of their {@linkcode durationMicros}
+   * @param transport how they came (default `zmq`)
+   */
+  recordDurations(
+    bucketCounts: ArrayLike<number>,
+    sumMicros: number,
+    transport: RequestTransport = "zmq",
+  ): void {
+    const base = transportBase(transport);
+    for (let bucket = 0; bucket < BUCKET_SLOTS; bucket++) {
+      this.#addCount(base + SLOT_BUCKETS + bucket, bucketCounts[bucket] ?? 0);
+    }
+    for (let left = sumMicros; left > 0; left -= MAX_U32) {
+      this.#addCount(base + SLOT_SUM, Math.min(left, MAX_U32));
+    }
   }
 
   /**

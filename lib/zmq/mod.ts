@@ -48,3 +48,4 @@ export {
   unlinkFile,
 } from "./system.ts";
 export { type MonitorEventRecord, SocketMonitor } from "./monitor.ts";
+export { MonotonicClock } from "./clock.ts";

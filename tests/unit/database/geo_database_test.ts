@@ -113,3 +113,85 @@ Deno.test("GeoDatabase.open() refuses bad files with a one-line reason", async (
     }
   });
 });
+
+/** A walk of the search tree from its root, bit by bit: the reference for findOffset. */
+function walkFromRoot(db: GeoDatabase, address: Uint8Array): string {
+  const { nodeCount, recordSize, ipVersion } = db.metadata;
+  const bytes = db.bytes;
+  const read = (node: number, bit: number) => {
+    const o = node * recordSize / 4;
+    if (recordSize === 24) {
+      return (bytes[o + bit * 3]! << 16) | (bytes[o + bit * 3 + 1]! << 8) | bytes[o + bit * 3 + 2]!;
+    }
+    if (recordSize === 28) {
+      return bit === 0
+        ? ((bytes[o + 3]! & 0xf0) << 20) | (bytes[o]! << 16) | (bytes[o + 1]! << 8) | bytes[o + 2]!
+        : ((bytes[o + 3]! & 0x0f) << 24) | (bytes[o + 4]! << 16) | (bytes[o + 5]! << 8) |
+          bytes[o + 6]!;
+    }
+    const p = o + bit * 4;
+    return bytes[p]! * 2 ** 24 + ((bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!);
+  };
+  let node = 0;
+  for (let i = 0; ipVersion === 6 && i < 96 && node < nodeCount; i++) node = read(node, 0);
+  let depth = 0;
+  for (; depth < 32 && node < nodeCount; depth++) {
+    node = read(node, (address[depth >> 3]! >> (7 - (depth & 7))) & 1);
+  }
+  if (node === nodeCount) return `-1/${depth}`;
+  return `${node - nodeCount - 16}/${depth}`;
+}
+
+Deno.test("IPv4 lookups through the table of the tree's top levels equal a walk from the root", async () => {
+  const directory = new URL("../../fixtures/maxmind/", import.meta.url);
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  for (
+    const name of ["GeoIP2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb", "GeoIP2-Domain-Test.mmdb"]
+  ) {
+    const db = await GeoDatabase.open(new URL(name, directory).pathname);
+    const addresses: Uint8Array[] = [];
+    for (let i = 0; i < 65536; i += 7) {
+      addresses.push(
+        new Uint8Array([i >> 8, i & 255, 0, 0]),
+        new Uint8Array([i >> 8, i & 255, 255, 255]),
+      );
+    }
+    for (let i = 0; i < 20_000; i++) {
+      const v = next();
+      addresses.push(new Uint8Array([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]));
+    }
+    // Networks the MaxMind test databases hold, and their neighbours.
+    for (const text of ["81.2.69.160", "216.160.83.56", "2.125.160.216", "89.160.20.112"]) {
+      addresses.push(ip(text).bytes.slice(0, 4));
+    }
+    for (const text of ["1.128.0.0", "12.81.92.1", "67.43.156.1", "149.101.100.1", "1.0.0.1"]) {
+      addresses.push(ip(text).bytes.slice(0, 4));
+    }
+    let found = 0;
+    for (const address of addresses) {
+      const offset = db.findOffset(address, 4);
+      if (offset >= 0) found++;
+      assert.equal(
+        `${offset}/${db.lastPrefixLength}`,
+        walkFromRoot(db, address),
+        `${name} ${address.join(".")}`,
+      );
+    }
+    assert.ok(found > 0, `${name}: some addresses found`);
+  }
+  // And an IPv4-only database.
+  const path = await writeTempFile(ipv4OnlyFixture());
+  try {
+    const db = await GeoDatabase.open(path);
+    for (const text of ["1.1.1.1", "81.2.69.160", "10.0.0.1", "255.255.255.255", "0.0.0.0"]) {
+      const address = ip(text).bytes;
+      assert.equal(
+        `${db.findOffset(address, 4)}/${db.lastPrefixLength}`,
+        walkFromRoot(db, address),
+      );
+    }
+  } finally {
+    await Deno.remove(path);
+  }
+});
