@@ -83,7 +83,7 @@ export interface HttpFace {
 export const DEFAULT_MAX_BODY_BYTES = DEFAULT_HTTP_LIMITS.maxBodyBytes;
 
 /** Addresses of a batch rendered at a time: the answer is written in pieces this big. */
-const BATCH_PIECE = 16;
+const BATCH_PIECE = 4;
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const TSV_TYPE = "text/tab-separated-values; charset=utf-8";

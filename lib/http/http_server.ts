@@ -72,7 +72,7 @@ export function defaultMaxConnections(openFileLimit: number | undefined): number
 }
 
 /** Most bytes of an answer handed to the socket at once. */
-export const WRITE_PIECE_BYTES = 16 * 1024;
+export const WRITE_PIECE_BYTES = 4 * 1024;
 
 /** A request as the handler sees it: the head, the whole body, the peer. */
 export interface HttpRequest {
@@ -144,6 +144,7 @@ const STATUS_TEXT: Record<number, string> = {
 const encoder = new TextEncoder();
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 const READ_BYTES = 16 * 1024;
+const NO_BYTES = new Uint8Array(0);
 /** How long the server waits after a failed accept, at first and at most. */
 const ACCEPT_RETRY_MS = { first: 10, most: 1000 };
 /** How long connections may keep the event loop before one lets it turn, ms. */
@@ -195,6 +196,14 @@ class ConnReader {
     this.#buffer = new Uint8Array(READ_BYTES);
   }
 
+  /** Drops the buffer while nothing is unread (it is made again by the next read). */
+  release(): void {
+    if (this.start === this.end) {
+      this.#buffer = NO_BYTES;
+      this.start = this.end = 0;
+    }
+  }
+
   get bytes(): Uint8Array {
     return this.#buffer;
   }
@@ -202,6 +211,7 @@ class ConnReader {
   /** Reads more, keeping at most `capacity` unread bytes; false at the end of the stream. */
   async fill(capacity: number): Promise<boolean> {
     if (this.start === this.end) this.start = this.end = 0;
+    if (this.#buffer.length === 0) this.#buffer = new Uint8Array(READ_BYTES);
     if (this.end === this.#buffer.length) {
       const unread = this.end - this.start;
       if (this.start > 0) {
@@ -236,14 +246,6 @@ class ConnReader {
       if (b[i] === 13 && b[i + 1] === 10) return i;
     }
     return -1;
-  }
-
-  /** Shrinks a buffer grown for a large head back to its usual size, when empty. */
-  relax(): void {
-    if (this.start === this.end && this.#buffer.length > READ_BYTES) {
-      this.#buffer = new Uint8Array(READ_BYTES);
-      this.start = this.end = 0;
-    }
   }
 }
 
@@ -462,8 +464,9 @@ export class HttpServer {
           await writeAll(conn, CONTINUE);
         }
         body = await this.#readBody(reader, head);
-        // A buffer grown for a large head is not kept while the answer is written.
-        reader.relax();
+        // No read buffer is kept while the answer is written (a client that never reads
+        // would hold it as long as the answer), unless a pipelined request waits in it.
+        reader.release();
       } catch (error) {
         if (error instanceof Refusal || error instanceof HeadError) {
           connection.droppedFor = "bad_request";
