@@ -34,14 +34,8 @@ Deno.test("scripts/attack.ts lists its attacks and refuses bad flags", async (t)
   });
 });
 
-Deno.test("scripts/attack.ts measures a baseline and a FIFO reload the service survives", async () => {
-  const { code, stdout, stderr } = await runAttack([
-    "--seconds",
-    "2",
-    "--only",
-    "baseline,db-fifo-reload",
-  ]);
-  assert.equal(code, 0, stderr);
+/** @returns the table's rows by attack name, and the index of a column by its title */
+function parseTable(stdout: string) {
   const rows = new Map(
     stdout.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| ---"))
       .map((line) => line.split(" | ").map((cell) => cell.replace(/^\| | \|$/g, "")))
@@ -50,6 +44,28 @@ Deno.test("scripts/attack.ts measures a baseline and a FIFO reload the service s
   const header = rows.get("attack");
   assert.ok(header !== undefined, `no table in:\n${stdout}`);
   const column = (name: string) => header.indexOf(name);
+  return { rows, column };
+}
+
+/** @returns the share of the well-behaved requests answered within 2 s, in % */
+function answeredShare(cell: string): number {
+  return Number(/^([\d.]+)% of [1-9]/.exec(cell)?.[1] ?? NaN);
+}
+
+/** @returns the growth of resident memory from "before" to "peak", in MB */
+function rssGrowth(before: string, peak: string): number {
+  return Number.parseFloat(peak) - Number.parseFloat(before);
+}
+
+Deno.test("scripts/attack.ts measures a baseline and a FIFO reload the service survives", async () => {
+  const { code, stdout, stderr } = await runAttack([
+    "--seconds",
+    "2",
+    "--only",
+    "baseline,db-fifo-reload",
+  ]);
+  assert.equal(code, 0, stderr);
+  const { rows, column } = parseTable(stdout);
   for (const attack of ["baseline", "db-fifo-reload"]) {
     const row = rows.get(attack);
     assert.ok(row !== undefined, `no row for ${attack} in:\n${stdout}`);
@@ -60,5 +76,31 @@ Deno.test("scripts/attack.ts measures a baseline and a FIFO reload the service s
   assert.match(
     rows.get("db-fifo-reload")![column("notes")]!,
     /reload failed, still serving the old database: .*not a regular file \(a FIFO\)/,
+  );
+});
+
+Deno.test("the ZeroMQ attacks, scaled down, leave memory bounded and the service answering", async () => {
+  const attacks = ["zmtp-endless-multipart", "json-batches-never-read", "curve-handshake-flood"];
+  const { code, stdout, stderr } = await runAttack([
+    "--seconds",
+    "3",
+    "--only",
+    attacks.join(","),
+  ]);
+  assert.equal(code, 0, stderr);
+  const { rows, column } = parseTable(stdout);
+  for (const attack of attacks) {
+    const row = rows.get(attack);
+    assert.ok(row !== undefined, `no row for ${attack} in:\n${stdout}`);
+    const text = `${attack}: ${row.join(" | ")}`;
+    assert.equal(row[column("alive after")], "yes", text);
+    assert.match(row[column("SIGTERM")]!, /^exit 0 in /, text);
+    assert.equal(row[column("capped")], "no", text);
+    assert.ok(answeredShare(row[column("answered ≤ 2 s")]!) >= 95, text);
+    assert.ok(rssGrowth(row[column("RSS before")]!, row[column("peak")]!) <= 256, text);
+  }
+  assert.match(
+    rows.get("zmtp-endless-multipart")![column("notes")]!,
+    /the server ended the connection/,
   );
 });
