@@ -927,7 +927,7 @@ async function main(options: Options): Promise<number> {
         key: "geoipmq",
         label: `geoipmq --workers 2 (${
           defaultCache ? `default cache: ${defaultCache} ${cacheUnit}` : "default settings"
-        }), HTTP on the main thread`,
+        }), HTTP on 2 threads (the default --http-threads)`,
         database: database.path,
         extra: ["--workers", "2", ...(hasWrk ? ["--http", "127.0.0.1:0"] : [])],
       }),

@@ -49,6 +49,7 @@ export const ENTRY_MODULE = "main.ts";
 /** Modules started with `new Worker(...)`, which `deno compile` must be told about. */
 export const WORKER_MODULES: readonly string[] = [
   "lib/server/lookup_worker.ts",
+  "lib/server/http_worker.ts",
   "lib/curve/zap_worker.ts",
 ];
 

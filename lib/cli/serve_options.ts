@@ -47,6 +47,12 @@ export interface ServeOptions extends ServiceOptions {
  */
 export const DEFAULT_CACHE_MB = 24;
 
+/**
+ * The default threads serving HTTP: the main thread and one HTTP worker, so that HTTP
+ * answers are written from two threads at once.
+ */
+export const DEFAULT_HTTP_THREADS = 2;
+
 /** The default endpoint of the service (and of `geoipmq query`). */
 export const DEFAULT_BIND = "tcp://127.0.0.1:5555";
 
@@ -79,6 +85,7 @@ const FLAGS = {
   "http-max-connections": { type: "string" },
   "http-header-timeout-ms": { type: "string" },
   "http-request-timeout-ms": { type: "string" },
+  "http-threads": { type: "string" },
   "log-format": { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
@@ -202,6 +209,11 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
     watch: values.watch === true || booleanVariable("GEOIPMQ_WATCH", env.GEOIPMQ_WATCH),
     http: httpAddress(text("http", "GEOIPMQ_HTTP")),
     httpLimits: httpLimits(text, number),
+    httpThreads: number("http-threads", "GEOIPMQ_HTTP_THREADS", {
+      min: 1,
+      max: 64,
+      fallback: DEFAULT_HTTP_THREADS,
+    }),
     logFormat: logFormat(text("log-format", "GEOIPMQ_LOG_FORMAT")),
   };
 }

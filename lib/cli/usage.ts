@@ -19,7 +19,12 @@ import {
   DEFAULT_QUERY_TIMEOUT_MS,
   MAX_QUERY_BATCH,
 } from "./query_options.ts";
-import { DEFAULT_BIND, DEFAULT_CACHE_MB, DEFAULT_HWM } from "./serve_options.ts";
+import {
+  DEFAULT_BIND,
+  DEFAULT_CACHE_MB,
+  DEFAULT_HTTP_THREADS,
+  DEFAULT_HWM,
+} from "./serve_options.ts";
 
 const PATHS_NOTE = `Relative paths are taken from the directory the command was typed in
 (INIT_CWD, which "deno task" sets, else the current directory).`;
@@ -97,6 +102,11 @@ Options of serve (each also read from the environment variable shown):
                             close an HTTP connection whose request is GEOIPMQ_HTTP_REQUEST_TIMEOUT_MS
                             not read and answered within N ms of its
                             first byte (default: ${DEFAULT_HTTP_LIMITS.requestTimeoutMs})
+  --http-threads N          threads serving HTTP on the same address  GEOIPMQ_HTTP_THREADS
+                            (the kernel spreads connections among
+                            them); the connection cap is divided
+                            among them, the rate limit holds per
+                            thread (default: ${DEFAULT_HTTP_THREADS})
   --log-format text|json    one line per event, for people or machines GEOIPMQ_LOG_FORMAT
   --help                    print this text and exit
   --version                 print the version and exit

@@ -56,12 +56,20 @@ export interface HttpFaceOptions {
    * a refusal is answered 429 with `Retry-After`. None: no rate limit.
    */
   rateLimiter?: RequestRateLimiter;
-  /** Whether the service can answer; `reason` says why not. */
-  health: () => { ok: boolean; reason: string };
+  /**
+   * Whether the service can answer; `reason` says why not (a promise when another thread
+   * knows).
+   */
+  health: () => { ok: boolean; reason: string } | Promise<{ ok: boolean; reason: string }>;
   /** Where lookups are counted (with `transport="http"`), beside the ZeroMQ ones. */
   metrics: ServiceMetrics;
-  /** The Prometheus text exposition for `/metrics`. */
-  renderMetrics: () => string;
+  /** The Prometheus text exposition for `/metrics` (a promise when another thread has it). */
+  renderMetrics: () => string | Promise<string>;
+  /**
+   * Listen with `SO_REUSEPORT`, beside other threads' faces on the same address (needs
+   * `--unstable-net`).
+   */
+  reusePort?: boolean;
   /** Called once listening, with the address actually bound. */
   onListen?: (addr: { hostname: string; port: number }) => void;
 }
@@ -92,6 +100,16 @@ const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const READ_ONLY = "GET, HEAD";
 const READ_AND_POST = "GET, HEAD, POST";
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function healthAnswer(health: { ok: boolean; reason: string }): HttpAnswer {
+  return health.ok
+    ? reply(200, JSON.stringify({ status: "ok" }), JSON_TYPE)
+    : reply(503, JSON.stringify({ status: "unavailable", reason: health.reason }), JSON_TYPE);
+}
+
+function metricsAnswer(text: string): HttpAnswer {
+  return reply(200, text, METRICS_TYPE);
+}
 
 /** A client mistake, answered with its status and a JSON error body. */
 class HttpProblem extends Error {
@@ -405,7 +423,7 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     throw new HttpProblem(429, "rate limited; try again later", { "retry-after": String(seconds) });
   };
 
-  const route = (request: HttpRequest): HttpAnswer => {
+  const route = (request: HttpRequest): HttpAnswer | Promise<HttpAnswer> => {
     const path = request.path;
     const query = () => new URLSearchParams(request.query);
     if (path === "/json") {
@@ -437,29 +455,33 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     if (path === "/healthz") {
       requireMethod(request, READ_ONLY);
       const health = options.health();
-      return health.ok
-        ? reply(200, JSON.stringify({ status: "ok" }), JSON_TYPE)
-        : reply(503, JSON.stringify({ status: "unavailable", reason: health.reason }), JSON_TYPE);
+      return health instanceof Promise ? health.then(healthAnswer) : healthAnswer(health);
     }
     if (path === "/metrics") {
       requireMethod(request, READ_ONLY);
-      return reply(200, options.renderMetrics(), METRICS_TYPE);
+      const text = options.renderMetrics();
+      return text instanceof Promise ? text.then(metricsAnswer) : metricsAnswer(text);
     }
     throw new HttpProblem(404, `not found: ${path}`);
   };
 
-  const handler = (request: HttpRequest): HttpAnswer => {
+  const problem = (error: unknown): HttpAnswer => {
+    if (error instanceof HttpProblem) {
+      return jsonError(error.status, error.message, error.headers);
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    return jsonError(500, `internal error: ${reason.replace(/[\r\n]+/g, " ")}`);
+  };
+  const handler = (request: HttpRequest): HttpAnswer | Promise<HttpAnswer> => {
     try {
-      return route(request);
+      const answer = route(request);
+      return answer instanceof Promise ? answer.catch(problem) : answer;
     } catch (error) {
-      if (error instanceof HttpProblem) {
-        return jsonError(error.status, error.message, error.headers);
-      }
-      const reason = error instanceof Error ? error.message : String(error);
-      return jsonError(500, `internal error: ${reason.replace(/[\r\n]+/g, " ")}`);
+      return problem(error);
     }
   };
 
+  let counted = 0;
   let server: HttpServer;
   try {
     server = HttpServer.listen({
@@ -467,11 +489,16 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
       port: options.port,
       limits,
       handler,
+      ...(options.reusePort === true ? { reusePort: true } : {}),
       problem: jsonError,
       events: {
         dropped: (reason) => metrics.recordHttpDrop(reason),
         acceptFailed: () => metrics.recordHttpAcceptFailure(),
-        connections: (open) => metrics.setHttpConnections(open),
+        // Each thread's face adds its own change: the gauge counts every thread's.
+        connections: (open) => {
+          metrics.addHttpConnections(open - counted);
+          counted = open;
+        },
       },
     });
   } catch (error) {

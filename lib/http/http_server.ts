@@ -101,8 +101,11 @@ export interface HttpAnswer {
   body: string | Iterable<string>;
 }
 
-/** Answers a request; called once per request, never for two of one connection at once. */
-export type HttpHandler = (request: HttpRequest) => HttpAnswer;
+/**
+ * Answers a request; called once per request, never for two of one connection at once.
+ * Lookups answer at once; an answer from elsewhere (another thread) comes as a promise.
+ */
+export type HttpHandler = (request: HttpRequest) => HttpAnswer | Promise<HttpAnswer>;
 
 /** What the server reports as it goes. */
 export interface HttpServerEvents {
@@ -120,6 +123,11 @@ export interface HttpServerOptions {
   port: number;
   limits: HttpLimits;
   handler: HttpHandler;
+  /**
+   * Listen with `SO_REUSEPORT`, so that other threads may listen on the same address and
+   * the kernel spreads connections among them (needs `--unstable-net`).
+   */
+  reusePort?: boolean;
   /** Makes the JSON error answers of the server's own refusals (400, 413, 431, 503...). */
   problem: (status: number, message: string, headers?: Record<string, string>) => HttpAnswer;
   events?: HttpServerEvents;
@@ -298,7 +306,11 @@ export class HttpServer {
    * @throws {Deno.errors.AddrInUse} and the like when it cannot listen
    */
   static listen(options: HttpServerOptions): HttpServer {
-    const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    const listener = Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      ...(options.reusePort === true ? { reusePort: true } : {}),
+    });
     return new HttpServer(listener, options);
   }
 
@@ -477,7 +489,7 @@ export class HttpServer {
       if (this.#stopping) head.keepAlive = false;
       let answer: HttpAnswer;
       try {
-        answer = handler({
+        const given = handler({
           method: head.method,
           path: head.path,
           query: head.query,
@@ -485,6 +497,7 @@ export class HttpServer {
           body,
           remoteAddress,
         });
+        answer = given instanceof Promise ? await given : given;
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         answer = this.#options.problem(

@@ -445,6 +445,16 @@ export class ServiceMetrics {
   }
 
   /**
+   * Changes the number of HTTP connections open by one thread's change, so that several
+   * threads serving HTTP count together.
+   *
+   * @param delta connections opened (positive) or closed (negative) since the last call
+   */
+  addHttpConnections(delta: number): void {
+    if (delta !== 0) Atomics.add(this.#words, WORD_HTTP_CONNECTIONS, Math.trunc(delta));
+  }
+
+  /**
    * Sets the databases now serving (main thread: the facts stay in this object).
    *
    * @param facts each one's type, path and build time, in `--db` order

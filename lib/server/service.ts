@@ -42,6 +42,8 @@ import { isLoopbackEndpoint, type Libzmq, openFileLimit, openLibzmq } from "../z
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import type { BrokerLinkEvent } from "./broker_link.ts";
 import { DatabaseReloader } from "./reloader.ts";
+import { HttpThreads } from "./http_threads.ts";
+import type { HttpWorkerSetup } from "./http_worker.ts";
 import { VERSION } from "./version.ts";
 
 /** What a service serves, and where: the options `geoipmq` (serve) takes. */
@@ -87,7 +89,7 @@ export interface ServiceOptions {
   curveAllowFile: string | undefined;
   /**
    * Memory for the caches of rendered answers, in MiB, for the whole process: divided
-   * evenly among the lookup workers (and the HTTP face's responder, with HTTP on); each
+   * evenly among the lookup workers (and each HTTP thread's responder, with HTTP on); each
    * share bounds what its caches' entries really cost. 0 disables the caches.
    */
   cacheMb: number;
@@ -100,6 +102,12 @@ export interface ServiceOptions {
    * 1024, or half the soft open-file limit when lower).
    */
   httpLimits?: HttpFaceLimits;
+  /**
+   * Threads serving HTTP (left out: 1, the main thread only; `serve` defaults to 2). Above 1, the main thread and
+   * `httpThreads - 1` HTTP workers listen on the same address (`SO_REUSEPORT`), the
+   * connection cap is divided among them, and the rate limit holds per thread.
+   */
+  httpThreads?: number;
 }
 
 /** What {@linkcode startService} needs beside the options. */
@@ -241,7 +249,8 @@ export async function startService(
   metrics.setDatabases(databases.map(databaseFacts));
   if (options.http !== undefined) {
     try {
-      service.startHttp(options.http, {
+      await service.startHttp(options.http, {
+        threads: options.httpThreads ?? 1,
         maxAddresses: options.maxAddresses,
         // The cap, unless given, from the open-file limit: HTTP leaves ZeroMQ descriptors.
         limits: {
@@ -249,8 +258,19 @@ export async function startService(
           ...options.httpLimits,
         },
         rateLimit: options.rateLimit ?? 0,
+        worker: {
+          languages: options.languages,
+          limits,
+          server: {
+            version: server.version,
+            libzmqVersion: server.libzmqVersion,
+            startedAt: server.startedAt,
+          },
+          cache,
+        },
       });
     } catch (error) {
+      await service.stopHttp();
       await pool.stop();
       throw new StartupError((error as Error).message, { cause: error });
     }
@@ -261,7 +281,7 @@ export async function startService(
 
 /**
  * Each responder's share of `--cache-mb`: the process's budget divided among the lookup
- * workers, and the HTTP face's responder when HTTP is served.
+ * workers, and the HTTP face's responder in each HTTP thread when HTTP is served.
  *
  * @example
  * ```ts
@@ -278,9 +298,9 @@ export async function startService(
  * @returns the bytes each responder's caches may hold
  */
 export function cacheShare(
-  options: Pick<ServiceOptions, "cacheMb" | "workers" | "http">,
+  options: Pick<ServiceOptions, "cacheMb" | "workers" | "http" | "httpThreads">,
 ): { maxBytes: number } {
-  const shares = options.workers + (options.http === undefined ? 0 : 1);
+  const shares = options.workers + (options.http === undefined ? 0 : options.httpThreads ?? 1);
   return { maxBytes: Math.floor(options.cacheMb * 1024 * 1024 / shares) };
 }
 
@@ -306,6 +326,7 @@ export class Service {
   readonly #allowListReloader: DatabaseReloader | undefined;
   #httpResponder: GeoipResponder;
   #http: HttpFace | undefined;
+  #httpThreads: HttpThreads | undefined;
   #watcher: { close(): void } | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -416,17 +437,32 @@ export class Service {
     return this.#stopping;
   }
 
-  /** Starts the HTTP face (from {@linkcode startService}). */
-  startHttp(
+  /**
+   * Starts the HTTP face (from {@linkcode startService}): on the main thread, and with
+   * `threads` above 1 in HTTP workers too, each with its share of the connection cap.
+   */
+  async startHttp(
     address: { hostname: string; port: number },
-    options: { maxAddresses: number; limits: HttpFaceLimits; rateLimit?: number },
-  ): void {
+    options: {
+      threads: number;
+      maxAddresses: number;
+      limits: HttpFaceLimits;
+      rateLimit?: number;
+      worker: Pick<HttpWorkerSetup, "languages" | "limits" | "server" | "cache">;
+    },
+  ): Promise<void> {
     const { pool, metrics } = this.#parts;
+    const threads = Math.max(1, options.threads);
+    const limits: HttpFaceLimits = options.limits.maxConnections === undefined ? options.limits : {
+      ...options.limits,
+      maxConnections: Math.ceil(options.limits.maxConnections / threads),
+    };
     const limiter = (options.rateLimit ?? 0) > 0
       ? new RateLimiter({ perSecond: options.rateLimit! })
       : undefined;
     this.#http = startHttpFace({
       ...address,
+      ...(threads > 1 ? { reusePort: true } : {}),
       ...(limiter === undefined ? {} : {
         rateLimiter: {
           allow: (peer: string, nowMs: number) => {
@@ -440,20 +476,23 @@ export class Service {
       }),
       responder: () => this.#httpResponder,
       maxAddresses: options.maxAddresses,
-      limits: options.limits,
+      limits,
       metrics,
-      health: () => {
-        const alive = pool.workersAlive;
-        if (alive !== pool.workerCount) {
-          return {
-            ok: false,
-            reason: `${pool.workerCount - alive} lookup workers are not running`,
-          };
-        }
-        return pool.brokers?.health() ?? { ok: true, reason: "" };
-      },
+      health: () => this.#health(),
       renderMetrics: () => this.prometheus(),
     });
+    if (threads > 1) {
+      this.#httpThreads = await HttpThreads.start(threads - 1, {
+        ...options.worker,
+        // Port 0 asked for any port: the workers listen on the one the main thread got.
+        ...this.#http.addr,
+        databases: pool.databases,
+        maxAddresses: options.maxAddresses,
+        httpLimits: limits,
+        rateLimit: options.rateLimit ?? 0,
+        metrics: metrics.buffer,
+      }, { health: () => this.#health(), metrics: () => this.prometheus() });
+    }
     const url = formatHttp(this.#http.addr);
     const { hostname, port } = this.#http.addr;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -465,6 +504,33 @@ export class Service {
         { http: url },
       );
     }
+  }
+
+  /** Stops serving HTTP on every thread (from {@linkcode startService} when it fails). */
+  async stopHttp(): Promise<void> {
+    await Promise.all([
+      this.#http === undefined
+        ? undefined
+        : withTimeout(this.#http.shutdown(), HTTP_STOP_TIMEOUT_MS),
+      this.#httpThreads?.stop(HTTP_STOP_TIMEOUT_MS),
+    ]);
+  }
+
+  /** What `/healthz` says: every lookup worker and HTTP worker runs, brokers reached. */
+  #health(): { ok: boolean; reason: string } {
+    const { pool } = this.#parts;
+    const alive = pool.workersAlive;
+    if (alive !== pool.workerCount) {
+      return {
+        ok: false,
+        reason: `${pool.workerCount - alive} lookup workers are not running`,
+      };
+    }
+    const http = this.#httpThreads;
+    if (http !== undefined && http.alive !== http.count) {
+      return { ok: false, reason: `${http.count - http.alive} HTTP workers are not running` };
+    }
+    return pool.brokers?.health() ?? { ok: true, reason: "" };
   }
 
   /** Reloads the database whenever its file is replaced (from {@linkcode startService}). */
@@ -490,12 +556,7 @@ export class Service {
     await withTimeout(this.idle(), RELOAD_STOP_WAIT_MS);
     // ZeroMQ and HTTP stop together; an HTTP client that holds a request open is not
     // waited for beyond a few seconds.
-    await Promise.all([
-      this.#http === undefined
-        ? undefined
-        : withTimeout(this.#http.shutdown(), HTTP_STOP_TIMEOUT_MS),
-      this.#parts.pool.stop(),
-    ]);
+    await Promise.all([this.stopHttp(), this.#parts.pool.stop()]);
   }
 
   /**
@@ -554,6 +615,7 @@ export class Service {
       return;
     }
     this.#httpResponder = this.#parts.responderFor(next);
+    await this.#httpThreads?.switchDatabases(next);
     metrics.setDatabases(next.map(databaseFacts));
     metrics.recordReload(refused === 0 ? "success" : "failure");
     const switched = next.filter((database, i) => database !== current[i]);

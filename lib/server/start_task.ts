@@ -8,8 +8,9 @@
 const DEFAULT_CONFIG = new URL("../../deno.json", import.meta.url);
 
 /**
- * The permission and V8 flags of the `start` task in `deno.json` (today `--allow-read
- * --allow-env --allow-ffi --allow-sys --allow-net --v8-flags=…`).
+ * The permission, unstable-feature and V8 flags of the `start` task in `deno.json` (today
+ * `--unstable-net --allow-read --allow-env --allow-ffi --allow-sys --allow-net --v8-flags=…`;
+ * `--unstable-net` lets several HTTP threads listen on one address).
  *
  * @example
  * ```ts
@@ -19,7 +20,8 @@ const DEFAULT_CONFIG = new URL("../../deno.json", import.meta.url);
  * ```
  *
  * @param configPath the `deno.json` to read (default: the repository's)
- * @returns the `--allow-*`, `--deny-*` and `--v8-flags=` flags of its `start` task, in order
+ * @returns the `--allow-*`, `--deny-*`, `--unstable-*` and `--v8-flags=` flags of its `start`
+ *   task, in order
  * @throws {Error} when it has no `start` task or the task grants no permission
  */
 export function startTaskPermissions(configPath: string | URL = DEFAULT_CONFIG): string[] {
@@ -31,7 +33,7 @@ export function startTaskPermissions(configPath: string | URL = DEFAULT_CONFIG):
   const name = configPath instanceof URL ? configPath.pathname : configPath;
   if (command === undefined) throw new Error(`${name} has no "start" task`);
   const flags = command.split(/\s+/).filter((word) =>
-    /^--((allow|deny)-[a-z]+(=\S*)?|v8-flags=\S+)$/.test(word)
+    /^--((allow|deny)-[a-z]+(=\S*)?|unstable-[a-z]+|v8-flags=\S+)$/.test(word)
   );
   if (flags.length === 0) throw new Error(`the "start" task of ${name} grants nothing`);
   return flags;

@@ -115,7 +115,9 @@ Deno.test("scripts/compile.ts --dry-run prints the deno compile command: permiss
     assert.ok(!plan.args.includes("--target"), "no --target for this platform");
     assert.ok(!plan.args.includes("--no-check"), "type-checked by default");
 
-    const granted = plan.args.filter((arg) => /^(-A|--allow-|--deny-|--v8-flags=)/.test(arg));
+    const granted = plan.args.filter((arg) =>
+      /^(-A|--allow-|--deny-|--unstable-|--v8-flags=)/.test(arg)
+    );
     assert.deepEqual(granted, startTaskPermissions(), "the permissions of deno task start");
     assert.deepEqual(plan.permissions, granted);
     for (const flag of ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"]) {

@@ -96,7 +96,13 @@ function rssOf(pid: number): number {
 
 Deno.test("--http-max-connections: the excess is answered 503 and closed; a client is served once others leave", async () => {
   await withTempFile(cityFixture(), async (path) => {
-    const { service, port, base } = await startWithHttp(path, ["--http-max-connections", "3"]);
+    // One thread: with more, each takes its share of the cap (docs/HTTP.md#threads).
+    const { service, port, base } = await startWithHttp(path, [
+      "--http-max-connections",
+      "3",
+      "--http-threads",
+      "1",
+    ]);
     await using _service = service;
     const held = await Promise.all([connect(port), connect(port), connect(port)]);
     await sleep(100);
