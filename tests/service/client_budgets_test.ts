@@ -67,7 +67,7 @@ Deno.test("--max-inbound-mb cuts a connection sending a message that never ends"
     }
     assert.ok(cut, `the connection was not cut after ${(sent / MIB).toFixed(0)} MiB`);
     assert.ok(
-      peak - before < 200 * MIB,
+      peak - before <= 256 * MIB, // the bound the service promises under attack
       `resident memory grew by ${((peak - before) / MIB).toFixed(0)} MiB`,
     );
     assert.equal(askOrNull(wellBehaved, "geoip 81.2.69.160"), LONDON_TSV);
@@ -119,7 +119,7 @@ Deno.test("--max-outbound-mb stops answering a peer that never reads", async () 
       await service.waitForLog(/replies unread/);
       assert.ok(await limited(httpPort, "zmq", "outbound_bytes") >= 1);
       assert.ok(
-        peak - before < 200 * MIB,
+        peak - before <= 256 * MIB, // the bound the service promises under attack
         `resident memory grew by ${((peak - before) / MIB).toFixed(0)} MiB`,
       );
     } finally {
