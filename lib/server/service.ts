@@ -199,7 +199,7 @@ export async function startService(
       connect: options.connect,
       workers: options.workers,
       limits,
-      cache,
+      cache: cache.lookup,
       server,
       metrics,
       hwm: options.hwm,
@@ -244,7 +244,7 @@ export async function startService(
     databasePaths: options.db.length > 0 ? [...options.db] : [bundledDatabasePath()],
     allowFile: curve?.allowFile,
     responderFor: (dbs) =>
-      new GeoipResponder(dbs, { limits, server, cache, languages: options.languages }),
+      new GeoipResponder(dbs, { limits, server, cache: cache.http, languages: options.languages }),
   });
   metrics.setDatabases(databases.map(databaseFacts));
   if (options.http !== undefined) {
@@ -266,7 +266,7 @@ export async function startService(
             libzmqVersion: server.libzmqVersion,
             startedAt: server.startedAt,
           },
-          cache,
+          cache: cache.http,
         },
       });
     } catch (error) {
@@ -281,27 +281,37 @@ export async function startService(
 
 /**
  * Each responder's share of `--cache-mb`: the process's budget divided among the lookup
- * workers, and the HTTP face's responder in each HTTP thread when HTTP is served.
+ * workers (two shares each: they answer ZeroMQ, the main face) and the HTTP face's
+ * responder in each HTTP thread (one share each) when HTTP is served.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { cacheShare } from "./service.ts";
+ * const MiB = 1024 * 1024;
  * assert.deepEqual(cacheShare({ cacheMb: 24, workers: 2, http: undefined }), {
- *   maxBytes: 12 * 1024 * 1024,
+ *   lookup: { maxBytes: 12 * MiB },
+ *   http: { maxBytes: 0 },
  * });
  * const http = { hostname: "127.0.0.1", port: 8080 };
- * assert.deepEqual(cacheShare({ cacheMb: 24, workers: 2, http }), { maxBytes: 8 * 1024 * 1024 });
+ * assert.deepEqual(cacheShare({ cacheMb: 24, workers: 2, http, httpThreads: 2 }), {
+ *   lookup: { maxBytes: 8 * MiB },
+ *   http: { maxBytes: 4 * MiB },
+ * });
  * ```
  *
  * @param options the worker count, HTTP, and the budget in MiB
- * @returns the bytes each responder's caches may hold
+ * @returns the bytes each lookup worker's caches, and each HTTP thread's, may hold
  */
 export function cacheShare(
   options: Pick<ServiceOptions, "cacheMb" | "workers" | "http" | "httpThreads">,
-): { maxBytes: number } {
-  const shares = options.workers + (options.http === undefined ? 0 : options.httpThreads ?? 1);
-  return { maxBytes: Math.floor(options.cacheMb * 1024 * 1024 / shares) };
+): { lookup: { maxBytes: number }; http: { maxBytes: number } } {
+  const httpThreads = options.http === undefined ? 0 : options.httpThreads ?? 1;
+  const share = options.cacheMb * 1024 * 1024 / (2 * options.workers + httpThreads);
+  return {
+    lookup: { maxBytes: Math.floor(2 * share) },
+    http: { maxBytes: httpThreads === 0 ? 0 : Math.floor(share) },
+  };
 }
 
 /** What a running service is made of; see {@linkcode startService}. */
