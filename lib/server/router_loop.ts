@@ -71,10 +71,10 @@ export interface RouterLoopOptions {
   control: LoopControl;
   /** Where requests are counted. */
   metrics: ServiceMetrics;
-  /** The per-connection budgets, or null to take every request as it comes. */
-  budget?: ConnectionBudget | null;
-  /** The per-address rate limit (needs `budget`, which knows the connections), or null. */
-  rateLimiter?: RateLimiter | null;
+  /** The per-connection budgets (and the connections' peer addresses). */
+  budget: ConnectionBudget;
+  /** The per-address rate limit, or null. */
+  rateLimiter: RateLimiter | null;
   /** The endpoints the ROUTER connects to (`--connect`); default none. */
   connect?: readonly string[];
   /** The ROUTER's frame limit for bound endpoints, put back after connecting again. */
@@ -117,9 +117,9 @@ export class RouterLoop {
   readonly #envelopeSizes = new Int32Array(MAX_ENVELOPE_FRAMES);
   readonly #marker = new Uint8Array(MARKER_BYTES);
   readonly #markerView = new DataView(this.#marker.buffer);
-  readonly #budget: ConnectionBudget | null;
+  readonly #budget: ConnectionBudget;
   readonly #rateLimiter: RateLimiter | null;
-  /** Receives each request's first frame when budgets are on, to learn its connection. */
+  /** Receives each request's first frame, to learn its connection. */
   readonly #first: ZmqMessage;
   #envelopeCount = 0;
   #hasDelimiter = false;
@@ -146,8 +146,8 @@ export class RouterLoop {
       : new ZmqPoller(options.lib, [options.router, options.pool]);
     this.#message = new ZmqMessage(options.lib);
     this.#first = new ZmqMessage(options.lib);
-    this.#budget = options.budget ?? null;
-    this.#rateLimiter = this.#budget === null ? null : options.rateLimiter ?? null;
+    this.#budget = options.budget;
+    this.#rateLimiter = options.rateLimiter;
     // Envelope frames (routing ids, up to 255 bytes) are received into it too: never
     // smaller than one, or a small --max-request-bytes would cut routing ids short.
     this.#request = new Uint8Array(
@@ -178,7 +178,7 @@ export class RouterLoop {
     const control = this.#control;
     while (true) {
       try {
-        this.#budget?.check(this.#clock.now());
+        this.#budget.check(this.#clock.now());
         if (control.stopping) return this.#drain();
         if (control.generation !== generation) return "switch";
         if (control.reconnects !== this.#reconnects) this.#connectAgain();
@@ -281,24 +281,17 @@ export class RouterLoop {
     const router = this.#router;
     const request = this.#request;
     const budget = this.#budget;
-    let fd = -1;
+    // The routing id, with the connection it came through.
+    const first = this.#first;
+    let size = first.tryReceive(router, flags);
+    if (size < 0) return false;
+    const fd = first.sourceFd();
     let address: string | undefined;
-    let size: number;
-    if (budget === null) {
-      size = router.tryReceiveFrameInto(request, flags);
-      if (size < 0) return false;
-    } else {
-      // The routing id, with the connection it came through.
-      const first = this.#first;
-      size = first.tryReceive(router, flags);
-      if (size < 0) return false;
-      fd = first.sourceFd();
-      if (this.#rateLimiter !== null && budget.isAccepted(fd)) {
-        address = budget.addressOf(fd) ?? first.property(PEER_ADDRESS) ?? "";
-      }
-      first.copyInto(request, size);
-      first.discard();
+    if (this.#rateLimiter !== null && budget.isAccepted(fd)) {
+      address = budget.addressOf(fd) ?? first.property(PEER_ADDRESS) ?? "";
     }
+    first.copyInto(request, size);
+    first.discard();
     const started = this.#clock.now();
     let wireBytes = 0;
     let wireFrames = 0;
@@ -331,13 +324,13 @@ export class RouterLoop {
       wireFrames++;
     } while (router.hasMore());
     if (this.#envelopeCount === 0) return true; // no routing id to answer: drop
-    if (budget !== null && !budget.took(fd, wireBytes, wireFrames)) {
+    if (!budget.took(fd, wireBytes, wireFrames)) {
       // Its peer has not read the replies it has: answering would only queue more.
       this.#metrics.recordLimited("outbound_bytes");
       return true;
     }
     if (address !== undefined && address !== "") {
-      budget!.rememberAddress(fd, address);
+      budget.rememberAddress(fd, address);
       if (!this.#rateLimiter!.allow(address, started)) {
         this.#metrics.recordLimited("rate");
         if (problem === undefined || this.#hasDelimiter) {
@@ -357,7 +350,7 @@ export class RouterLoop {
     } else if (size > this.#limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
     } else if (size > SMALL_REQUEST_BYTES && this.#pool !== null) {
-      if (this.#inPool < MAX_IN_POOL && (budget === null || budget.mayQueue(fd))) {
+      if (this.#inPool < MAX_IN_POOL && budget.mayQueue(fd)) {
         if (this.#toPool(size, fd)) return true; // counted by the pool worker that answers it
       }
       reply.encode(BUSY);
@@ -375,7 +368,7 @@ export class RouterLoop {
     }
     if (this.#sendEnvelope()) {
       router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
-      budget?.sent(fd, reply.length);
+      budget.sent(fd, reply.length);
     }
     if (answered) this.#counter.answered(started);
     else this.#counter.refused(started);
@@ -431,7 +424,7 @@ export class RouterLoop {
     pool.sendFrame(EMPTY, ZMQ_SNDMORE);
     pool.sendBytes(this.#request, size, 0);
     this.#inPool++;
-    this.#budget?.queued(fd);
+    this.#budget.queued(fd);
     return true;
   }
 
@@ -450,7 +443,7 @@ export class RouterLoop {
       this.#inPool--;
       const withDelimiter = this.#marker[0] === 1;
       const fd = this.#markerView.getInt32(1, true);
-      this.#budget?.dequeued(fd);
+      this.#budget.dequeued(fd);
       // Envelope frames up to the empty delimiter go back to the ROUTER as they are; the
       // first may be refused (the client does not read, or is gone): then drop the rest.
       let refused = 0;
@@ -472,7 +465,7 @@ export class RouterLoop {
       }
       if (withDelimiter) router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
       message.send(router, ZMQ_DONTWAIT);
-      this.#budget?.sent(fd, size);
+      this.#budget.sent(fd, size);
     }
     return collected;
   }

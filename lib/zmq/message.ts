@@ -30,14 +30,10 @@ export class ZmqMessage {
    * @returns the frame's size, or -1 when `ZMQ_DONTWAIT` is set and nothing is waiting
    */
   receive(socket: ZmqSocket, flags: number): number {
-    const symbols = this.#lib.symbols;
-    symbols.zmq_msg_init(this.#message);
-    const size = symbols.zmq_msg_recv(this.#message, socket.pointer, flags);
-    if (size >= 0) return size;
-    const errno = symbols.zmq_errno();
-    symbols.zmq_msg_close(this.#message);
-    if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return -1;
-    throw new ZmqError("receive", errno, this.#lib.strerror(errno));
+    const size = this.tryReceive(socket, flags);
+    if (size >= 0 || (flags & ZMQ_DONTWAIT) !== 0) return size;
+    // Without ZMQ_DONTWAIT, nothing arriving is the socket's receive timeout running out.
+    throw new ZmqError("receive", Errno.EAGAIN, this.#lib.strerror(Errno.EAGAIN));
   }
 
   /**
@@ -136,12 +132,10 @@ export class ZmqMessage {
    * @returns false when `ZMQ_DONTWAIT` is set and the frame could not be queued
    */
   send(socket: ZmqSocket, flags: number): boolean {
-    const symbols = this.#lib.symbols;
-    if (symbols.zmq_msg_send(this.#message, socket.pointer, flags) >= 0) return true;
-    const errno = symbols.zmq_errno();
-    symbols.zmq_msg_close(this.#message);
-    if (errno === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
-    throw new ZmqError("send", errno, this.#lib.strerror(errno));
+    const refused = this.trySend(socket, flags);
+    if (refused === 0) return true;
+    if (refused === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
+    throw new ZmqError("send", refused, this.#lib.strerror(refused));
   }
 
   /**

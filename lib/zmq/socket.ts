@@ -254,10 +254,10 @@ export class ZmqSocket {
    * @returns false when the frame could not be queued without waiting
    */
   sendBytes(buffer: Uint8Array, length: number, flags: number): boolean {
-    const sent = this.#symbols.zmq_send(this.pointer, buffer, usize(length), flags);
-    if (sent >= 0) return true;
-    if ((flags & ZMQ_DONTWAIT) !== 0 && this.#symbols.zmq_errno() === Errno.EAGAIN) return false;
-    throw this.#lib.lastError("send");
+    const refused = this.trySendBytes(buffer, length, flags);
+    if (refused === 0) return true;
+    if (refused === Errno.EAGAIN && (flags & ZMQ_DONTWAIT) !== 0) return false;
+    throw new ZmqError("send", refused, this.#lib.strerror(refused));
   }
 
   /**

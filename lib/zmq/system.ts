@@ -89,7 +89,7 @@ const SHUT_RDWR = 2;
  * import { openLibzmq } from "./locator.ts";
  * import { TcpCounters } from "./system.ts";
  * const counters = new TcpCounters(openLibzmq(undefined));
- * console.log(counters.bytesReceived(0)); // null: standard input is not a TCP socket
+ * console.log(counters.read(0)); // null: standard input is not a TCP socket
  * ```
  */
 export class TcpCounters {
@@ -101,15 +101,6 @@ export class TcpCounters {
   /** @param lib the loaded libzmq */
   constructor(lib: Libzmq) {
     this.#lib = lib;
-  }
-
-  /**
-   * @param fd a socket descriptor
-   * @returns the bytes the connection has received so far (`tcpi_bytes_received`), or
-   *   null when it is not a TCP socket (or not Linux)
-   */
-  bytesReceived(fd: number): number | null {
-    return this.read(fd)?.received ?? null;
   }
 
   /**
