@@ -79,6 +79,26 @@ export function makeRequestPool(
     if (first === 0 || first === 10 || first === 127 || first >= 224) continue;
     addresses.push(`${first}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`);
   }
+  return requestPoolOf(addresses, { seed: options.seed, batchSize: options.batchSize });
+}
+
+/**
+ * Makes a request pool of given addresses.
+ *
+ * @example
+ * ```ts
+ * const pool = requestPoolOf(["1.2.3.4", "5.6.7.8"], { seed: 0, batchSize: 2 });
+ * console.log(pool.batches.length); // 1
+ * ```
+ *
+ * @param addresses the addresses
+ * @param options the seed to record, addresses per batch request
+ * @returns the pool
+ */
+export function requestPoolOf(
+  addresses: string[],
+  options: { seed: number; batchSize: number },
+): RequestPool {
   const singles = packed(addresses.map((address) => `geoip ${address}`));
   const batchTexts: string[] = [];
   for (let at = 0; at + options.batchSize <= addresses.length; at += options.batchSize) {
