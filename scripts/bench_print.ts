@@ -66,9 +66,10 @@ export function printHeader(
   const built = geoipmq.readyLine.match(/serving (\S+) built (\S+) from/);
   say("geoipmq benchmark");
   say(
-    `machine:   ${host.cpu}, ${host.cpus} CPUs (${host.sockets} socket x ${host.coresPerSocket} ` +
-      `cores x ${host.threadsPerCore} threads; hypervisor ${host.hypervisor}), Linux ` +
-      `${host.kernel}, load average at start ${host.loadAverageAtStart}`,
+    `machine:   ${host.cpu}, ${host.cpus} CPUs (lscpu: ${host.sockets} socket(s), ` +
+      `${host.coresPerSocket} core(s) per socket, ${host.threadsPerCore} thread(s) per core; ` +
+      `hypervisor ${host.hypervisor}), Linux ${host.kernel}, load average at start ` +
+      host.loadAverageAtStart,
   );
   printSoftware(prepared, running);
   say(
