@@ -11,8 +11,9 @@ import { runCommand, WRK_SHAPES_SCRIPT } from "./bench_builds.ts";
 import type { ShapeSource } from "./native_load.ts";
 import { cpuSeconds } from "./load_generator.ts";
 
-/** `wrk` connections and threads. */
+/** `wrk` connections. */
 export const HTTP_CONNECTIONS = 50;
+/** `wrk` threads. */
 export const HTTP_THREADS = 2;
 
 /** The numbers of one HTTP run, from wrk's report and the server's CPU time. */
@@ -124,8 +125,10 @@ export async function runHttp(
 
 /**
  * Asks two HTTP servers for `/json/<ip>` of the same addresses and compares status and
- * parsed body (object key order aside).
+ * parsed body (object key order aside), each request within 10 s.
  *
+ * @param servers the two servers' keys and HTTP base URLs
+ * @param addresses what to ask
  * @returns how many were compared and how many differed, with the first difference
  */
 export async function compareHttp(
@@ -137,7 +140,9 @@ export async function compareHttp(
   let example: string | null = null;
   for (const address of addresses) {
     const [a, b] = await Promise.all(servers.map(async (server) => {
-      const response = await fetch(`${server.http}/json/${address}`);
+      const response = await fetch(`${server.http}/json/${address}`, {
+        signal: AbortSignal.timeout(10_000),
+      });
       return { status: response.status, text: await response.text() };
     }));
     if (a!.status === 200) found++;
