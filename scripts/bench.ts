@@ -32,7 +32,7 @@ import { prepare, type Prepared } from "./bench_prepare.ts";
 import { type RunningServers, startServers } from "./bench_start.ts";
 import { checkAnswers } from "./bench_checks.ts";
 import { runRounds } from "./bench_rounds.ts";
-import { printHeader, printResults } from "./bench_print.ts";
+import { printHeader, printResults, printTotals } from "./bench_print.ts";
 import { ProcessRegistry } from "./bench_servers.ts";
 import {
   type LoadName,
@@ -267,9 +267,11 @@ async function main(options: Options, registry: ProcessRegistry): Promise<number
     const several = options.severalDatabases
       ? await runSeveral(prepared, prepared.pool.addresses)
       : null;
+    const seconds = printTotals(prepared, results);
     if (options.json !== undefined) {
       const report = {
         ...results,
+        seconds,
         several,
         options,
         machine: prepared.host,

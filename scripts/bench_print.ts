@@ -112,10 +112,17 @@ export interface Results {
   differ: number;
   /** Errors and differing answers: the bench exits 1 when there are any. */
   failures: number;
-  seconds: number;
 }
 
-function printTotals(prepared: Prepared, results: Omit<Results, "seconds">): number {
+/**
+ * Prints the errors, the servers' memory and the time taken, with a warning when the
+ * machine was busier than its cores.
+ *
+ * @param prepared the machine, the start time
+ * @param results what {@linkcode printResults} returned
+ * @returns the seconds the bench took
+ */
+export function printTotals(prepared: Prepared, results: Results): number {
   const { say, host } = prepared;
   say(
     `errors:    ${results.errors} error replies or HTTP socket errors, ${results.timeouts} ` +
@@ -145,7 +152,7 @@ function printTotals(prepared: Prepared, results: Omit<Results, "seconds">): num
 }
 
 /**
- * Prints the tables of every shape, the details, the cost of a random address and totals.
+ * Prints the tables of every shape, the details and the cost of a random address.
  *
  * @param prepared the options, the machine
  * @param running the servers (their memory is read now)
@@ -190,5 +197,5 @@ export function printResults(
     failures: 0,
   };
   partial.failures = partial.errors + differ;
-  return { ...partial, seconds: printTotals(prepared, partial) };
+  return partial;
 }

@@ -19,7 +19,7 @@ async function runBench(args: string[]): Promise<{ code: number; stdout: string;
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", BENCH, ...args],
     stdin: "null",
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(150_000),
   }).output();
   const decoder = new TextDecoder();
   return {
