@@ -275,6 +275,7 @@ async function main(options: Options, registry: ProcessRegistry): Promise<number
         several,
         options,
         machine: prepared.host,
+        loadAverageAtEnd: Deno.loadavg(),
         problems: prepared.problems,
       };
       await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
