@@ -1,7 +1,10 @@
 /**
- * The benchmark's load generator: many ZeroMQ clients driven by one thread with
- * `zmq_poll`, sending `geoip` requests from a fixed pool of addresses for a fixed time and
- * measuring throughput, latency and the correctness of every reply.
+ * A load generator in TypeScript, on the project's own FFI binding: many ZeroMQ clients
+ * driven by one thread with `zmq_poll`, sending `geoip` requests from a fixed pool of
+ * addresses for a fixed time and measuring throughput, latency and the correctness of every
+ * reply. `scripts/lockstep_load.ts` runs it against one service; `deno task bench` loads
+ * servers with the native generator (`c_load/geoip_load.c`), which leaves the cores to the
+ * server, and takes from here the request pool, the reference answers and `/proc` CPU times.
  *
  * The hot loop allocates nothing per request: requests are encoded once into the pool,
  * replies are received into one reusable buffer, latencies go into a `Float64Array`
