@@ -75,13 +75,14 @@ export class FieldWriter {
   ): void {
     const { fields, sink } = options;
     const section = this.#section;
-    this.#values.sink = sink;
+    this.#values.begin(sink);
     section.start();
     const record = section.at(recordOffset);
     for (let i = 0; i < fields.length; i++) {
       if (i > 0) this.#values.byte(TAB);
       this.#render(this.#resolve(record, fields[i]!));
     }
+    this.#values.end();
   }
 
   /** Where a path's value lies, or -1. */

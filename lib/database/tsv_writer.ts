@@ -67,7 +67,7 @@ export class TsvWriter {
   write(recordOffset: number, sink: ByteSink): void {
     const section = this.#section;
     const values = this.#values;
-    values.sink = sink;
+    values.begin(sink);
     section.start();
     const top = this.#top;
     section.members(section.at(recordOffset), { keys: TOP, found: top });
@@ -91,6 +91,7 @@ export class TsvWriter {
     this.#integer(location[2]!);
     values.byte(TAB);
     values.ascii(MISSING_FIELD);
+    values.end();
   }
 
   /** The city's name in the first language that has one (a string). */

@@ -42,15 +42,18 @@ const MAX_KEYS = 256;
  * };
  * const section = new DataSection(bytes, 0);
  * const writer = new ValueWriter(section);
- * writer.sink = sink;
  * section.start();
+ * writer.begin(sink);
  * writer.json(0);
+ * writer.end();
  * console.log(new TextDecoder().decode(sink.bytes.subarray(0, sink.length))); // '{"a":[1,"é"]}'
  * ```
  */
 export class ValueWriter {
-  /** Where the text goes: set before writing. */
-  sink: ByteSink = { length: 0, room: () => new Uint8Array(0) };
+  #sink: ByteSink = { length: 0, room: () => new Uint8Array(0) };
+  /** The sink's buffer, and where the next byte goes (the sink's length is set at the end). */
+  #out: Uint8Array = new Uint8Array(0);
+  #n = 0;
   readonly #section: DataSection;
   /** Keys of the maps being written, for the duplicate check: payload offset and size. */
   readonly #keyAt = new Int32Array(MAX_DEPTH * MAX_KEYS);
@@ -59,6 +62,31 @@ export class ValueWriter {
   /** @param section the data section values are read from */
   constructor(section: DataSection) {
     this.#section = section;
+  }
+
+  /**
+   * Starts writing at the end of a sink: call {@linkcode ValueWriter.end} when done.
+   *
+   * @param sink where the text goes
+   */
+  begin(sink: ByteSink): void {
+    this.#sink = sink;
+    this.#n = sink.length;
+    this.#out = sink.room(0);
+  }
+
+  /** Ends writing: the sink's length is set past what was written. */
+  end(): void {
+    this.#sink.length = this.#n;
+  }
+
+  /** @returns the sink's buffer, with room for `extra` more bytes at `#n` */
+  #room(extra: number): Uint8Array {
+    if (this.#n + extra > this.#out.length) {
+      this.#sink.length = this.#n;
+      this.#out = this.#sink.room(extra);
+    }
+    return this.#out;
   }
 
   /**
@@ -178,9 +206,8 @@ export class ValueWriter {
    */
   jsonString(start: number, size: number): void {
     const b = this.#section.bytes;
-    const sink = this.sink;
-    const out = sink.room(size * 6 + 2);
-    let n = sink.length;
+    const out = this.#room(size * 6 + 2);
+    let n = this.#n;
     out[n++] = QUOTE;
     const end = start + size;
     for (let i = start; i < end;) {
@@ -227,7 +254,7 @@ export class ValueWriter {
       i += length;
     }
     out[n++] = QUOTE;
-    sink.length = n;
+    this.#n = n;
   }
 
   /**
@@ -240,9 +267,8 @@ export class ValueWriter {
    */
   plainString(start: number, size: number): void {
     const b = this.#section.bytes;
-    const sink = this.sink;
-    const out = sink.room(size);
-    let n = sink.length;
+    const out = this.#room(size);
+    let n = this.#n;
     const end = start + size;
     for (let i = start; i < end;) {
       const c = b[i]!;
@@ -256,17 +282,16 @@ export class ValueWriter {
       for (let k = 0; k < length; k++) out[n++] = b[i + k]!;
       i += length;
     }
-    sink.length = n;
+    this.#n = n;
   }
 
   /** @param value a whole number from 0 to 2^53, written in decimal */
   uint(value: number): void {
-    const sink = this.sink;
-    const out = sink.room(16);
+    const out = this.#room(16);
     let digits = 1;
     for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
-    let n = sink.length + digits;
-    sink.length = n;
+    let n = this.#n + digits;
+    this.#n = n;
     let v = value;
     do {
       out[--n] = 0x30 + (v % 10);
@@ -276,17 +301,15 @@ export class ValueWriter {
 
   /** @param text ASCII text, written as it is */
   ascii(text: string): void {
-    const sink = this.sink;
-    const out = sink.room(text.length);
-    let n = sink.length;
+    const out = this.#room(text.length);
+    let n = this.#n;
     for (let i = 0; i < text.length; i++) out[n++] = text.charCodeAt(i);
-    sink.length = n;
+    this.#n = n;
   }
 
   /** @param value one byte */
   byte(value: number): void {
-    const sink = this.sink;
-    sink.room(1)[sink.length++] = value;
+    this.#room(1)[this.#n++] = value;
   }
 
   /** Whether the key at `at` (9 bytes) is `__proto__`. */

@@ -574,8 +574,9 @@ export class GeoipResponder {
     try {
       const section = this.#database.section;
       section.start();
-      this.#jsonWriter.sink = out;
+      this.#jsonWriter.begin(out);
       this.#jsonWriter.json(section.at(offset));
+      this.#jsonWriter.end();
     } catch {
       out.length = from;
       out.appendText(stringifyJson(this.#database.decodeRecord(offset)));
@@ -685,8 +686,9 @@ export class GeoipResponder {
         const at = section.at(offset);
         section.read(at);
         if (section.type !== DataType.map || section.memberOf(at, TRAITS_KEY) >= 0) return false;
-        this.#jsonWriter.sink = out;
+        this.#jsonWriter.begin(out);
         this.#jsonWriter.json(at);
+        this.#jsonWriter.end();
         out.length--; // the closing brace
         members = out.length - from > 1;
       }
@@ -699,7 +701,6 @@ export class GeoipResponder {
         section.start();
         const found = source.found;
         if (!section.members(section.at(record), { keys: source.keys, found })) continue;
-        source.writer.sink = out;
         for (let k = 0; k < found.length; k++) {
           if (found[k]! < 0) continue;
           if (traits) out.appendByte(COMMA);
@@ -707,7 +708,9 @@ export class GeoipResponder {
           else out.append(members ? TRAITS_OPEN : TRAITS_OPEN.subarray(1));
           traits = true;
           out.append(source.names[k]!);
+          source.writer.begin(out);
           source.writer.json(found[k]!);
+          source.writer.end();
         }
       }
       if (!traits && offset < 0) {
