@@ -10,7 +10,7 @@
  *
  * ```sh
  * deno run --allow-all --v8-flags=--max-semi-space-size=1 scripts/answer_cost.ts \
- *   [--rounds 3] [--lookups 200000] [--db FILE]
+ *   [--rounds 3] [--lookups 200000] [--db FILE] [--only parts|geoip|json]
  * ```
  *
  * @module
@@ -98,8 +98,10 @@ async function main(): Promise<void> {
       rounds: { type: "string", default: "3" },
       lookups: { type: "string", default: "200000" },
       db: { type: "string" },
+      only: { type: "string", default: "" },
     },
   });
+  const only = values.only;
   const rounds = Number(values.rounds);
   const lookups = Number(values.lookups);
   const database = await GeoDatabase.open(values.db ?? bundledDatabasePath());
@@ -131,29 +133,32 @@ async function main(): Promise<void> {
     }
     return lookups;
   };
-  table("Parts of a lookup, uniformly random IPv4 (no cache)", [
-    { name: "tree walk only", run: walk },
-    { name: "walk + geoip line written from the bytes", run: each((o) => tsv.write(o, out)) },
-    {
-      name: "walk + geoip line from the decoded record (before)",
-      run: each((o) => out.appendText(formatTsv(database.decodeRecord(o)))),
-    },
-    {
-      name: "walk + json record written from the bytes",
-      run: each((o) => {
-        database.section.start();
-        json.begin(out);
-        json.json(database.section.at(o));
-        json.end();
-      }),
-    },
-    {
-      name: "walk + json record from the decoded record (before)",
-      run: each((o) => out.appendText(stringifyJson(database.decodeRecord(o)))),
-    },
-  ], rounds);
+  if (only === "" || only === "parts") {
+    table("Parts of a lookup, uniformly random IPv4 (no cache)", [
+      { name: "tree walk only", run: walk },
+      { name: "walk + geoip line written from the bytes", run: each((o) => tsv.write(o, out)) },
+      {
+        name: "walk + geoip line from the decoded record (before)",
+        run: each((o) => out.appendText(formatTsv(database.decodeRecord(o)))),
+      },
+      {
+        name: "walk + json record written from the bytes",
+        run: each((o) => {
+          database.section.start();
+          json.begin(out);
+          json.json(database.section.at(o));
+          json.end();
+        }),
+      },
+      {
+        name: "walk + json record from the decoded record (before)",
+        run: each((o) => out.appendText(stringifyJson(database.decodeRecord(o)))),
+      },
+    ], rounds);
+  }
 
   for (const verb of ["geoip", "json"]) {
+    if (only !== "" && only !== verb) continue;
     const uniform = Array.from(
       { length: lookups },
       (_, i) => encoder.encode(`${verb} ${dotted(addresses, i)}`),
