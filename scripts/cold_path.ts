@@ -43,21 +43,26 @@ async function main(): Promise<void> {
     cache: { maxBytes: Number(values["cache-mb"]) * 1024 * 1024 },
   });
   const next = mulberry32(1);
-  const random = Array.from({ length: count }, () => {
-    const v = next();
-    return encoder.encode(
-      `${values.verb} ${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`,
-    );
-  });
+  const rounds = Number(values.rounds);
+  // Fresh random addresses every round: a round never meets the last one's again.
+  const random = Array.from({ length: rounds }, () =>
+    Array.from({ length: count }, () => {
+      const v = next();
+      const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+      return encoder.encode(`${values.verb} ${text}`);
+    }));
   const same = Array.from({ length: count }, () => encoder.encode(`${values.verb} 81.2.69.160`));
   const out = new ReplyBuffer();
-  const kinds = [{ name: "same", frames: same }, { name: "random", frames: random }]
-    .filter((kind) => values.only === "" || kind.name === values.only);
+  const kinds = [
+    { name: "same", frames: (_round: number) => same },
+    { name: "random", frames: (round: number) => random[round]! },
+  ].filter((kind) => values.only === "" || kind.name === values.only);
   const times = new Map<string, number[]>(kinds.map((kind) => [kind.name, []]));
-  for (let round = 0; round < Number(values.rounds); round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const kind of kinds) {
+      const frames = kind.frames(round);
       const started = performance.now();
-      for (const frame of kind.frames) responder.respondInto(frame, frame.length, out);
+      for (const frame of frames) responder.respondInto(frame, frame.length, out);
       times.get(kind.name)!.push((performance.now() - started) * 1e6 / count);
     }
   }
