@@ -105,6 +105,14 @@ const NOT_FOUND_BYTES = encoder.encode(NOT_FOUND);
 const LINE_FEED = 0x0a;
 const COMMA = 0x2c;
 const CLOSE_BRACE = 0x7d;
+const DOT = 0x2e;
+const SLASH = 0x2f;
+const IP_OPEN = encoder.encode('{"ip":"');
+const NOT_FOUND_TAIL = encoder.encode('","network":null,"record":null}');
+const NETWORK_OPEN = encoder.encode('","network":"');
+const RECORD_OPEN = encoder.encode('","record":');
+/** How request frames are read as text in messages (as `RequestScan.addressText` does). */
+const latin1Decoder = new TextDecoder("latin1");
 /** Field lists a responder keeps parsed (a front end asks for few, over and over). */
 const FIELD_LISTS_KEPT = 64;
 
@@ -415,7 +423,7 @@ export class GeoipResponder {
   #json(frame: Uint8Array, out: ReplyBuffer): void {
     const scan = this.#scan;
     if (scan.addressCount === 1) {
-      const failure = this.#jsonAnswer(scan.addressText(frame, 0), out);
+      const failure = this.#jsonAnswer(frame, { start: scan.starts[0]!, end: scan.ends[0]!, out });
       if (failure !== undefined) {
         out.reset();
         this.#fail(out, failure.error);
@@ -425,7 +433,7 @@ export class GeoipResponder {
     out.appendText("[");
     for (let i = 0; i < scan.addressCount; i++) {
       if (i > 0) out.appendText(",");
-      const failure = this.#jsonAnswer(scan.addressText(frame, i), out);
+      const failure = this.#jsonAnswer(frame, { start: scan.starts[i]!, end: scan.ends[i]!, out });
       if (failure !== undefined) out.appendText(stringifyJson(failure));
     }
     out.appendText("]");
@@ -513,7 +521,9 @@ export class GeoipResponder {
   answerJson(text: string): string | { ip: string; error: string } {
     const out = this.#scratch;
     out.reset();
-    return this.#jsonAnswer(text, out) ?? decoder.decode(out.view());
+    const bytes = encoder.encode(text);
+    return this.#jsonAnswer(bytes, { start: 0, end: bytes.length, out, text }) ??
+      decoder.decode(out.view());
   }
 
   /**
@@ -521,10 +531,15 @@ export class GeoipResponder {
    *
    * @returns undefined, or why the address failed (`out` is then as it was)
    */
-  #jsonAnswer(text: string, out: ReplyBuffer): { ip: string; error: string } | undefined {
+  #jsonAnswer(
+    frame: Uint8Array,
+    place: { start: number; end: number; out: ReplyBuffer; text?: string },
+  ): { ip: string; error: string } | undefined {
+    const { start, end, out } = place;
     const tally = this.tally;
-    const address = parseIpAddress(text);
-    if (address === undefined) {
+    const version = parseIpInto(frame, start, end, this.#address);
+    if (version === 0) {
+      const text = place.text ?? latin1Decoder.decode(frame.subarray(start, end));
       return {
         ip: text,
         error: this.#failedJson("invalid", `invalid IP address ${quoteValue(text)}`),
@@ -533,20 +548,25 @@ export class GeoipResponder {
     const from = out.length;
     try {
       if (this.#others.length > 0) {
-        this.#mergedJson(address, { text, out });
+        const text = place.text ?? latin1Decoder.decode(frame.subarray(start, end));
+        const bytes = version === 4 ? this.#address.slice(0, 4) : this.#address.slice();
+        this.#mergedJson({ version, bytes }, { text, out });
         return undefined;
       }
       const database = this.#database;
-      const offset = database.findOffset(address.bytes, address.version);
+      const offset = database.findOffset(this.#address, version);
       // A valid address is made of hex digits, dots and colons: no JSON escaping needed.
+      out.append(IP_OPEN);
+      out.appendRange(frame, place);
       if (offset < 0) {
         tally.notFound++;
         this.#result = "not_found";
-        out.appendText(`{"ip":"${text}","network":null,"record":null}`);
+        out.append(NOT_FOUND_TAIL);
         return undefined;
       }
-      const network = formatNetwork(address, database.lastPrefixLength);
-      out.appendText(`{"ip":"${text}","network":"${network}","record":`);
+      out.append(NETWORK_OPEN);
+      this.#appendNetwork(version, database.lastPrefixLength, out);
+      out.append(RECORD_OPEN);
       const cached = this.#jsonCache.peek(offset);
       if (cached !== undefined) out.append(cached);
       else {
@@ -560,9 +580,28 @@ export class GeoipResponder {
       return undefined;
     } catch (error) {
       out.length = from;
+      const text = place.text ?? latin1Decoder.decode(frame.subarray(start, end));
       const result = error instanceof AddressFamilyError ? "invalid" : "error";
       return { ip: text, error: this.#failedJson(result, lookupFailure(text, error)) };
     }
+  }
+
+  /** Writes the network of the address in `#address` (`a.b.c.d/n` or IPv6 CIDR). */
+  #appendNetwork(version: 4 | 6, prefixLength: number, out: ReplyBuffer): void {
+    const address = this.#address;
+    if (version === 6) {
+      out.appendText(formatNetwork({ version, bytes: address }, prefixLength));
+      return;
+    }
+    const prefix = Math.max(0, Math.min(32, prefixLength));
+    for (let i = 0; i < 4; i++) {
+      const kept = Math.max(0, Math.min(8, prefix - i * 8));
+      const byte = address[i]! & (0xff00 >> kept);
+      if (i > 0) out.appendByte(DOT);
+      appendDecimal(out, byte);
+    }
+    out.appendByte(SLASH);
+    appendDecimal(out, prefix);
   }
 
   /**
@@ -864,6 +903,13 @@ export class GeoipResponder {
     const brokers = this.#options.server.brokers?.();
     return brokers === undefined || brokers.endpoints === 0 ? {} : { brokers };
   }
+}
+
+/** Writes a whole number from 0 to 255 in decimal. */
+function appendDecimal(out: ReplyBuffer, value: number): void {
+  if (value >= 100) out.appendByte(0x30 + Math.floor(value / 100));
+  if (value >= 10) out.appendByte(0x30 + (Math.floor(value / 10) % 10));
+  out.appendByte(0x30 + (value % 10));
 }
 
 function latin1(frame: Uint8Array, start: number, end: number): string {
