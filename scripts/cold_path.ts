@@ -45,12 +45,15 @@ async function main(): Promise<void> {
   const next = mulberry32(1);
   const rounds = Number(values.rounds);
   // Fresh random addresses every round: a round never meets the last one's again.
-  const random = Array.from({ length: rounds }, () =>
-    Array.from({ length: count }, () => {
-      const v = next();
-      const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-      return encoder.encode(`${values.verb} ${text}`);
-    }));
+  const random = Array.from(
+    { length: values.only === "same" ? 0 : rounds },
+    () =>
+      Array.from({ length: count }, () => {
+        const v = next();
+        const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+        return encoder.encode(`${values.verb} ${text}`);
+      }),
+  );
   const same = Array.from({ length: count }, () => encoder.encode(`${values.verb} 81.2.69.160`));
   const out = new ReplyBuffer();
   const kinds = [
