@@ -269,10 +269,12 @@ def same_value(expected, got):
 
     Stricter than ==, which takes True for 1; looser only where JSON must be: a double
     with an integral value comes back as a JSON integer, bytes come back as a list of
-    byte values.
+    byte values, an infinity or NaN comes back as null.
     """
     if isinstance(expected, bool) or isinstance(got, bool):
         return isinstance(expected, bool) and isinstance(got, bool) and expected == got
+    if isinstance(expected, float) and not math.isfinite(expected):
+        return got is None  # JSON has no infinity nor NaN: JSON.stringify writes null
     if is_number(expected):
         return is_number(got) and expected == got
     if isinstance(expected, (bytes, bytearray)):
