@@ -43,9 +43,11 @@ export interface ServeOptions extends ServiceOptions {
 
 /**
  * The default memory for the caches of rendered answers, in MiB, for the whole process
- * (divided among the workers): what their entries really cost, measured.
+ * (divided among the workers): what their entries really cost, measured. Answers are
+ * written from the database bytes, so a miss is cheap for `geoip`; a few MiB per worker
+ * keep the `json` records that traffic repeats (see docs/BENCHMARKS.md).
  */
-export const DEFAULT_CACHE_MB = 24;
+export const DEFAULT_CACHE_MB = 8;
 
 /**
  * The default threads serving HTTP: the main thread and one HTTP worker, so that HTTP
