@@ -23,16 +23,24 @@ esac
   printf 'AccountID %s\nLicenseKey %s\nEditionIDs %s\n' \
     "$GEOIPUPDATE_ACCOUNT_ID" "$GEOIPUPDATE_LICENSE_KEY" "$editions" >"$conf"
 )
+# SIGTERM or SIGINT: stop the sleep under way and exit 0. The trap only notes the signal
+# and stops the sleep it knows of; the loop exits at its next check, so a signal that comes
+# while a sleep is being started cannot leave that sleep behind. The sleep gets SIGKILL: a
+# child not yet running sleep, still the shell with its trap, would swallow a SIGTERM.
+stop=
 sleeper=
-trap 'if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; wait "$sleeper" || true; fi; exit 0' TERM INT
-while :; do
+trap 'stop=1; if [ -n "$sleeper" ]; then kill -KILL "$sleeper" 2>/dev/null || true; fi' TERM INT
+while [ -z "$stop" ]; do
   if geoipupdate -v -f "$conf" -d "$directory"; then
     echo "geoipupdate-loop: $editions in $directory up to date; next look in $hours hours"
   else
     echo "geoipupdate-loop: geoipupdate failed (exit $?); next try in $hours hours" >&2
   fi
+  [ -z "$stop" ] || break
   sleep "$((hours * 3600))" &
   sleeper=$!
+  if [ -n "$stop" ]; then kill -KILL "$sleeper" 2>/dev/null || true; fi
   wait "$sleeper" || true
   sleeper=
 done
+exit 0

@@ -16,10 +16,10 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Service } from "kubernetes-models/v1";
 import { parse, parseAllDocuments } from "yaml";
-import { VERSION } from "../../lib/server/mod.ts";
+import { startTaskPermissions, VERSION } from "../../lib/server/mod.ts";
 import { IMAGE_USER } from "../../scripts/image.ts";
 import { commandOutput } from "../support/command_output.ts";
-import { exitWithin, waitFor } from "../support/live_service.ts";
+import { exitWithin, sleep, waitFor } from "../support/live_service.ts";
 
 const DEPLOY = fileURLToPath(new URL("../../deploy/", import.meta.url));
 const KUBERNETES = join(DEPLOY, "kubernetes");
@@ -80,6 +80,22 @@ function quantity(text: string | number): number {
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
 }
+
+Deno.test("deploy/Containerfile runs deno run with the flags of deno task start, from the image's DENO_DIR only", () => {
+  const containerfile = Deno.readTextFileSync(CONTAINERFILE);
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(containerfile)?.[1];
+  assert.ok(entrypoint, "an ENTRYPOINT in exec form");
+  assert.deepEqual(JSON.parse(entrypoint), [
+    "/usr/local/bin/deno",
+    "run",
+    "--cached-only",
+    "--frozen",
+    ...startTaskPermissions(),
+    "/opt/geoipmq/main.ts",
+  ]);
+  assert.match(containerfile, /^FROM scratch$/m);
+  assert.match(containerfile, /DENO_DIR=\/opt\/geoipmq\/deno-dir/);
+});
 
 Deno.test("deploy/kubernetes: the kustomization lists every manifest, and each passes the Kubernetes schema", () => {
   const listed = [...kubernetesObjects().keys()].sort();
@@ -291,10 +307,12 @@ Deno.test("deploy/compose: the geoipupdate loop writes a private GeoIP.conf, run
       );
       assert.equal(Deno.statSync(conf).mode! & 0o777, 0o600);
       child.kill("SIGTERM");
-      const exit = await exitWithin(child.status, 5000);
-      assert.ok(exit !== null, "exits within 5 s of SIGTERM");
+      const exit = await exitWithin(child.status, 10_000);
+      assert.ok(exit !== null, "exits within 10 s of SIGTERM");
       assert.equal(exit.status.code, 0);
-      await reading;
+      // Its output ends: no sleep of it is left holding the pipe.
+      const ended = await Promise.race([reading.then(() => true), sleep(5000).then(() => false)]);
+      assert.ok(ended, "nothing the loop started outlives it");
     });
 
     await t.step("a frequency that is not a whole number of hours is refused", async () => {
