@@ -145,9 +145,14 @@ Deno.test("deploy/kubernetes: the Deployment runs the image as built, probes /he
     [pod.securityContext.runAsNonRoot, pod.securityContext.runAsUser],
     [true, IMAGE_USER.id],
   );
-  assert.equal(service.securityContext.readOnlyRootFilesystem, true);
-  assert.equal(service.securityContext.allowPrivilegeEscalation, false);
-  assert.deepEqual(service.securityContext.capabilities.drop, ["ALL"]);
+  // Every container, geoipupdate too: the pod's non-root user, read-only, no capabilities.
+  for (const container of [...pod.initContainers, ...pod.containers]) {
+    const security = container.securityContext;
+    assert.equal(security.readOnlyRootFilesystem, true, container.name);
+    assert.equal(security.allowPrivilegeEscalation, false, container.name);
+    assert.deepEqual(security.capabilities.drop, ["ALL"], container.name);
+    assert.ok(security.runAsUser !== 0 && security.runAsNonRoot !== false, container.name);
+  }
   assert.deepEqual(
     service.ports.map((port: Json) => [port.name, port.containerPort]),
     [["zmq", 5555], ["http", 8080]],
