@@ -44,6 +44,7 @@ import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import type { BrokerLinkEvent } from "./broker_link.ts";
 import { DatabaseReloader } from "./reloader.ts";
 import { HttpThreads } from "./http_threads.ts";
+import { usableHttpThreads } from "./http_thread_fallback.ts";
 import type { HttpWorkerSetup } from "./http_worker.ts";
 import { VERSION } from "./version.ts";
 
@@ -165,6 +166,9 @@ export async function startService(
   context: ServiceContext,
 ): Promise<Service> {
   const { log } = context;
+  if (options.http !== undefined && options.httpThreads !== undefined) {
+    options = { ...options, httpThreads: usableHttpThreads(options.httpThreads, { log }) };
+  }
   const lib = loadLibzmq(options.libzmq);
   const curve = await loadCurve(options, lib);
   if (curve !== undefined) {
