@@ -17,6 +17,7 @@
 
 import type { HttpDropReason } from "../metrics/mod.ts";
 import { HeadError, parseRequestHead, type RequestHead } from "./request_head.ts";
+import type { TlsPem } from "./tls_files.ts";
 
 /** The bounds of an {@linkcode HttpServer}. */
 export interface HttpLimits {
@@ -130,12 +131,25 @@ export interface HttpServerOptions {
   reusePort?: boolean;
   /** Makes the JSON error answers of the server's own refusals (400, 413, 431, 503...). */
   problem: (status: number, message: string, headers?: Record<string, string>) => HttpAnswer;
+  /**
+   * Header fields to add to every answer to a request whose head was read, the server's
+   * own refusals included (e.g. CORS), from the request's header fields.
+   */
+  extraHeaders?: (headers: ReadonlyMap<string, string>) => Record<string, string>;
+  /** Serve HTTPS with this certificate chain and key (see `replaceTls`). */
+  tls?: TlsPem;
   events?: HttpServerEvents;
 }
+
+/** A listener of plain TCP or of TLS connections. */
+type Listener = Deno.Listener<Deno.TcpConn> | Deno.TlsListener;
+/** A connection, plain or TLS. */
+type Conn = Deno.TcpConn | Deno.TlsConn;
 
 const STATUS_TEXT: Record<number, string> = {
   100: "Continue",
   200: "OK",
+  204: "No Content",
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
@@ -166,7 +180,7 @@ const LINGER = { bytes: 256 * 1024, ms: 1000 };
 
 /** The state of one open connection, as the deadline sweep sees it. */
 class Connection {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Conn;
   /** When the head must have arrived (Infinity once it has). */
   headDeadline = Infinity;
   /** When the answer must have been written. */
@@ -177,7 +191,7 @@ class Connection {
   droppedFor: HttpDropReason | undefined;
   #closed = false;
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Conn) {
     this.conn = conn;
   }
 
@@ -194,12 +208,12 @@ class Connection {
 
 /** Reads from a connection into one bounded buffer. */
 class ConnReader {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Conn;
   #buffer: Uint8Array;
   start = 0;
   end = 0;
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Conn) {
     this.#conn = conn;
     this.#buffer = new Uint8Array(READ_BYTES);
   }
@@ -273,7 +287,7 @@ class Refusal extends Error {
 export class HttpServer {
   /** Where it listens (the port actually bound). */
   readonly addr: { hostname: string; port: number };
-  readonly #listener: Deno.TcpListener;
+  #listener: Listener;
   readonly #options: HttpServerOptions;
   readonly #open = new Set<Connection>();
   readonly #sweep: ReturnType<typeof setInterval>;
@@ -287,7 +301,7 @@ export class HttpServer {
   #wakeAcceptRetry: (() => void) | undefined;
   #allClosed: PromiseWithResolvers<void> | undefined;
 
-  private constructor(listener: Deno.TcpListener, options: HttpServerOptions) {
+  private constructor(listener: Listener, options: HttpServerOptions) {
     this.#listener = listener;
     this.#options = options;
     const addr = listener.addr as Deno.NetAddr;
@@ -306,12 +320,33 @@ export class HttpServer {
    * @throws {Deno.errors.AddrInUse} and the like when it cannot listen
    */
   static listen(options: HttpServerOptions): HttpServer {
-    const listener = Deno.listen({
-      hostname: options.hostname,
-      port: options.port,
-      ...(options.reusePort === true ? { reusePort: true } : {}),
-    });
-    return new HttpServer(listener, options);
+    return new HttpServer(openListener(options, options.port, options.tls), options);
+  }
+
+  /**
+   * Serves new connections with another certificate and key (a server started with
+   * `tls` only): a new listener on the same port takes over (opened beside the old one
+   * when listening with `reusePort`, else just after it closed); connections already
+   * open keep theirs.
+   *
+   * @param pem the certificate chain and key
+   * @throws {Error} when the pair is refused or the port cannot be listened on again (the
+   *   old pair stays in force)
+   */
+  replaceTls(pem: TlsPem): void {
+    if (this.#options.tls === undefined) throw new Error("this server does not serve TLS");
+    if (this.#stopping) return;
+    const old = this.#listener;
+    if (this.#options.reusePort === true) {
+      this.#listener = openListener(this.#options, this.addr.port, pem);
+      old.close();
+    } else {
+      // Check the pair on a port of its own first: a bad pair must not lose the port.
+      openListener({ ...this.#options, hostname: this.addr.hostname }, 0, pem).close();
+      old.close();
+      this.#listener = openListener(this.#options, this.addr.port, pem);
+    }
+    this.#wakeAcceptRetry?.();
   }
 
   /** Connections open now. */
@@ -345,12 +380,15 @@ export class HttpServer {
   async #acceptLoop(): Promise<void> {
     let retryMs = ACCEPT_RETRY_MS.first;
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Conn;
+      const listener = this.#listener;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
         retryMs = ACCEPT_RETRY_MS.first;
       } catch (error) {
         if (this.#stopping) return;
+        // The listener was replaced (a new TLS certificate): accept on the new one.
+        if (listener !== this.#listener) continue;
         // EMFILE and the like: the connection waits in the backlog; try again soon.
         this.#options.events?.acceptFailed?.(error);
         await new Promise<void>((resolve) => {
@@ -373,7 +411,7 @@ export class HttpServer {
   }
 
   /** Answers a connection over the cap with 503 and closes it. */
-  #refuse(conn: Deno.TcpConn): void {
+  #refuse(conn: Conn): void {
     this.#options.events?.dropped?.("max_connections");
     const answer = this.#options.problem(503, "too many connections; try again later", {
       "retry-after": "1",
@@ -431,7 +469,7 @@ export class HttpServer {
     }
   }
 
-  #serve(conn: Deno.TcpConn): void {
+  #serve(conn: Conn): void {
     const connection = new Connection(conn);
     this.#open.add(connection);
     this.#options.events?.connections?.(this.#open.size);
@@ -448,21 +486,38 @@ export class HttpServer {
   /** One connection's requests, one at a time, until it closes or must be closed. */
   async #converse(connection: Connection): Promise<void> {
     const { conn } = connection;
-    const { limits, handler } = this.#options;
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // Not a TCP socket any more.
+    const { limits, handler, extraHeaders } = this.#options;
+    if ("handshake" in conn) {
+      // The handshake is bounded by the head's deadline; a client that does not speak
+      // TLS (plain HTTP to the HTTPS port) fails it and is closed.
+      connection.headDeadline = performance.now() + limits.headerTimeoutMs;
+      try {
+        await conn.handshake();
+      } catch {
+        connection.droppedFor ??= "bad_request";
+        return;
+      }
+    } else {
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // Not a TCP socket any more.
+      }
     }
     const reader = new ConnReader(conn);
-    const remoteAddress = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const remoteAddress = conn.remoteAddr.hostname;
+    /** The answer with the extra headers for its request. */
+    const finish = (answer: HttpAnswer, headers: ReadonlyMap<string, string> | undefined) =>
+      extraHeaders === undefined || headers === undefined
+        ? answer
+        : { ...answer, headers: { ...answer.headers, ...extraHeaders(headers) } };
     for (;;) {
       const now = performance.now();
       connection.headDeadline = now + limits.headerTimeoutMs;
       connection.idle = reader.start === reader.end;
       // The request's clock starts with its first byte (pipelined: at once).
       connection.requestDeadline = connection.idle ? Infinity : now + limits.requestTimeoutMs;
-      let head: RequestHead;
+      let head: RequestHead | undefined;
       let body: Uint8Array;
       try {
         const headBytes = await this.#readHead(reader, connection);
@@ -482,7 +537,8 @@ export class HttpServer {
       } catch (error) {
         if (error instanceof Refusal || error instanceof HeadError) {
           connection.droppedFor = "bad_request";
-          await this.#answerAndLinger(connection, reader, error.status, error.message);
+          const answer = finish(this.#options.problem(error.status, error.message), head?.headers);
+          await this.#answerAndLinger(connection, reader, answer);
         }
         return;
       }
@@ -505,7 +561,7 @@ export class HttpServer {
           `internal error: ${reason.replace(/[\r\n]+/g, " ")}`,
         );
       }
-      await writeAnswer(conn, answer, {
+      await writeAnswer(conn, finish(answer, head.headers), {
         head: head.method === "HEAD",
         keepAlive: head.keepAlive,
         chunked: head.version === "1.1",
@@ -619,11 +675,10 @@ export class HttpServer {
   async #answerAndLinger(
     connection: Connection,
     reader: ConnReader,
-    status: number,
-    message: string,
+    answer: HttpAnswer,
   ): Promise<void> {
     const { conn } = connection;
-    await writeAnswer(conn, this.#options.problem(status, message), {
+    await writeAnswer(conn, answer, {
       head: false,
       keepAlive: false,
       chunked: false,
@@ -648,7 +703,21 @@ export class HttpServer {
   }
 }
 
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+/** Listens as the options say, on a port, with TLS when given a pair. */
+function openListener(
+  options: Pick<HttpServerOptions, "hostname" | "reusePort">,
+  port: number,
+  tls: TlsPem | undefined,
+): Listener {
+  const where = {
+    hostname: options.hostname,
+    port,
+    ...(options.reusePort === true ? { reusePort: true } : {}),
+  };
+  return tls === undefined ? Deno.listen(where) : Deno.listenTls({ ...where, ...tls });
+}
+
+async function writeAll(conn: Conn, bytes: Uint8Array): Promise<void> {
   let at = 0;
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
@@ -670,7 +739,7 @@ function encodeWhole(
 ): Uint8Array {
   const body = encoder.encode(answer.body as string);
   const head = statusLine(answer.status) + headerLines(answer.headers) +
-    `content-length: ${body.length}\r\n` +
+    (answer.status === 204 ? "" : `content-length: ${body.length}\r\n`) +
     (options.keepAlive ? "" : "connection: close\r\n") + "\r\n";
   if (options.head) return encoder.encode(head);
   const bytes = new Uint8Array(head.length + body.length);
@@ -685,7 +754,7 @@ function encodeWhole(
  * bytes as they are for an HTTP/1.0 client, whose connection then closes).
  */
 async function writeAnswer(
-  conn: Deno.TcpConn,
+  conn: Conn,
   answer: HttpAnswer,
   options: {
     head: boolean;

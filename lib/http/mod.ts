@@ -20,3 +20,6 @@ export {
   type HttpLimits,
 } from "./http_server.ts";
 export type { RequestRateLimiter } from "./rate_limit.ts";
+export { CORS_MAX_AGE_SECONDS, CorsPolicy } from "./cors.ts";
+export { TrustedProxies } from "./trusted_proxies.ts";
+export { readTlsFiles, type TlsPem } from "./tls_files.ts";
