@@ -27,6 +27,9 @@ export class ClientAddressError extends Error {
 /** A hop of a proxy chain: an address, or `unknown` (hidden or obfuscated). */
 type Hop = IpAddress | "unknown";
 
+/** A hop as written, read only when the walk reaches it. */
+type WrittenHop = () => Hop;
+
 /**
  * The client's address. When the peer is a trusted proxy, the chain of the first of the
  * headers `Forwarded`, `X-Forwarded-For`, `X-Real-IP` that is present is walked from the
@@ -57,17 +60,17 @@ export function clientAddress(
   if (peer === undefined) return request.peer;
   if (proxies === undefined || !proxies.includes(peer)) return plainText(peer);
   const { headers } = request;
-  let hops: Hop[];
+  let hops: WrittenHop[];
   const forwarded = headers.get("forwarded");
   const forwardedFor = headers.get("x-forwarded-for");
   const realIp = headers.get("x-real-ip");
   if (forwarded !== undefined) hops = parseForwarded(forwarded);
   else if (forwardedFor !== undefined) hops = parseForwardedFor(forwardedFor);
-  else if (realIp !== undefined) hops = [parseNode(realIp.trim(), "X-Real-IP", false)];
+  else if (realIp !== undefined) hops = [() => parseNode(realIp.trim(), "X-Real-IP", false)];
   else return plainText(peer);
   let trusted: IpAddress = peer;
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i]!;
+    const hop = hops[i]!();
     if (hop === "unknown") return plainText(trusted);
     if (!proxies.includes(hop)) return plainText(hop);
     trusted = hop;
@@ -82,8 +85,8 @@ function plainText(address: IpAddress): string {
 }
 
 /** `X-Forwarded-For: client, proxy1, proxy2`. */
-function parseForwardedFor(value: string): Hop[] {
-  return value.split(",").map((item) => parseNode(item.trim(), "X-Forwarded-For", false));
+function parseForwardedFor(value: string): WrittenHop[] {
+  return value.split(",").map((item) => () => parseNode(item.trim(), "X-Forwarded-For", false));
 }
 
 /**
@@ -121,8 +124,8 @@ function parseNode(text: string, header: string, bracketsNeeded: boolean): Hop {
  * `Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"`: the `for` node of
  * each element, in order; an element without one is `unknown`.
  */
-function parseForwarded(value: string): Hop[] {
-  const hops: Hop[] = [];
+function parseForwarded(value: string): WrittenHop[] {
+  const hops: WrittenHop[] = [];
   const refuse = (why: string): never => {
     throw new ClientAddressError(`Forwarded: ${why}`);
   };
@@ -172,7 +175,8 @@ function parseForwarded(value: string): Hop[] {
       }
       break;
     }
-    hops.push(node === undefined ? "unknown" : parseNode(node, "Forwarded", true));
+    const written = node;
+    hops.push(() => written === undefined ? "unknown" : parseNode(written, "Forwarded", true));
     if (i >= value.length) return hops;
     if (value[i] !== ",") refuse(`unexpected ${quoteValue(value[i]!)} at ${i}`);
     i++;

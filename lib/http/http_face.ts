@@ -109,9 +109,10 @@ export interface HttpFace {
    * Serves new connections with another certificate and key (a face started with `tls`
    * only); connections already open keep theirs.
    *
+   * @returns a promise that settles once new connections get the new pair
    * @throws {Error} when the pair is refused (the old one stays in force)
    */
-  replaceTls(pem: TlsPem): void;
+  replaceTls(pem: TlsPem): Promise<void>;
 }
 
 /** The default largest `POST /json` body. */
@@ -599,8 +600,8 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
       stopping ??= server.shutdown();
       return stopping;
     },
-    replaceTls(pem: TlsPem): void {
-      server.replaceTls(pem);
+    replaceTls(pem: TlsPem): Promise<void> {
+      return server.replaceTls(pem);
     },
   };
 }

@@ -175,6 +175,8 @@ const TURN_MS = 5;
 const PACE_BATCH = 32;
 /** How long a stop lets requests in flight finish before it closes their connections. */
 const STOP_GRACE_MS = 2000;
+/** How often, and how far apart, a replaced listener's port is asked for again. */
+const RELISTEN = { attempts: 50, waitMs: 20 };
 /** What a closing connection reads and drops so the client sees its answer, at most. */
 const LINGER = { bytes: 256 * 1024, ms: 1000 };
 
@@ -299,6 +301,10 @@ export class HttpServer {
   readonly #paced: (() => void)[] = [];
   #pacing = false;
   #wakeAcceptRetry: (() => void) | undefined;
+  /** The accept waiting on the listener now. */
+  #pendingAccept: Promise<Conn> | undefined;
+  /** Settles once a listener being replaced (without `reusePort`) has its successor. */
+  #replacing: Promise<void> | undefined;
   #allClosed: PromiseWithResolvers<void> | undefined;
 
   private constructor(listener: Listener, options: HttpServerOptions) {
@@ -333,20 +339,38 @@ export class HttpServer {
    * @throws {Error} when the pair is refused or the port cannot be listened on again (the
    *   old pair stays in force)
    */
-  replaceTls(pem: TlsPem): void {
+  async replaceTls(pem: TlsPem): Promise<void> {
     if (this.#options.tls === undefined) throw new Error("this server does not serve TLS");
     if (this.#stopping) return;
     const old = this.#listener;
     if (this.#options.reusePort === true) {
       this.#listener = openListener(this.#options, this.addr.port, pem);
-      old.close();
-    } else {
-      // Check the pair on a port of its own first: a bad pair must not lose the port.
-      openListener({ ...this.#options, hostname: this.addr.hostname }, 0, pem).close();
-      old.close();
-      this.#listener = openListener(this.#options, this.addr.port, pem);
+      closeQuietly(old);
+      return;
     }
-    this.#wakeAcceptRetry?.();
+    // Check the pair on a port of its own first: a bad pair must not lose the port.
+    closeQuietly(openListener({ ...this.#options, hostname: this.addr.hostname }, 0, pem));
+    const replaced = Promise.withResolvers<void>();
+    this.#replacing = replaced.promise;
+    try {
+      closeQuietly(old);
+      // The port is free once the pending accept on the old listener has ended.
+      await this.#pendingAccept?.catch(() => {});
+      for (let attempt = 1;; attempt++) {
+        try {
+          this.#listener = openListener(this.#options, this.addr.port, pem);
+          return;
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AddrInUse) || attempt >= RELISTEN.attempts) {
+            throw new Error(`Cannot listen on port ${this.addr.port} again: ${error}`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, RELISTEN.waitMs));
+        }
+      }
+    } finally {
+      this.#replacing = undefined;
+      replaced.resolve();
+    }
   }
 
   /** Connections open now. */
@@ -361,7 +385,7 @@ export class HttpServer {
   async shutdown(): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
-      this.#listener.close();
+      closeQuietly(this.#listener);
       this.#wakeAcceptRetry?.();
       for (const connection of this.#open) if (connection.idle) connection.close();
     }
@@ -381,14 +405,16 @@ export class HttpServer {
     let retryMs = ACCEPT_RETRY_MS.first;
     while (!this.#stopping) {
       let conn: Conn;
+      if (this.#replacing !== undefined) await this.#replacing;
       const listener = this.#listener;
       try {
-        conn = await listener.accept();
+        this.#pendingAccept = listener.accept();
+        conn = await this.#pendingAccept;
         retryMs = ACCEPT_RETRY_MS.first;
       } catch (error) {
         if (this.#stopping) return;
-        // The listener was replaced (a new TLS certificate): accept on the new one.
-        if (listener !== this.#listener) continue;
+        // The listener is being replaced (a new TLS certificate): accept on the new one.
+        if (listener !== this.#listener || this.#replacing !== undefined) continue;
         // EMFILE and the like: the connection waits in the backlog; try again soon.
         this.#options.events?.acceptFailed?.(error);
         await new Promise<void>((resolve) => {
@@ -700,6 +726,14 @@ export class HttpServer {
       if (n === null) return;
       dropped += n;
     }
+  }
+}
+
+function closeQuietly(closable: { close(): void }): void {
+  try {
+    closable.close();
+  } catch {
+    // Closed already.
   }
 }
 

@@ -159,7 +159,7 @@ export async function serveHttp(
       // The main thread put the same pair in force already: it is good.
       let done = true;
       try {
-        face.replaceTls(update.pem);
+        await face.replaceTls(update.pem);
       } catch {
         done = false;
       }

@@ -702,7 +702,7 @@ export class Service {
     let pem: TlsPem;
     try {
       pem = await readTlsFiles(files);
-      this.#http?.replaceTls(pem);
+      await this.#http?.replaceTls(pem);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       log.error("tls-refused", `TLS certificate not reloaded, the old one stays: ${reason}`, {
