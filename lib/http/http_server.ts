@@ -75,6 +75,12 @@ export function defaultMaxConnections(openFileLimit: number | undefined): number
 /** Most bytes of an answer handed to the socket at once. */
 export const WRITE_PIECE_BYTES = 4 * 1024;
 
+/**
+ * Most bytes of a long answer a connection holds encoded at once (its write budget): a
+ * piece larger than this is written in several chunks.
+ */
+export const WRITE_BUDGET_BYTES = 8 * 1024;
+
 /** A request as the handler sees it: the head, the whole body, the peer. */
 export interface HttpRequest {
   /** The method, e.g. `GET`. */
@@ -175,6 +181,10 @@ const TURN_MS = 5;
 const PACE_BATCH = 32;
 /** How long a stop lets requests in flight finish before it closes their connections. */
 const STOP_GRACE_MS = 2000;
+/** Bytes kept before a chunk's data for its size line (8 hex digits, CRLF). */
+const SIZE_LINE_ROOM = 10;
+/** Bytes kept after a chunk's data for its CRLF and the last chunk. */
+const TRAILER_ROOM = 7;
 /** How often, and how far apart, a replaced listener's port is asked for again. */
 const RELISTEN = { attempts: 50, waitMs: 20 };
 /** What a closing connection reads and drops so the client sees its answer, at most. */
@@ -587,13 +597,19 @@ export class HttpServer {
           `internal error: ${reason.replace(/[\r\n]+/g, " ")}`,
         );
       }
-      await writeAnswer(conn, finish(answer, head.headers), {
+      const written = finish(answer, head.headers);
+      const framing = {
         head: head.method === "HEAD",
         keepAlive: head.keepAlive,
         chunked: head.version === "1.1",
         pace: () => this.#pace(),
-      });
-      if (!head.keepAlive || this.#stopping) return;
+      };
+      // Nothing of the request is kept while the answer is written: a client that never
+      // reads would hold it as long as the answer.
+      head = undefined;
+      body = NO_BYTES;
+      await writeAnswer(conn, written, framing);
+      if (!framing.keepAlive || this.#stopping) return;
     }
   }
 
@@ -608,7 +624,8 @@ export class HttpServer {
         if (end - reader.start > maxHeadBytes) {
           throw new Refusal(431, `request head larger than ${maxHeadBytes} bytes`);
         }
-        const head = reader.bytes.slice(reader.start, end);
+        // A view, not a copy: the head is parsed before the buffer is read into again.
+        const head = reader.bytes.subarray(reader.start, end);
         reader.start = end + 4;
         return head;
       }
@@ -812,22 +829,46 @@ async function writeAnswer(
   }
   let prefix = head;
   let pending = "";
+  // The connection's write budget: one buffer of WRITE_BUDGET_BYTES for every piece of
+  // this answer, each write awaited before the next is encoded into it. A client that
+  // does not read holds this buffer, its request's leftovers, and no more.
+  let out: Uint8Array | undefined;
   const send = async (last: boolean) => {
-    const body = encoder.encode(pending);
+    out ??= new Uint8Array(WRITE_BUDGET_BYTES);
+    let text = pending;
     pending = "";
-    let before = prefix;
-    let after = "";
-    prefix = "";
-    if (chunked && body.length > 0) {
-      before += `${body.length.toString(16)}\r\n`;
-      after = "\r\n";
+    let at = 0;
+    if (prefix !== "") {
+      const bytes = encoder.encode(prefix);
+      prefix = "";
+      if (bytes.length > WRITE_BUDGET_BYTES / 2) await writeAll(conn, bytes);
+      else {
+        out.set(bytes);
+        at = bytes.length;
+      }
     }
-    if (chunked && last) after += "0\r\n\r\n";
-    const out = new Uint8Array(before.length + body.length + after.length);
-    encoder.encodeInto(before, out);
-    out.set(body, before.length);
-    encoder.encodeInto(after, out.subarray(before.length + body.length));
-    if (out.length > 0) await writeAll(conn, out);
+    const room = chunked ? SIZE_LINE_ROOM : 0;
+    for (;;) {
+      const dataStart = at + room;
+      const { read, written } = encoder.encodeInto(
+        text,
+        out.subarray(dataStart, WRITE_BUDGET_BYTES - TRAILER_ROOM),
+      );
+      text = read === text.length ? "" : text.slice(read);
+      const sizeLine = chunked && written > 0 ? `${written.toString(16)}\r\n` : "";
+      // The head (first piece only) moves up against the chunk's size line.
+      const begin = dataStart - sizeLine.length - at;
+      if (at > 0) out.copyWithin(begin, 0, at);
+      encoder.encodeInto(sizeLine, out.subarray(dataStart - sizeLine.length));
+      let end = dataStart + written;
+      if (chunked && written > 0) end += encoder.encodeInto("\r\n", out.subarray(end)).written;
+      if (chunked && last && text === "") {
+        end += encoder.encodeInto("0\r\n\r\n", out.subarray(end)).written;
+      }
+      if (end > begin) await writeAll(conn, out.subarray(begin, end));
+      at = 0;
+      if (text === "") return;
+    }
   };
   for (const piece of answer.body) {
     pending += piece;
