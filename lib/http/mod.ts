@@ -18,6 +18,7 @@ export {
   DEFAULT_MAX_CONNECTIONS,
   defaultMaxConnections,
   type HttpLimits,
+  WRITE_BUDGET_BYTES,
 } from "./http_server.ts";
 export type { RequestRateLimiter } from "./rate_limit.ts";
 export { CORS_MAX_AGE_SECONDS, CorsPolicy } from "./cors.ts";

@@ -7,8 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startHttpFace } from "../../lib/http/mod.ts";
-import { WRITE_BUDGET_BYTES } from "../../lib/http/http_server.ts";
+import { startHttpFace, WRITE_BUDGET_BYTES } from "../../lib/http/mod.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
