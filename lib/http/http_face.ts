@@ -20,6 +20,7 @@ import {
   HttpServer,
 } from "./http_server.ts";
 import type { RequestRateLimiter } from "./rate_limit.ts";
+import { QueryError, type QuerySchema, readQuery } from "./query_parameters.ts";
 import type { ServiceMetrics } from "../metrics/mod.ts";
 import {
   formatTsv,
@@ -99,6 +100,10 @@ const TEXT_TYPE = "text/plain; charset=utf-8";
 const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const READ_ONLY = "GET, HEAD";
 const READ_AND_POST = "GET, HEAD, POST";
+/** The query parameters each lookup route takes (docs/HTTP.md, "Query parameters"). */
+const JSON_QUERY: QuerySchema = { fields: "once", lang: "once" };
+const GET_BATCH_QUERY: QuerySchema = { ip: "many" };
+const POST_BATCH_QUERY: QuerySchema = {};
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function healthAnswer(health: { ok: boolean; reason: string }): HttpAnswer {
@@ -142,12 +147,12 @@ function jsonError(
 
 /** A comma-separated query parameter, parsed; undefined when absent; 400 when bad. */
 function optionalList<T>(
-  query: URLSearchParams,
+  query: Map<string, string[]>,
   name: string,
   parse: (text: string) => { ok: true; value: T } | { ok: false; reason: string },
 ): T | undefined {
-  const text = query.get(name);
-  if (text === null) return undefined;
+  const text = query.get(name)?.[0];
+  if (text === undefined) return undefined;
   const parsed = parse(text);
   if (!parsed.ok) throw new HttpProblem(400, `"${name}": ${parsed.reason}`);
   return parsed.value;
@@ -269,12 +274,7 @@ class HttpLookups {
    * record (`{"ip", "network", "fields": {path: value}}`), `?lang=de,en` the names in
    * those languages.
    */
-  shaped(format: "geoip" | "json", address: string, query: URLSearchParams): HttpAnswer {
-    for (const name of query.keys()) {
-      if (name !== "lang" && name !== "fields") {
-        throw new HttpProblem(400, `unknown query parameter "${name}"; expected fields or lang`);
-      }
-    }
+  shaped(format: "geoip" | "json", address: string, query: Map<string, string[]>): HttpAnswer {
     const languages = optionalList(query, "lang", parseLanguageList);
     const fields = optionalList(query, "fields", parseFieldList);
     if (fields !== undefined && format === "geoip") {
@@ -425,14 +425,22 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
 
   const route = (request: HttpRequest): HttpAnswer | Promise<HttpAnswer> => {
     const path = request.path;
-    const query = () => new URLSearchParams(request.query);
+    const query = (schema: QuerySchema) => {
+      try {
+        return readQuery(request.query, schema);
+      } catch (error) {
+        if (error instanceof QueryError) throw new HttpProblem(400, error.message);
+        throw error;
+      }
+    };
     if (path === "/json") {
       requireMethod(request, READ_AND_POST);
       limit(request);
       if (request.method === "POST") {
+        query(POST_BATCH_QUERY);
         return lookups.batch(parseAddressList(decodeBody(request.body)));
       }
-      const addresses = query().getAll("ip");
+      const addresses = query(GET_BATCH_QUERY).get("ip") ?? [];
       if (addresses.length === 0) {
         throw new HttpProblem(400, 'missing "ip" query parameter, e.g. /json?ip=81.2.69.160');
       }
@@ -442,15 +450,17 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
       requireMethod(request, READ_ONLY);
       limit(request);
       const address = decodeSegment(path.slice("/json/".length));
-      if (request.query !== "") return lookups.shaped("json", address, query());
-      return lookups.one("json", address);
+      const shape = query(JSON_QUERY);
+      return shape.size > 0 ? lookups.shaped("json", address, shape) : lookups.one("json", address);
     }
     if (path.startsWith("/geoip/")) {
       requireMethod(request, READ_ONLY);
       limit(request);
       const address = decodeSegment(path.slice("/geoip/".length));
-      if (request.query !== "") return lookups.shaped("geoip", address, query());
-      return lookups.one("geoip", address);
+      const shape = query(JSON_QUERY);
+      return shape.size > 0
+        ? lookups.shaped("geoip", address, shape)
+        : lookups.one("geoip", address);
     }
     if (path === "/healthz") {
       requireMethod(request, READ_ONLY);

@@ -16,7 +16,9 @@
  */
 
 import type { HttpDropReason } from "../metrics/mod.ts";
+import { ConnReader } from "./conn_reader.ts";
 import { HeadError, parseRequestHead, type RequestHead } from "./request_head.ts";
+import { BodyError, readRequestBody } from "./request_body.ts";
 
 /** The bounds of an {@linkcode HttpServer}. */
 export interface HttpLimits {
@@ -151,8 +153,6 @@ const STATUS_TEXT: Record<number, string> = {
 
 const encoder = new TextEncoder();
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
-const READ_BYTES = 16 * 1024;
-const NO_BYTES = new Uint8Array(0);
 /** How long the server waits after a failed accept, at first and at most. */
 const ACCEPT_RETRY_MS = { first: 10, most: 1000 };
 /** How long connections may keep the event loop before one lets it turn, ms. */
@@ -189,71 +189,6 @@ class Connection {
     } catch {
       // Already closed.
     }
-  }
-}
-
-/** Reads from a connection into one bounded buffer. */
-class ConnReader {
-  readonly #conn: Deno.TcpConn;
-  #buffer: Uint8Array;
-  start = 0;
-  end = 0;
-
-  constructor(conn: Deno.TcpConn) {
-    this.#conn = conn;
-    this.#buffer = new Uint8Array(READ_BYTES);
-  }
-
-  /** Drops the buffer while nothing is unread (it is made again by the next read). */
-  release(): void {
-    if (this.start === this.end) {
-      this.#buffer = NO_BYTES;
-      this.start = this.end = 0;
-    }
-  }
-
-  get bytes(): Uint8Array {
-    return this.#buffer;
-  }
-
-  /** Reads more, keeping at most `capacity` unread bytes; false at the end of the stream. */
-  async fill(capacity: number): Promise<boolean> {
-    if (this.start === this.end) this.start = this.end = 0;
-    if (this.#buffer.length === 0) this.#buffer = new Uint8Array(READ_BYTES);
-    if (this.end === this.#buffer.length) {
-      const unread = this.end - this.start;
-      if (this.start > 0) {
-        this.#buffer.copyWithin(0, this.start, this.end);
-      } else {
-        const grown = new Uint8Array(Math.min(Math.max(capacity, unread + 1), unread * 2));
-        grown.set(this.#buffer.subarray(this.start, this.end));
-        this.#buffer = grown;
-      }
-      this.start = 0;
-      this.end = unread;
-    }
-    const n = await this.#conn.read(this.#buffer.subarray(this.end));
-    if (n === null) return false;
-    this.end += n;
-    return true;
-  }
-
-  /** Index of the first CRLF CRLF at or after `from`, or -1. */
-  headEnd(from: number): number {
-    const b = this.#buffer;
-    for (let i = Math.max(this.start, from); i + 3 < this.end; i++) {
-      if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
-    }
-    return -1;
-  }
-
-  /** Index of the first CRLF at or after `start`, or -1. */
-  lineEnd(): number {
-    const b = this.#buffer;
-    for (let i = this.start; i + 1 < this.end; i++) {
-      if (b[i] === 13 && b[i + 1] === 10) return i;
-    }
-    return -1;
   }
 }
 
@@ -475,12 +410,17 @@ export class HttpServer {
           }
           await writeAll(conn, CONTINUE);
         }
-        body = await this.#readBody(reader, head);
+        body = await readRequestBody(reader, {
+          framing: head.body,
+          maxBodyBytes: limits.maxBodyBytes,
+        });
         // No read buffer is kept while the answer is written (a client that never reads
         // would hold it as long as the answer), unless a pipelined request waits in it.
         reader.release();
       } catch (error) {
-        if (error instanceof Refusal || error instanceof HeadError) {
+        if (
+          error instanceof Refusal || error instanceof HeadError || error instanceof BodyError
+        ) {
           connection.droppedFor = "bad_request";
           await this.#answerAndLinger(connection, reader, error.status, error.message);
         }
@@ -544,71 +484,6 @@ export class HttpServer {
         connection.requestDeadline = performance.now() + this.#options.limits.requestTimeoutMs;
       }
     }
-  }
-
-  async #readBody(reader: ConnReader, head: RequestHead): Promise<Uint8Array> {
-    const { maxBodyBytes } = this.#options.limits;
-    const tooLarge = () => new Refusal(413, `request body larger than ${maxBodyBytes} bytes`);
-    if (head.body.kind === "none") return new Uint8Array(0);
-    if (head.body.kind === "length") {
-      const length = head.body.length;
-      if (length > maxBodyBytes) throw tooLarge();
-      const body = new Uint8Array(length);
-      let at = 0;
-      while (at < length) {
-        if (reader.start === reader.end && !await reader.fill(READ_BYTES)) {
-          throw new Refusal(400, "connection ended inside a request body");
-        }
-        const n = Math.min(length - at, reader.end - reader.start);
-        body.set(reader.bytes.subarray(reader.start, reader.start + n), at);
-        reader.start += n;
-        at += n;
-      }
-      return body;
-    }
-    // Chunked: size line, data, CRLF; then trailer fields up to an empty line.
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const line = async (): Promise<string> => {
-      for (;;) {
-        const end = reader.lineEnd();
-        if (end >= 0) {
-          const text = String.fromCharCode(...reader.bytes.subarray(reader.start, end));
-          reader.start = end + 2;
-          return text;
-        }
-        if (reader.end - reader.start > 1024) throw new Refusal(400, "malformed chunk");
-        if (!await reader.fill(READ_BYTES)) {
-          throw new Refusal(400, "connection ended inside a request body");
-        }
-      }
-    };
-    for (;;) {
-      const sizeText = (await line()).split(";")[0]!.trim();
-      if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw new Refusal(400, "malformed chunk size");
-      let size = parseInt(sizeText, 16);
-      if (size === 0) break;
-      total += size;
-      if (total > maxBodyBytes) throw tooLarge();
-      while (size > 0) {
-        if (reader.start === reader.end && !await reader.fill(READ_BYTES)) {
-          throw new Refusal(400, "connection ended inside a request body");
-        }
-        const n = Math.min(size, reader.end - reader.start);
-        chunks.push(reader.bytes.slice(reader.start, reader.start + n));
-        reader.start += n;
-        size -= n;
-      }
-      if ((await line()) !== "") throw new Refusal(400, "malformed chunk");
-    }
-    while ((await line()) !== "");
-    const body = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      body.set(chunk, at);
-      at += chunk.length;
-    }
-    return body;
   }
 
   /**

@@ -45,6 +45,11 @@ const latin1 = new TextDecoder("latin1");
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
 /** A path that needs the URL parser's normalisation (dot segments, escapes, odd bytes). */
+/** Spaces and tabs around a field value. */
+const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
+/** Control characters other than the tab, which no field value may hold. */
+// deno-lint-ignore no-control-regex -- control characters are what it looks for
+const CONTROL = /[\0-\x08\x0a-\x1f\x7f]/;
 const PLAIN_PATH = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@/]*$/;
 
 /**
@@ -75,8 +80,10 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
     if (colon <= 0) throw new HeadError(400, "malformed header field");
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new HeadError(400, "malformed header field name");
-    const value = line.slice(colon + 1).trim();
-    if (/[\0\r\n]/.test(value)) throw new HeadError(400, "malformed header field value");
+    // Optional whitespace is spaces and tabs only (RFC 9110 5.6.3); no other control
+    // character may appear in a value (a vertical tab is not whitespace to a proxy).
+    const value = line.slice(colon + 1).replace(OWS_AROUND, "");
+    if (CONTROL.test(value)) throw new HeadError(400, `malformed value of header field "${name}"`);
     const key = name.toLowerCase();
     const before = headers.get(key);
     headers.set(key, before === undefined ? value : `${before}, ${value}`);

@@ -12,6 +12,7 @@
 
 import { AnswerCache } from "./answer_cache.ts";
 import { ByteSlab } from "./byte_slab.ts";
+import { FieldListMemo } from "./field_list_memo.ts";
 import { CacheBudget } from "./cache_budget.ts";
 import {
   AddressFamilyError,
@@ -24,8 +25,6 @@ import {
   type FieldPath,
   formatFields,
   formatNetwork,
-  type Parsed,
-  parseFieldList,
   parseIpAddress,
   parseIpInto,
 } from "../protocol/mod.ts";
@@ -99,8 +98,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const NOT_FOUND_BYTES = encoder.encode(NOT_FOUND);
 const LINE_FEED = 0x0a;
-/** Field lists a responder keeps parsed (a front end asks for few, over and over). */
-const FIELD_LISTS_KEPT = 64;
 
 /** A database other than the location one, and what it adds to `traits`. */
 interface TraitSource {
@@ -157,7 +154,7 @@ export class GeoipResponder {
   readonly #cacheBudget: CacheBudget;
   /** Where the bytes of cached lines are packed. */
   readonly #slab = new ByteSlab();
-  readonly #fieldLists = new Map<string, Parsed<FieldPath[]>>();
+  readonly #fieldLists = new FieldListMemo();
   readonly #offsets: Int32Array;
   readonly #scan: RequestScan;
   readonly #address = new Uint8Array(16);
@@ -591,7 +588,7 @@ export class GeoipResponder {
   #get(frame: Uint8Array, out: ReplyBuffer): void {
     const scan = this.#scan;
     const fieldsText = scan.fieldsText(frame);
-    const fields = this.#fieldList(fieldsText);
+    const fields = this.#fieldLists.parse(fieldsText);
     if (!fields.ok) {
       this.#fail(out, fields.reason);
       return;
@@ -609,19 +606,6 @@ export class GeoipResponder {
         out.append(line);
       }
     }
-  }
-
-  /** A field list, parsed once and kept (a few of them). */
-  #fieldList(text: string): Parsed<FieldPath[]> {
-    let parsed = this.#fieldLists.get(text);
-    if (parsed === undefined) {
-      parsed = parseFieldList(text);
-      if (this.#fieldLists.size >= FIELD_LISTS_KEPT) {
-        this.#fieldLists.delete(this.#fieldLists.keys().next().value!);
-      }
-      this.#fieldLists.set(text, parsed);
-    }
-    return parsed;
   }
 
   /** The `get` line for the address at `frame[start..end)`: bytes, or an ERROR line. */

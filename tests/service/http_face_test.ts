@@ -137,9 +137,12 @@ Deno.test("the HTTP front answers every route over real HTTP", async (t) => {
     });
 
     await t.step("GET /json without ip, or with too many, is 400", async () => {
-      const missing = await h.fetchJson("/json?address=1.2.3.4");
+      const missing = await h.fetchJson("/json");
       assert.equal(missing.status, 400);
       assert.match(missing.body.error, /^missing "ip" query parameter/);
+      const misnamed = await h.fetchJson("/json?address=1.2.3.4");
+      assert.equal(misnamed.status, 400);
+      assert.deepEqual(misnamed.body, { error: 'unknown query parameter "address"; expected ip' });
       const many = await h.fetchJson("/json?ip=1.1.1.1&ip=1.1.1.2&ip=1.1.1.3&ip=1.1.1.4");
       assert.equal(many.status, 400);
       assert.deepEqual(many.body, { error: "more than 3 addresses in one request" });

@@ -74,3 +74,22 @@ Deno.test("parseRequestHead() refuses what it does not serve, with the status", 
     message: 'Transfer-Encoding "gzip" not supported; use chunked',
   });
 });
+
+Deno.test("parseRequestHead() takes only spaces and tabs as whitespace around a value", async (t) => {
+  await t.step("a vertical tab before chunked is refused, not trimmed", () => {
+    assert.deepEqual(refusal("POST / HTTP/1.1\r\nTransfer-Encoding: \x0bchunked"), {
+      status: 400,
+      message: 'malformed value of header field "Transfer-Encoding"',
+    });
+  });
+  await t.step("a form feed after it too", () => {
+    assert.equal(refusal("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\x0c").status, 400);
+  });
+  await t.step("spaces and tabs around it are whitespace", () => {
+    const head = parse("POST / HTTP/1.1\r\nTransfer-Encoding: \t chunked \t");
+    assert.deepEqual(head.body, { kind: "chunked" });
+  });
+  await t.step("a tab inside a value is kept", () => {
+    assert.equal(parse("GET / HTTP/1.1\r\nX-A: a\tb").headers.get("x-a"), "a\tb");
+  });
+});
