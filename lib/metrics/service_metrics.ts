@@ -36,12 +36,21 @@ export const LOOKUP_RESULTS = ["found", "not_found", "invalid", "error"] as cons
 export type LookupResultKind = typeof LOOKUP_RESULTS[number];
 
 /**
- * Limits that refuse work, counted: a ZeroMQ connection cut for holding more bytes of
- * requests not yet taken than its budget (an unfinished message), a request or reply
- * dropped for a peer that does not read its replies, a request refused by the
- * per-address rate limit.
+ * Limits that refuse work, counted: `inbound_bytes`, a ZeroMQ connection cut for holding
+ * more bytes of requests not yet taken than its budget (an unfinished message);
+ * `outbound_bytes`, a request answered `ERROR busy` because its reply would pass what its
+ * client may leave unread; `not_reading`, a request or reply dropped for a peer that does
+ * not read its replies at all; `reply_size`, a reply larger than the whole outbound budget,
+ * answered `ERROR reply too large`; `rate`, a request refused by the per-address rate
+ * limit.
  */
-export const LIMIT_KINDS = ["inbound_bytes", "outbound_bytes", "rate"] as const;
+export const LIMIT_KINDS = [
+  "inbound_bytes",
+  "outbound_bytes",
+  "not_reading",
+  "reply_size",
+  "rate",
+] as const;
 /** A limit that refused work: one of {@linkcode LIMIT_KINDS}. */
 export type LimitKind = typeof LIMIT_KINDS[number];
 

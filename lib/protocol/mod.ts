@@ -62,5 +62,8 @@ export {
   type ClientLimits,
   DEFAULT_MAX_INBOUND_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
+  formatMib,
   NO_CLIENT_LIMITS,
+  replyTooLargeReason,
+  unreadRepliesReason,
 } from "./client_limits.ts";

@@ -14,10 +14,12 @@
  * connection and free what it held; nobody else is disturbed.
  *
  * Outbound, the same counters say how many reply bytes sent to a connection its peer has
- * not acknowledged (`tcpi_bytes_acked`): replies queued in libzmq and the kernel for a
- * peer that does not read. Over that budget the connection is "stalled": its requests
- * are dropped without being answered (nothing computed, nothing queued) until its peer
- * has read enough.
+ * not acknowledged (`tcpi_bytes_acked`): replies queued in libzmq and the kernel. A reply
+ * that would take a connection over that budget is not sent (the front end answers
+ * `ERROR busy` instead, see {@linkcode ConnectionBudget.mayReply}), so a client that reads
+ * always gets an answer or an error. A peer over the budget that has read nothing since
+ * the last look is "stalled": its requests are dropped without being answered (nothing
+ * computed, nothing queued) until it has read enough.
  *
  * @module
  */
@@ -65,12 +67,33 @@ interface Watched {
   frames: number;
   /** Reply bytes sent to it so far. */
   sent: number;
+  /** Bytes its peer had acknowledged when last looked at (`tcpi_bytes_acked`). */
+  acked: number;
   /** Whether its peer holds more unread replies than the budget. */
   stalled: boolean;
   /** The peer's address, once asked. */
   address: string | undefined;
+  /**
+   * The routing id the ROUTER gave the connection's messages, once one was met: a
+   * descriptor is reused by the next connection as soon as one closes, a routing id is not.
+   */
+  routingId: Uint8Array | undefined;
   /** Its requests in the pool now. */
   inPool: number;
+}
+
+function freshWatched(accepted: boolean): Watched {
+  return {
+    accepted,
+    taken: 0,
+    frames: 0,
+    sent: 0,
+    acked: 0,
+    stalled: false,
+    address: undefined,
+    routingId: undefined,
+    inPool: 0,
+  };
 }
 
 /**
@@ -166,15 +189,7 @@ export class ConnectionBudget {
     if (watched === undefined) {
       // Not accepted (a connection this socket made, or one not TCP: the next scan
       // forgets that one).
-      watched = {
-        accepted: false,
-        taken: 0,
-        frames: 0,
-        sent: 0,
-        stalled: false,
-        address: undefined,
-        inPool: 0,
-      };
+      watched = freshWatched(false);
       this.#watched.set(fd, watched);
     }
     watched.taken += bytes;
@@ -183,31 +198,45 @@ export class ConnectionBudget {
   }
 
   /**
-   * @param fd a connection's descriptor
-   * @returns whether a client made it to us (it was accepted), as opposed to a connection
-   *   this socket made (to a broker) or one whose accept is not yet known
-   */
-  isAccepted(fd: number): boolean {
-    return this.#watched.get(fd)?.accepted === true;
-  }
-
-  /**
-   * @param fd a connection's descriptor
-   * @returns its peer's address, when {@linkcode ConnectionBudget.rememberAddress} gave it
-   */
-  addressOf(fd: number): string | undefined {
-    return this.#watched.get(fd)?.address;
-  }
-
-  /**
-   * Keeps a connection's peer address (from its messages' `Peer-Address`).
+   * Tells which connection a message came through. A message whose routing id is not the
+   * one last met on its descriptor comes from a new connection on a reused descriptor:
+   * the monitor's news is taken at once (the old connection's close, the new one's
+   * accept), so that nothing of the old connection (its address, its counts) is charged
+   * to the new one. Call it for every request, before the other calls about it.
    *
-   * @param fd the connection's descriptor
-   * @param address its peer's address
+   * @param fd the connection's descriptor (`ZMQ_SRCFD`), -1 when unknown
+   * @param routingId holds the message's routing id at its start
+   * @param idLength the routing id's size
    */
-  rememberAddress(fd: number, address: string): void {
+  arrived(fd: number, routingId: Uint8Array, idLength: number): void {
+    if (fd < 0) return;
     const watched = this.#watched.get(fd);
-    if (watched !== undefined) watched.address = address;
+    if (watched !== undefined && sameBytes(watched.routingId, routingId, idLength)) return;
+    this.#takeEvents();
+    let now = this.#watched.get(fd);
+    if (now === undefined) {
+      now = freshWatched(false);
+      this.#watched.set(fd, now);
+    } else if (now === watched && watched.routingId !== undefined) {
+      // No news of a new connection (not TCP, or events lost): forget what was asked.
+      now.address = undefined;
+    }
+    now.routingId = routingId.slice(0, idLength);
+  }
+
+  /**
+   * The peer address of a connection, asked of its first message and kept for the next.
+   *
+   * @param fd the connection's descriptor, as given to {@linkcode ConnectionBudget.arrived}
+   * @param ask reads the message's `Peer-Address`
+   * @returns the address, or undefined for a connection not accepted (one this socket
+   *   made, to a broker, which carries many clients)
+   */
+  peerAddress(fd: number, ask: () => string | null): string | undefined {
+    const watched = this.#watched.get(fd);
+    if (watched === undefined || !watched.accepted) return undefined;
+    watched.address ??= ask() ?? "";
+    return watched.address;
   }
 
   /**
@@ -230,6 +259,43 @@ export class ConnectionBudget {
   dequeued(fd: number): void {
     const watched = this.#watched.get(fd);
     if (watched !== undefined && watched.inPool > 0) watched.inPool--;
+  }
+
+  /** The most reply bytes a connection's peer may leave unread; 0: no budget. */
+  get maxOutboundBytes(): number {
+    return this.#maxOutboundBytes;
+  }
+
+  /**
+   * Whether a reply fits in its connection's outbound budget now: the replies its peer has
+   * not acknowledged, and this one, at most the budget. The kernel is asked only when the
+   * count kept since it was last asked says the reply may not fit.
+   *
+   * @param fd the connection's descriptor, -1 when unknown
+   * @param bytes the reply's size
+   * @returns whether to send it (else answer that the client has too much unread)
+   */
+  mayReply(fd: number, bytes: number): boolean {
+    const max = this.#maxOutboundBytes;
+    if (max <= 0) return true;
+    const watched = this.#watched.get(fd);
+    if (watched === undefined || !watched.accepted) return true;
+    if (watched.sent - watched.acked + bytes <= max) return true;
+    const counted = this.#counters.read(fd);
+    if (counted === null) return true;
+    watched.acked = Math.max(watched.acked, counted.acked);
+    return watched.sent - watched.acked + bytes <= max;
+  }
+
+  /**
+   * What a connection's peer has left unread, as last counted.
+   *
+   * @param fd the connection's descriptor
+   * @returns reply bytes sent and not acknowledged
+   */
+  unreadBytes(fd: number): number {
+    const watched = this.#watched.get(fd);
+    return watched === undefined ? 0 : Math.max(0, watched.sent - watched.acked);
   }
 
   /**
@@ -305,8 +371,14 @@ export class ConnectionBudget {
         continue;
       }
       // Framing makes the acknowledged count run ahead of the replies: a lower bound.
+      // Over the budget, a peer that read something since the last look is answered
+      // (ERROR busy for what does not fit, see mayReply); only one that read nothing is
+      // stalled, its requests dropped unanswered.
       const unread = watched.sent - counted.acked;
-      const stalled = unread > this.#maxOutboundBytes;
+      const reading = counted.acked > watched.acked;
+      watched.acked = Math.max(watched.acked, counted.acked);
+      const stalled = this.#maxOutboundBytes > 0 && unread > this.#maxOutboundBytes &&
+        (watched.stalled || !reading);
       if (stalled !== watched.stalled) {
         watched.stalled = stalled;
         this.#onStall?.(fd, stalled, unread);
@@ -319,19 +391,12 @@ export class ConnectionBudget {
     const monitor = this.#monitor;
     for (let event = monitor.next(); event !== null; event = monitor.next()) {
       if (event.event === MonitorEvent.ACCEPTED) {
+        // A descriptor met in a message first, before its accept was taken, is that
+        // connection; one already accepted belongs to a connection whose close was not
+        // taken yet: this is another connection, which starts afresh.
         const met = this.#watched.get(event.value);
         if (met !== undefined && !met.accepted) met.accepted = true;
-        else {
-          this.#watched.set(event.value, {
-            accepted: true,
-            taken: 0,
-            frames: 0,
-            sent: 0,
-            stalled: false,
-            address: undefined,
-            inPool: 0,
-          });
-        }
+        else this.#watched.set(event.value, freshWatched(true));
       } else if (
         event.event === MonitorEvent.CLOSED || event.event === MonitorEvent.DISCONNECTED
       ) {
@@ -351,6 +416,13 @@ export class ConnectionBudget {
     this.#monitor.close();
     this.#watched.clear();
   }
+}
+
+/** Whether `kept` holds the first `length` bytes of `bytes`. */
+function sameBytes(kept: Uint8Array | undefined, bytes: Uint8Array, length: number): boolean {
+  if (kept === undefined || kept.length !== length) return false;
+  for (let i = 0; i < length; i++) if (kept[i] !== bytes[i]) return false;
+  return true;
 }
 
 /** @returns the process's resident memory in bytes, or 0 where it cannot be read */

@@ -39,8 +39,10 @@ export interface HttpWorkerSetup {
   maxAddresses: number;
   /** This thread's share of the connection cap, and the deadlines. */
   httpLimits: HttpFaceLimits;
-  /** Requests per second per peer IP address, for this thread; 0: no limit. */
+  /** Requests per second per peer IP address; 0: no limit. */
   rateLimit: number;
+  /** The rate limiter's buckets, shared by every thread (`RateLimiter.table`). */
+  rateTable?: SharedArrayBuffer;
   /** The {@linkcode ServiceMetrics} buffer. */
   metrics: SharedArrayBuffer;
 }
@@ -102,7 +104,12 @@ export async function serveHttp(
     port.emit({ id, about });
     return answer;
   };
-  const limiter = setup.rateLimit > 0 ? new RateLimiter({ perSecond: setup.rateLimit }) : undefined;
+  const limiter = setup.rateLimit > 0
+    ? new RateLimiter({
+      perSecond: setup.rateLimit,
+      ...(setup.rateTable === undefined ? {} : { table: setup.rateTable }),
+    })
+    : undefined;
   const face = startHttpFace({
     hostname: setup.hostname,
     port: setup.port,

@@ -148,7 +148,10 @@ export async function serveLookups(
       metrics,
       budget,
       rateLimiter: limits.ratePerSecond > 0
-        ? new RateLimiter({ perSecond: limits.ratePerSecond })
+        ? new RateLimiter({
+          perSecond: limits.ratePerSecond,
+          ...(limits.rateTable === undefined ? {} : { table: limits.rateTable }),
+        })
         : null,
       connect: setup.router.connect,
       frameLimit: setup.router.frameLimit,

@@ -28,7 +28,12 @@ import {
 import { CONTROL_POLL_MS } from "../worker/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
 import type { LoopExit } from "./pool_loop.ts";
-import { errorReply, type RequestLimits } from "../protocol/mod.ts";
+import {
+  errorReply,
+  replyTooLargeReason,
+  type RequestLimits,
+  unreadRepliesReason,
+} from "../protocol/mod.ts";
 import { type RateLimiter, ReplyBuffer } from "../lookup/mod.ts";
 import { RequestCounter } from "../lookup/mod.ts";
 import type { GeoipResponder } from "../lookup/mod.ts";
@@ -113,6 +118,8 @@ export class RouterLoop {
   readonly #message: ZmqMessage;
   readonly #request: Uint8Array;
   readonly #reply = new ReplyBuffer();
+  /** An ERROR sent instead of a pool worker's reply. */
+  readonly #refusal = new ReplyBuffer();
   readonly #envelope: Uint8Array[];
   readonly #envelopeSizes = new Int32Array(MAX_ENVELOPE_FRAMES);
   readonly #marker = new Uint8Array(MARKER_BYTES);
@@ -286,11 +293,11 @@ export class RouterLoop {
     let size = first.tryReceive(router, flags);
     if (size < 0) return false;
     const fd = first.sourceFd();
-    let address: string | undefined;
-    if (this.#rateLimiter !== null && budget.isAccepted(fd)) {
-      address = budget.addressOf(fd) ?? first.property(PEER_ADDRESS) ?? "";
-    }
     first.copyInto(request, size);
+    budget.arrived(fd, request, size);
+    const address = this.#rateLimiter === null
+      ? undefined
+      : budget.peerAddress(fd, () => first.property(PEER_ADDRESS));
     first.discard();
     const started = this.#clock.now();
     let wireBytes = 0;
@@ -326,12 +333,12 @@ export class RouterLoop {
     if (this.#envelopeCount === 0) return true; // no routing id to answer: drop
     if (!budget.took(fd, wireBytes, wireFrames)) {
       // Its peer has not read the replies it has: answering would only queue more.
-      this.#metrics.recordLimited("outbound_bytes");
+      this.#metrics.recordLimited("not_reading");
       return true;
     }
     if (address !== undefined && address !== "") {
-      budget.rememberAddress(fd, address);
-      if (!this.#rateLimiter!.allow(address, started)) {
+      // Date.now(): the clock of every thread that shares the limiter's buckets.
+      if (!this.#rateLimiter!.allow(address, Date.now())) {
         this.#metrics.recordLimited("rate");
         if (problem === undefined || this.#hasDelimiter) {
           this.#reply.encode(RATE_LIMITED);
@@ -365,6 +372,11 @@ export class RouterLoop {
           errorReply(`internal error: ${error instanceof Error ? error.message : error}`),
         );
       }
+    }
+    const refusal = this.#outboundRefusal(fd, reply.length);
+    if (refusal !== undefined) {
+      reply.encode(refusal);
+      answered = false;
     }
     if (this.#sendEnvelope()) {
       router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
@@ -400,9 +412,29 @@ export class RouterLoop {
     return true;
   }
 
+  /**
+   * The `ERROR` to send instead of a reply that does not fit the client's outbound
+   * budget: a reply larger than the whole budget, or one that would pass it on top of what
+   * the client has not read yet. Nothing is dropped in silence for a client that reads.
+   *
+   * @returns the ERROR reply, or undefined when the reply may go
+   */
+  #outboundRefusal(fd: number, bytes: number): string | undefined {
+    const budget = this.#budget;
+    const max = budget.maxOutboundBytes;
+    if (max <= 0) return undefined;
+    if (bytes > max) {
+      this.#metrics.recordLimited("reply_size");
+      return errorReply(replyTooLargeReason(bytes, max));
+    }
+    if (budget.mayReply(fd, bytes)) return undefined;
+    this.#metrics.recordLimited("outbound_bytes");
+    return errorReply(unreadRepliesReason(budget.unreadBytes(fd), max));
+  }
+
   /** Counts a reply the ROUTER refused: a full queue is a peer that does not read. */
   #replyDropped(reason: number): void {
-    if (reason === Errno.EAGAIN) this.#metrics.recordLimited("outbound_bytes");
+    if (reason === Errno.EAGAIN) this.#metrics.recordLimited("not_reading");
   }
 
   /**
@@ -464,8 +496,16 @@ export class RouterLoop {
         continue;
       }
       if (withDelimiter) router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-      message.send(router, ZMQ_DONTWAIT);
-      this.#budget.sent(fd, size);
+      const refusal = this.#outboundRefusal(fd, size);
+      if (refusal === undefined) {
+        message.send(router, ZMQ_DONTWAIT);
+        this.#budget.sent(fd, size);
+      } else {
+        message.discard();
+        this.#refusal.encode(refusal);
+        router.sendBytes(this.#refusal.bytes, this.#refusal.length, ZMQ_DONTWAIT);
+        this.#budget.sent(fd, this.#refusal.length);
+      }
     }
     return collected;
   }

@@ -36,6 +36,7 @@ import { ServiceMetrics } from "../metrics/mod.ts";
 import {
   DEFAULT_MAX_INBOUND_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
+  formatMib,
   type RequestLimits,
 } from "../protocol/mod.ts";
 import { isLoopbackEndpoint, type Libzmq, openFileLimit, openLibzmq } from "../zmq/mod.ts";
@@ -182,6 +183,10 @@ export async function startService(
     maxAddresses: options.maxAddresses,
   };
   const cache = cacheShare(options);
+  // One table of buckets for every thread that limits: an address has one budget.
+  const rateTable = (options.rateLimit ?? 0) > 0
+    ? new RateLimiter({ perSecond: options.rateLimit! }).table
+    : undefined;
   const metrics = ServiceMetrics.create({ version: VERSION });
   const server: ServerInfo = {
     version: VERSION,
@@ -207,6 +212,7 @@ export async function startService(
         maxInboundBytes: (options.maxInboundMb ?? DEFAULT_MAX_INBOUND_BYTES / MIB) * MIB,
         maxOutboundBytes: (options.maxOutboundMb ?? DEFAULT_MAX_OUTBOUND_BYTES / MIB) * MIB,
         ratePerSecond: options.rateLimit ?? 0,
+        ...(rateTable === undefined ? {} : { rateTable }),
       },
       onWorkerEvent: (event) => logWorkerEvent(log, event),
       onBrokerEvent: (event) => logBrokerEvent(log, event),
@@ -258,6 +264,7 @@ export async function startService(
           ...options.httpLimits,
         },
         rateLimit: options.rateLimit ?? 0,
+        ...(rateTable === undefined ? {} : { rateTable }),
         worker: {
           languages: options.languages,
           limits,
@@ -458,6 +465,8 @@ export class Service {
       maxAddresses: number;
       limits: HttpFaceLimits;
       rateLimit?: number;
+      /** The rate limiter's buckets, shared with the ZeroMQ front end. */
+      rateTable?: SharedArrayBuffer;
       worker: Pick<HttpWorkerSetup, "languages" | "limits" | "server" | "cache">;
     },
   ): Promise<void> {
@@ -468,7 +477,10 @@ export class Service {
       maxConnections: Math.ceil(options.limits.maxConnections / threads),
     };
     const limiter = (options.rateLimit ?? 0) > 0
-      ? new RateLimiter({ perSecond: options.rateLimit! })
+      ? new RateLimiter({
+        perSecond: options.rateLimit!,
+        ...(options.rateTable === undefined ? {} : { table: options.rateTable }),
+      })
       : undefined;
     this.#http = startHttpFace({
       ...address,
@@ -500,6 +512,7 @@ export class Service {
         maxAddresses: options.maxAddresses,
         httpLimits: limits,
         rateLimit: options.rateLimit ?? 0,
+        ...(limiter === undefined ? {} : { rateTable: limiter.table }),
         metrics: metrics.buffer,
       }, { health: () => this.#health(), metrics: () => this.prometheus() });
     }
@@ -579,6 +592,12 @@ export class Service {
     const current = pool.databases;
     const next: GeoDatabase[] = [];
     let refused = 0;
+    // With several databases, each line names the one it is about: the others may switch.
+    const several = databasePaths.length > 1;
+    const failedOf = (path: string) => several ? `of "${path}" failed` : "failed";
+    const stillServing = several
+      ? "still serving its old version"
+      : "still serving the old database";
     for (let i = 0; i < databasePaths.length; i++) {
       const path = databasePaths[i]!;
       const old = current[i]!;
@@ -590,7 +609,7 @@ export class Service {
         next.push(old);
         log.error(
           "reload-failed",
-          `reload failed, still serving the old database: ${(error as Error).message}`,
+          `reload ${failedOf(path)}, ${stillServing}: ${(error as Error).message}`,
           { database: path },
         );
         continue;
@@ -602,7 +621,7 @@ export class Service {
         next.push(old);
         log.error(
           "reload-refused",
-          `reload refused, still serving the old database: "${path}" is now a ${is} database ` +
+          `reload refused, ${stillServing}: "${path}" is now a ${is} database ` +
             `where a ${was} one was; restart to change the kind of a database`,
           { database: path, database_type: is, was },
         );
@@ -629,10 +648,25 @@ export class Service {
     metrics.setDatabases(next.map(databaseFacts));
     metrics.recordReload(refused === 0 ? "success" : "failure");
     const switched = next.filter((database, i) => database !== current[i]);
-    log.info("reloaded", `reloaded: serving ${switched.map(describeDatabase).join("; ")}`, {
-      database: switched.map((database) => database.source).join(","),
-      build_epoch: switched[0]?.metadata.buildEpoch,
-    });
+    const kept = next.filter((database, i) => database === current[i]);
+    const serving = `serving ${switched.map(describeDatabase).join("; ")}`;
+    if (kept.length === 0) {
+      log.info("reloaded", `reloaded: ${serving}`, {
+        database: switched.map((database) => database.source).join(","),
+        build_epoch: switched[0]?.metadata.buildEpoch,
+      });
+      return;
+    }
+    log.warn(
+      "reloaded-partly",
+      `reloaded ${switched.length} of ${next.length} databases: ${serving}; still serving ` +
+        `the old version of ${kept.map((database) => `"${database.source}"`).join(", ")}`,
+      {
+        database: switched.map((database) => database.source).join(","),
+        kept: kept.map((database) => database.source).join(","),
+        build_epoch: switched[0]?.metadata.buildEpoch,
+      },
+    );
   }
 
   /** Re-reads the allow file and puts it in force; on failure the old list stays. */
@@ -732,15 +766,15 @@ function logWorkerEvent(log: Logger, event: WorkerLifeEvent): void {
   if (event.type === "connection-cut") {
     log.warn(
       "connection-cut",
-      `cut a ZeroMQ connection holding ${mib(event.bytes)} of requests not yet taken ` +
+      `cut a ZeroMQ connection holding ${formatMib(event.bytes)} of requests not yet taken ` +
         `(--max-inbound-mb)`,
       { ...event },
     );
   } else if (event.type === "connection-stalled") {
     log.warn(
       "connection-stalled",
-      `a ZeroMQ peer left ${mib(event.bytes)} of replies unread (--max-outbound-mb): ` +
-        `its requests are dropped until it reads`,
+      `a ZeroMQ peer left ${formatMib(event.bytes)} of replies unread and read none of them ` +
+        "since the last look (--max-outbound-mb): its requests are dropped until it reads",
       { ...event },
     );
   } else if (event.type === "connection-reading") {
@@ -820,7 +854,3 @@ async function withTimeout(promise: Promise<unknown>, milliseconds: number): Pro
 }
 
 const MIB = 1024 * 1024;
-
-function mib(bytes: number): string {
-  return `${(bytes / MIB).toFixed(1)} MiB`;
-}

@@ -19,6 +19,8 @@ export type SocketType = typeof SocketType[keyof typeof SocketType];
 /** Integer socket options, as in `zmq.h`. */
 export const SocketOption = {
   AFFINITY: 4,
+  /** `ZMQ_RCVBUF`: the kernel's receive buffer for the socket's connections, bytes. */
+  RCVBUF: 12,
   RCVMORE: 13,
   TYPE: 16,
   LINGER: 17,

@@ -46,3 +46,44 @@ Deno.test("RateLimiter refuses a rate of 0 or less", () => {
   assert.throws(() => new RateLimiter({ perSecond: 0 }), RangeError);
   assert.throws(() => new RateLimiter({ perSecond: Number.NaN }), RangeError);
 });
+
+Deno.test("RateLimiter shares its buckets with limiters given its table", () => {
+  const limiter = new RateLimiter({ perSecond: 3 });
+  const other = new RateLimiter({ perSecond: 3, table: limiter.table });
+  assert.ok(limiter.allow("192.0.2.1", 0));
+  assert.ok(other.allow("192.0.2.1", 0));
+  assert.ok(limiter.allow("192.0.2.1", 0));
+  assert.equal(other.allow("192.0.2.1", 0), false, "the fourth, on either, is refused");
+  assert.equal(other.retryAfterSeconds("192.0.2.1", 0), 1);
+  assert.equal(limiter.trackedAddresses, 1);
+  assert.equal(other.trackedAddresses, 1);
+});
+
+Deno.test("RateLimiter gives one budget to an address asked from several threads at once", async () => {
+  const limiter = new RateLimiter({ perSecond: 1000 });
+  const moduleUrl = new URL("../../../lib/lookup/rate_limiter.ts", import.meta.url).href;
+  const source = `
+    import { RateLimiter } from ${JSON.stringify(moduleUrl)};
+    self.onmessage = ({ data }) => {
+      const limiter = new RateLimiter({ perSecond: 1000, table: data.table });
+      let allowed = 0;
+      for (let i = 0; i < 5000; i++) if (limiter.allow("192.0.2.1", data.now)) allowed++;
+      self.postMessage(allowed);
+    };`;
+  const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+  const workers = [0, 1, 2].map(() => new Worker(url, { type: "module" }));
+  try {
+    const counts = await Promise.all(workers.map((worker) =>
+      new Promise<number>((resolve) => {
+        worker.onmessage = ({ data }) => resolve(data);
+        worker.postMessage({ table: limiter.table, now: 0 });
+      })
+    ));
+    // One second's burst in all, whatever the interleaving: no token is spent twice.
+    assert.equal(counts.reduce((a, b) => a + b, 0), 1000, `allowed per thread: ${counts}`);
+    assert.equal(limiter.allow("192.0.2.1", 0), false);
+  } finally {
+    for (const worker of workers) worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+});
