@@ -186,7 +186,10 @@ Deno.test("distinct get field lists stay within a budget with --cache-mb 0", asy
     const text = `${result.answered} of ${result.sent} answered, ${
       JSON.stringify(result.errors)
     }; resident memory +${(grown / MIB).toFixed(0)} MiB`;
-    assert.equal(result.answered, 1000, text);
+    // Every request answered, with values or an ERROR (a service may refuse such paths).
+    const errors = Object.values(result.errors).reduce((sum, n) => sum + n, 0);
+    assert.equal(result.unanswered, 0, text);
+    assert.equal(result.answered + errors, 1000, text);
     assert.ok(grown <= FIELD_LISTS_BOUND_BYTES, text);
   });
 });
