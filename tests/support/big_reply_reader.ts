@@ -48,7 +48,7 @@ export interface BigRepliesResult {
   sent: number;
   /** Replies that were not `ERROR`. */
   replies: number;
-  /** `ERROR` replies by text. */
+  /** `ERROR` replies by text, numbers in them written `N`, cut to 160 characters. */
   errors: Record<string, number>;
   /** Requests with no reply within the deadline. */
   silent: number;
@@ -106,7 +106,8 @@ function count(result: BigRepliesResult, reply: { text: string; bytes: number })
   result.bytes += reply.bytes;
   result.largestBytes = Math.max(result.largestBytes, reply.bytes);
   if (reply.text.startsWith("ERROR")) {
-    const text = reply.text.slice(0, 120);
+    // Grouped by their words: the sizes in them differ from one reply to the next.
+    const text = reply.text.replace(/\d+(\.\d+)?/g, "N").slice(0, 160);
     result.errors[text] = (result.errors[text] ?? 0) + 1;
   } else {
     result.replies++;
