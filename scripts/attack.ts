@@ -922,7 +922,7 @@ async function runAttack(
         capped = true;
         break;
       }
-      if (done) break;
+      if (done && attack.fixedWork === true) break;
       if (performance.now() - started > seconds * 1000) {
         if (target.httpPort !== undefined) healthNote = await httpHealth(target.httpPort);
         break;
