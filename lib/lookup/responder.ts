@@ -31,6 +31,8 @@ import {
 import { errorReply, quoteValue, type RequestLimits, RequestScan } from "../protocol/mod.ts";
 import { mergeTraits, TRAIT_FIELDS } from "./record_merge.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
+import { toGeoip2 } from "./geoip2_record.ts";
+import { type LocationSchema, locationSchema } from "./location_schema.ts";
 import { formatTsv, type IpAddress, NOT_FOUND, stringifyJson } from "../protocol/mod.ts";
 
 /** What `info` reports about the server beside the database. */
@@ -133,6 +135,8 @@ export class GeoipResponder {
     error: 0,
   };
   readonly #database: GeoDatabase;
+  /** The location database's schema: a vendor's records are read in GeoIP2's names. */
+  readonly #schema: LocationSchema;
   readonly #databases: readonly GeoDatabase[];
   readonly #others: readonly TraitSource[];
   readonly #languages: readonly string[];
@@ -175,6 +179,7 @@ export class GeoipResponder {
     const kindOf = (database: GeoDatabase) => databaseKind(database.metadata.databaseType);
     const location = list.find((database) => isLocationKind(kindOf(database))) ?? list[0]!;
     this.#database = location;
+    this.#schema = locationSchema(location);
     this.#databases = list;
     this.#others = list
       .filter((database) => database !== location)
@@ -199,6 +204,11 @@ export class GeoipResponder {
   /** Every database answered from, in `--db` order. */
   get databases(): readonly GeoDatabase[] {
     return this.#databases;
+  }
+
+  /** The location database's record schema, and a warning when `geoip` finds nothing. */
+  get locationSchema(): LocationSchema {
+    return this.#schema;
   }
 
   /** The database this responder answers from. */
@@ -323,7 +333,7 @@ export class GeoipResponder {
       const line = cached ??
         this.#tsvCache.put(
           offset,
-          this.#slab.encode(formatTsv(database.decodeRecord(offset), this.#languages)),
+          this.#slab.encode(formatTsv(this.#locationRecord(offset), this.#languages)),
         );
       tally.found++;
       this.#result = "found";
@@ -427,7 +437,7 @@ export class GeoipResponder {
         result: "found",
         text: "",
         record,
-        location: offset >= 0 ? this.#database.decodeRecord(offset) : null,
+        location: offset >= 0 ? this.#locationRecord(offset) : null,
         network: offset >= 0 ? formatNetwork(address, prefix) : null,
       };
     } catch (error) {
@@ -501,10 +511,26 @@ export class GeoipResponder {
     return this.#offsets.join("/");
   }
 
-  /** The record of the combination `#locate` found: the location one, merged. */
-  #mergedRecord(): unknown {
+  /**
+   * A location record in GeoIP2's names (another vendor's record mapped), as `geoip`,
+   * `get` and `?fields=` read it; `json` answers the record as stored.
+   */
+  #locationRecord(offset: number): unknown {
+    return toGeoip2(this.#schema.schema, this.#database.decodeRecord(offset));
+  }
+
+  /**
+   * The record of the combination `#locate` found: the location one (in GeoIP2's names,
+   * or as stored for `json`), merged.
+   */
+  #mergedRecord(form: "geoip2" | "stored" = "geoip2"): unknown {
     const offsets = this.#offsets;
-    const location = offsets[0]! >= 0 ? this.#database.decodeRecord(offsets[0]!) : null;
+    const at = offsets[0]!;
+    const location = at < 0
+      ? null
+      : form === "stored"
+      ? this.#database.decodeRecord(at)
+      : this.#locationRecord(at);
     if (this.#others.length === 0) return location;
     return mergeTraits(
       location,
@@ -526,7 +552,7 @@ export class GeoipResponder {
       const key = found && record === undefined ? this.#key() : undefined;
       if (key !== undefined) record = this.#mergedCache.peek(key);
       if (key !== undefined && record === undefined) {
-        const merged = this.#mergedRecord();
+        const merged = this.#mergedRecord("stored");
         record = this.#mergedCache.put(key, merged === null ? "null" : stringifyJson(merged));
       }
       if (record === undefined || record === "null") {
@@ -667,6 +693,8 @@ export class GeoipResponder {
       description: m.description,
       database_path: this.#database.source,
       database_bytes: this.#database.bytes.length,
+      record_schema: this.#schema.schema,
+      ...(this.#schema.warning === undefined ? {} : { warnings: [this.#schema.warning] }),
       version: server.version,
       worker: this.#options.worker ?? 0,
       libzmq_version: server.libzmqVersion,
