@@ -88,16 +88,13 @@ Deno.test("the real DB-IP City Lite answers geoip, get and ?shape=geoip2 in GeoI
   await t.step("HTTP /json/8.8.8.8?shape=geoip2 is the mapped record", async () => {
     const response = await fetch(`${base}/json/8.8.8.8?shape=geoip2`);
     assert.equal(response.status, 200);
-    const answer = await response.json();
-    assert.equal(answer.ip, "8.8.8.8");
-    assert.match(answer.network, /^8\.8\.\d+\.\d+\/\d+$/);
-    assert.deepEqual(answer.record.country, { iso_code: "US" });
-    assert.deepEqual(answer.record.city, { names: { en: "Mountain View" } });
-    assert.deepEqual(answer.record.subdivisions, [{ names: { en: "California" } }]);
-    assert.equal(answer.record.postal, undefined, "an empty postcode is no value");
-    assert.ok(Math.abs(answer.record.location.latitude - 37.422) < 1e-4);
-    assert.ok(Math.abs(answer.record.location.longitude + 122.085) < 1e-4);
-    assert.equal(answer.record.location.time_zone, undefined);
+    // As docs/OPERATIONS.md shows it ("Other vendors' databases").
+    assert.equal(
+      await response.text(),
+      '{"ip":"8.8.8.8","network":"8.8.8.0/24","record":{"country":{"iso_code":"US"},' +
+        '"subdivisions":[{"names":{"en":"California"}}],"city":{"names":{"en":"Mountain View"}},' +
+        '"location":{"latitude":37.422000885009766,"longitude":-122.08499908447266}}}',
+    );
   });
   await t.step("HTTP /json/8.8.8.8 is the record as stored; fields read GeoIP2 names", async () => {
     const stored = await (await fetch(`${base}/json/8.8.8.8`)).json();

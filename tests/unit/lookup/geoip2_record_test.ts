@@ -105,3 +105,19 @@ Deno.test("VENDOR_FIELDS names only paths that get can read", () => {
     }
   }
 });
+
+Deno.test("docs/OPERATIONS.md tables the mapping exactly as VENDOR_FIELDS has it", () => {
+  const page = Deno.readTextFileSync(new URL("../../../docs/OPERATIONS.md", import.meta.url));
+  const section = page.slice(page.indexOf("## Other vendors' databases"));
+  const tables = section.split(/\n\n/).filter((block) => block.startsWith("| the vendor's field"));
+  const rows = (table: string) =>
+    table.split("\n").slice(2).map((line) => {
+      const [from, to] = line.split("|").slice(1, 3).map((cell) => cell.trim());
+      return { from: from!.replace(/`/g, ""), to: to!.match(/^`([^`]+)`/)![1] };
+    });
+  assert.equal(tables.length, 2);
+  const strip = (rules: readonly { from: string; to: string }[]) =>
+    rules.map(({ from, to }) => ({ from, to }));
+  assert.deepEqual(rows(tables[0]!), strip(VENDOR_FIELDS["ip-location-db"]));
+  assert.deepEqual(rows(tables[1]!), strip(VENDOR_FIELDS["ipinfo-lite"]));
+});
