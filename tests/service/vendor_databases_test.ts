@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { freeLoopbackPort } from "../support/live_service.ts";
+import { freeLoopbackPort, waitForNewLine } from "../support/live_service.ts";
 import { startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 import { withTempFile } from "../support/fixtures.ts";
@@ -165,7 +165,7 @@ Deno.test("IPinfo Lite, DB-IP's own and IP2Location's files answer in a real ser
   }
 });
 
-Deno.test("a location database of an unknown schema is warned of at start and in info", async () => {
+Deno.test("a location database of an unknown schema is warned of at start, after a reload and in info", async () => {
   await withTempFile(unknownSchemaFixture(), async (path) => {
     await using service = await startOnDatabase(path, { workers: 1 });
     const warning = `geoipmq: warn: "${path}" (database_type "Acme-Places"): no field geoip ` +
@@ -177,5 +177,12 @@ Deno.test("a location database of an unknown schema is warned of at start and in
     const info = JSON.parse(askOn(socket, "info"));
     assert.deepEqual(info.warnings, [warning.slice("geoipmq: warn: ".length)]);
     assert.equal(info.record_schema, "geoip2");
+    Deno.kill(service.pid, "SIGHUP");
+    await waitForNewLine(service, /^geoipmq: reloaded: /, 0);
+    assert.equal(
+      service.log.filter((line) => line === warning).length,
+      2,
+      "said again after the reload",
+    );
   });
 });
