@@ -39,7 +39,7 @@ const NAMES_SHOWN = 12;
  * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
  * import { locationSchema } from "./location_schema.ts";
  * const database = await GeoDatabase.open(bundledDatabasePath());
- * console.log(locationSchema(database)); // { schema: "geoip2", sampled: 64 }
+ * console.log(locationSchema(database)); // { schema: "geoip2", sampled: 43 }
  * ```
  *
  * @param database the location database
