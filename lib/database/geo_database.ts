@@ -12,6 +12,7 @@
 import { Buffer } from "node:buffer";
 import { Reader } from "maxmind";
 import { oneLine } from "../log/mod.ts";
+import { DataSection } from "./data_section.ts";
 import type { IpAddress } from "../protocol/mod.ts";
 
 /**
@@ -372,6 +373,7 @@ export class GeoDatabase {
   #ipv4Depths: Uint8Array | null = null;
 
   readonly #budget: DecodeBudget;
+  #section: DataSection | null = null;
 
   private constructor(
     bytes: Uint8Array<ArrayBufferLike>,
@@ -641,6 +643,36 @@ export class GeoDatabase {
     const { recordOffset, prefixLength } = this.findRecord(address);
     if (recordOffset < 0) return null;
     return { record: this.decodeRecord(recordOffset), prefixLength, recordOffset };
+  }
+
+  /**
+   * Every distinct record the search tree points to, by data-section offset, in the order
+   * they are met walking the nodes (for sweeps over a whole database).
+   *
+   * @returns the offsets, each once
+   */
+  recordOffsets(): number[] {
+    const nodeCount = this.#nodeCount;
+    const seen = new Set<number>();
+    for (let node = 0; node < nodeCount; node++) {
+      for (let bit = 0; bit < 2; bit++) {
+        const record = this.#readRecord(node, bit);
+        if (record > nodeCount) seen.add(record - nodeCount - DATA_SECTION_SEPARATOR);
+      }
+    }
+    return [...seen];
+  }
+
+  /**
+   * The data section, read in place: answers are written from it without decoding
+   * records (see {@linkcode DataSection}).
+   */
+  get section(): DataSection {
+    this.#section ??= new DataSection(
+      this.bytes,
+      this.#nodeCount * this.#nodeBytes + DATA_SECTION_SEPARATOR,
+    );
+    return this.#section;
   }
 
   /** Depth at which IPv4 addresses start in an IPv6 tree (96, or less when shallower). */

@@ -23,6 +23,11 @@ export {
   MAX_RECORD_VALUES,
   readDatabaseFile,
 } from "./geo_database.ts";
+export type { ByteSink } from "./byte_sink.ts";
+export { DataSection, DataSectionError, DataType } from "./data_section.ts";
+export { ValueWriter } from "./value_writer.ts";
+export { TsvWriter } from "./tsv_writer.ts";
+export { FieldWriter } from "./field_writer.ts";
 export { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "./bundled.ts";
 export { watchDatabase, type WatchOptions } from "./watcher.ts";
 export { collectGarbage, releaseReplacedDatabase } from "./release.ts";

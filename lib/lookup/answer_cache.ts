@@ -40,6 +40,13 @@ export type Answer = string | Uint8Array;
 export class AnswerCache<T extends Answer = string, K extends number | string = number>
   implements BudgetOwner {
   readonly #entries = new Map<K, T>();
+  /**
+   * The keys in the order they came, the oldest at `#head`: a map's own oldest entry is
+   * slow to find once many were deleted (its iterator walks the deleted slots, and a map
+   * that drops one entry for each it takes is compacted only now and then).
+   */
+  #order: K[] = [];
+  #head = 0;
   readonly #budget: CacheBudget;
   #bytes = 0;
   #hits = 0;
@@ -89,6 +96,7 @@ export class AnswerCache<T extends Answer = string, K extends number | string = 
     const cost = entryCost(key, answer);
     if (this.#budget.admit(this, cost)) {
       this.#entries.set(key, answer);
+      this.#order.push(key);
       this.#bytes += cost;
     }
     return answer;
@@ -100,10 +108,15 @@ export class AnswerCache<T extends Answer = string, K extends number | string = 
    * @returns what it was charged
    */
   evictOldest(): number {
-    const oldest = this.#entries.entries().next().value;
-    if (oldest === undefined) return 0;
-    this.#entries.delete(oldest[0]);
-    const cost = entryCost(oldest[0], oldest[1]);
+    if (this.#head >= this.#order.length) return 0;
+    const key = this.#order[this.#head++]!;
+    if (this.#head >= 4096 && this.#head * 2 >= this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
+    }
+    const answer = this.#entries.get(key)!;
+    this.#entries.delete(key);
+    const cost = entryCost(key, answer);
     this.#bytes -= cost;
     return cost;
   }

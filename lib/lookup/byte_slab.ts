@@ -47,4 +47,24 @@ export class ByteSlab {
     this.#used = start + written;
     return this.#slab.subarray(start, start + written);
   }
+
+  /**
+   * Copies bytes into a slab.
+   *
+   * @param source bytes to copy from
+   * @param range which of them: `source[start..end)`
+   * @returns a view of the copy
+   */
+  copy(source: Uint8Array, range: { start: number; end: number }): Uint8Array {
+    const size = range.end - range.start;
+    if (size > LARGEST_PACKED) return source.slice(range.start, range.end);
+    if (this.#used + size > this.#slab.length) {
+      this.#slab = new Uint8Array(SLAB_BYTES);
+      this.#used = 0;
+    }
+    const start = this.#used;
+    this.#slab.set(source.subarray(range.start, range.end), start);
+    this.#used = start + size;
+    return this.#slab.subarray(start, start + size);
+  }
 }

@@ -5,8 +5,11 @@
  * @module
  */
 
+import type { ByteSink } from "../database/mod.ts";
+
 /**
- * Assembles reply bytes in one buffer reused for every reply.
+ * Assembles reply bytes in one buffer reused for every reply. Answers written from the
+ * database bytes go straight into it (it is a {@linkcode ByteSink}).
  *
  * @example
  * ```ts
@@ -18,7 +21,7 @@
  * console.log(new TextDecoder().decode(buffer.view())); // "NOT_FOUND"
  * ```
  */
-export class ReplyBuffer {
+export class ReplyBuffer implements ByteSink {
   readonly #encoder = new TextEncoder();
   #bytes: Uint8Array;
   #length = 0;
@@ -61,6 +64,33 @@ export class ReplyBuffer {
   /** The reply's size so far. */
   get length(): number {
     return this.#length;
+  }
+
+  /** Moves the end of the reply: a writer sets it past the bytes it wrote after `room`. */
+  set length(length: number) {
+    this.#length = length;
+  }
+
+  /**
+   * Makes room for `extra` more bytes at the end.
+   *
+   * @param extra how many bytes are about to be written
+   * @returns the backing buffer, to write into from index `length` (valid until it grows)
+   */
+  room(extra: number): Uint8Array {
+    this.#reserve(extra);
+    return this.#bytes;
+  }
+
+  /**
+   * @param source bytes to copy from
+   * @param range which of them: `source[start..end)`
+   */
+  appendRange(source: Uint8Array, range: { start: number; end: number }): void {
+    const size = range.end - range.start;
+    this.#reserve(size);
+    this.#bytes.set(source.subarray(range.start, range.end), this.#length);
+    this.#length += size;
   }
 
   /** @returns the bytes so far, a view valid until the buffer changes */

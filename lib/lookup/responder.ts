@@ -18,8 +18,12 @@ import {
   AddressFamilyError,
   type DatabaseKind,
   databaseKind,
+  DataType,
+  FieldWriter,
   type GeoDatabase,
   isLocationKind,
+  TsvWriter,
+  ValueWriter,
 } from "../database/mod.ts";
 import {
   type FieldPath,
@@ -100,12 +104,32 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const NOT_FOUND_BYTES = encoder.encode(NOT_FOUND);
 const LINE_FEED = 0x0a;
+const COMMA = 0x2c;
+const CLOSE_BRACE = 0x7d;
+const DOT = 0x2e;
+const SLASH = 0x2f;
+const IP_OPEN = encoder.encode('{"ip":"');
+const NOT_FOUND_TAIL = encoder.encode('","network":null,"record":null}');
+const NETWORK_OPEN = encoder.encode('","network":"');
+const RECORD_OPEN = encoder.encode('","record":');
+/** How request frames are read as text in messages (as `RequestScan.addressText` does). */
+const latin1Decoder = new TextDecoder("latin1");
 
 /** A database other than the location one, and what it adds to `traits`. */
 interface TraitSource {
   kind: DatabaseKind;
   database: GeoDatabase;
+  /** Writes its values as JSON. */
+  writer: ValueWriter;
+  /** The fields it adds, as UTF-8 keys, and their JSON names with the colon. */
+  keys: Uint8Array[];
+  names: Uint8Array[];
+  /** Where {@linkcode DataSection.members} leaves the fields' offsets. */
+  found: Int32Array;
 }
+
+const TRAITS_KEY = encoder.encode("traits");
+const TRAITS_OPEN = encoder.encode(',"traits":{');
 
 /**
  * Answers requests from one database, keeping the rendered answer of each record it has
@@ -142,16 +166,15 @@ export class GeoipResponder {
   readonly #languages: readonly string[];
   readonly #options: ResponderOptions;
   readonly #tsvCache: AnswerCache<Uint8Array>;
-  readonly #jsonCache: AnswerCache<string>;
+  readonly #jsonCache: AnswerCache<Uint8Array>;
   /** Merged records (several databases) and `get` lines, keyed by every offset found. */
   readonly #mergedCache: AnswerCache<string, string>;
-  /**
-   * Location records ready to take `traits`: the JSON text without its closing brace, by
-   * record offset; empty when the record cannot take them so (it has `traits` of its own).
-   */
-  readonly #heads: AnswerCache<string>;
-  /** Per other database: the JSON text of the fields it adds, by record offset. */
-  readonly #fragments: AnswerCache<string>[];
+  /** Answers written from the location database's bytes: the TSV line, `get`, JSON. */
+  readonly #tsvWriter: TsvWriter;
+  readonly #fieldWriter: FieldWriter;
+  readonly #jsonWriter: ValueWriter;
+  /** Where answers given as text (not into a request's reply) are written first. */
+  readonly #scratch = new ReplyBuffer(4096);
   /** Whether no two other databases can add the same field (then fragments just join). */
   readonly #disjoint: boolean;
   readonly #getCache: AnswerCache<Uint8Array, string>;
@@ -183,8 +206,19 @@ export class GeoipResponder {
     this.#databases = list;
     this.#others = list
       .filter((database) => database !== location)
-      .map((database) => ({ kind: kindOf(database), database }))
-      .filter((source) => TRAIT_FIELDS[source.kind].length > 0);
+      .map((database) => {
+        const kind = kindOf(database);
+        const fields = TRAIT_FIELDS[kind];
+        return {
+          kind,
+          database,
+          writer: new ValueWriter(database.section),
+          keys: fields.map((field) => encoder.encode(field)),
+          names: fields.map((field) => encoder.encode(`${JSON.stringify(field)}:`)),
+          found: new Int32Array(fields.length),
+        };
+      })
+      .filter((source) => source.keys.length > 0);
     this.#offsets = new Int32Array(this.#others.length + 1);
     this.#languages = options.languages ?? ["en"];
     this.#options = options;
@@ -193,8 +227,9 @@ export class GeoipResponder {
     this.#tsvCache = new AnswerCache(cache);
     this.#jsonCache = new AnswerCache(cache);
     this.#mergedCache = new AnswerCache(cache);
-    this.#fragments = this.#others.map(() => new AnswerCache<string>(cache));
-    this.#heads = new AnswerCache(cache);
+    this.#tsvWriter = new TsvWriter(location.section, this.#languages);
+    this.#fieldWriter = new FieldWriter(location.section, this.#languages);
+    this.#jsonWriter = new ValueWriter(location.section);
     const fields = this.#others.flatMap((source) => TRAIT_FIELDS[source.kind]);
     this.#disjoint = new Set(fields).size === fields.length;
     this.#getCache = new AnswerCache(cache);
@@ -304,43 +339,82 @@ export class GeoipResponder {
     const scan = this.#scan;
     for (let i = 0; i < scan.addressCount; i++) {
       if (i > 0) out.appendByte(LINE_FEED);
-      const line = this.#tsvAnswer(frame, scan.starts[i]!, scan.ends[i]!);
-      if (typeof line === "string") {
+      const failure = this.#tsvAnswer(frame, { start: scan.starts[i]!, end: scan.ends[i]!, out });
+      if (failure !== undefined) {
         if (scan.addressCount === 1) this.tally.outcome = "error";
-        out.appendText(line);
-      } else {
-        out.append(line);
+        out.appendText(failure);
       }
     }
   }
 
-  /** The TSV answer for the address at `frame[start..end)`: bytes, or an ERROR line. */
-  #tsvAnswer(frame: Uint8Array, start: number, end: number): Uint8Array | string {
+  /**
+   * Writes the TSV answer for the address at `frame[start..end)` into `out`.
+   *
+   * @returns undefined, or the ERROR line to write instead
+   */
+  #tsvAnswer(
+    frame: Uint8Array,
+    place: { start: number; end: number; out: ReplyBuffer },
+  ): string | undefined {
+    const { start, end, out } = place;
     const tally = this.tally;
     const version = parseIpInto(frame, start, end, this.#address);
     if (version === 0) {
       return this.#failed("invalid", `invalid IP address ${quoteValue(latin1(frame, start, end))}`);
     }
+    const from = out.length;
     try {
       const database = this.#database;
       const offset = database.findOffset(this.#address, version);
       if (offset < 0) {
         tally.notFound++;
         this.#result = "not_found";
-        return NOT_FOUND_BYTES;
+        out.append(NOT_FOUND_BYTES);
+        return undefined;
       }
       const cached = this.#tsvCache.peek(offset);
-      const line = cached ??
-        this.#tsvCache.put(
-          offset,
-          this.#slab.encode(formatTsv(this.#locationRecord(offset), this.#languages)),
-        );
+      if (cached !== undefined) out.append(cached);
+      else {
+        this.#writeTsv(offset, out);
+        this.#keep(this.#tsvCache, offset, { out, from });
+      }
       tally.found++;
       this.#result = "found";
-      return line;
+      return undefined;
     } catch (error) {
+      out.length = from;
       return this.#lookupFailed(error, latin1(frame, start, end));
     }
+  }
+
+  /**
+   * Writes a record's TSV line from the bytes; where they are not as the reader takes
+   * them, and for a vendor's record (mapped to GeoIP2's names), from the decoded record,
+   * as the decoder reads it (its error, if it has one).
+   */
+  #writeTsv(offset: number, out: ReplyBuffer): void {
+    const from = out.length;
+    // A vendor's record is mapped to GeoIP2's names first: it is decoded.
+    if (this.#schema.schema === "geoip2") {
+      try {
+        this.#tsvWriter.write(offset, out);
+        return;
+      } catch {
+        out.length = from;
+      }
+    }
+    out.appendText(formatTsv(this.#locationRecord(offset), this.#languages));
+  }
+
+  /** Keeps the answer just written at `out[from..]` in a cache (when caches are on). */
+  #keep<K extends number | string>(
+    cache: AnswerCache<Uint8Array, K>,
+    key: K,
+    written: { out: ReplyBuffer; from: number },
+  ): void {
+    if (this.#cacheBudget.limit === 0) return;
+    const { out, from } = written;
+    cache.put(key, this.#slab.copy(out.bytes, { start: from, end: out.length }));
   }
 
   /** Counts an address whose lookup threw, and makes its `ERROR` line. */
@@ -361,16 +435,18 @@ export class GeoipResponder {
   #json(frame: Uint8Array, out: ReplyBuffer): void {
     const scan = this.#scan;
     if (scan.addressCount === 1) {
-      const answer = this.answerJson(scan.addressText(frame, 0));
-      if (typeof answer === "string") out.appendText(answer);
-      else this.#fail(out, answer.error);
+      const failure = this.#jsonAnswer(frame, { start: scan.starts[0]!, end: scan.ends[0]!, out });
+      if (failure !== undefined) {
+        out.reset();
+        this.#fail(out, failure.error);
+      }
       return;
     }
     out.appendText("[");
     for (let i = 0; i < scan.addressCount; i++) {
       if (i > 0) out.appendText(",");
-      const answer = this.answerJson(scan.addressText(frame, i));
-      out.appendText(typeof answer === "string" ? answer : stringifyJson(answer));
+      const failure = this.#jsonAnswer(frame, { start: scan.starts[i]!, end: scan.ends[i]!, out });
+      if (failure !== undefined) out.appendText(stringifyJson(failure));
     }
     out.appendText("]");
   }
@@ -402,9 +478,11 @@ export class GeoipResponder {
       return { result: this.#result, text: answer.error };
     }
     const bytes = encoder.encode(text);
-    const answer = this.#tsvAnswer(bytes, 0, bytes.length);
-    if (typeof answer === "string") return { result: this.#result, text: this.#reason };
-    return { result: this.#result, text: decoder.decode(answer) };
+    const out = this.#scratch;
+    out.reset();
+    const failure = this.#tsvAnswer(bytes, { start: 0, end: bytes.length, out });
+    if (failure !== undefined) return { result: this.#result, text: this.#reason };
+    return { result: this.#result, text: decoder.decode(out.view()) };
   }
 
   /**
@@ -453,33 +531,106 @@ export class GeoipResponder {
    * @returns the JSON text of `{"ip", "network", "record"}`, or why the address failed
    */
   answerJson(text: string): string | { ip: string; error: string } {
+    const out = this.#scratch;
+    out.reset();
+    const bytes = encoder.encode(text);
+    return this.#jsonAnswer(bytes, { start: 0, end: bytes.length, out, text }) ??
+      decoder.decode(out.view());
+  }
+
+  /**
+   * Writes the `json` answer for one address into `out`.
+   *
+   * @returns undefined, or why the address failed (`out` is then as it was)
+   */
+  #jsonAnswer(
+    frame: Uint8Array,
+    place: { start: number; end: number; out: ReplyBuffer; text?: string },
+  ): { ip: string; error: string } | undefined {
+    const { start, end, out } = place;
     const tally = this.tally;
-    const address = parseIpAddress(text);
-    if (address === undefined) {
+    const version = parseIpInto(frame, start, end, this.#address);
+    if (version === 0) {
+      const text = place.text ?? latin1Decoder.decode(frame.subarray(start, end));
       return {
         ip: text,
         error: this.#failedJson("invalid", `invalid IP address ${quoteValue(text)}`),
       };
     }
-    if (this.#others.length > 0) return this.#mergedJson(address, text);
+    const from = out.length;
     try {
+      if (this.#others.length > 0) {
+        const text = place.text ?? latin1Decoder.decode(frame.subarray(start, end));
+        const bytes = version === 4 ? this.#address.slice(0, 4) : this.#address.slice();
+        this.#mergedJson({ version, bytes }, { text, out });
+        return undefined;
+      }
       const database = this.#database;
-      const offset = database.findOffset(address.bytes, address.version);
+      const offset = database.findOffset(this.#address, version);
       // A valid address is made of hex digits, dots and colons: no JSON escaping needed.
+      out.append(IP_OPEN);
+      out.appendRange(frame, place);
       if (offset < 0) {
         tally.notFound++;
         this.#result = "not_found";
-        return `{"ip":"${text}","network":null,"record":null}`;
+        out.append(NOT_FOUND_TAIL);
+        return undefined;
       }
-      const network = formatNetwork(address, database.lastPrefixLength);
-      const record = this.#jsonCache.peek(offset) ??
-        this.#jsonCache.put(offset, stringifyJson(database.decodeRecord(offset)));
+      out.append(NETWORK_OPEN);
+      this.#appendNetwork(version, database.lastPrefixLength, out);
+      out.append(RECORD_OPEN);
+      const cached = this.#jsonCache.peek(offset);
+      if (cached !== undefined) out.append(cached);
+      else {
+        const start = out.length;
+        this.#writeJson(offset, out);
+        this.#keep(this.#jsonCache, offset, { out, from: start });
+      }
+      out.appendByte(CLOSE_BRACE);
       tally.found++;
       this.#result = "found";
-      return `{"ip":"${text}","network":"${network}","record":${record}}`;
+      return undefined;
     } catch (error) {
+      out.length = from;
+      const text = place.text ?? latin1Decoder.decode(frame.subarray(start, end));
       const result = error instanceof AddressFamilyError ? "invalid" : "error";
       return { ip: text, error: this.#failedJson(result, lookupFailure(text, error)) };
+    }
+  }
+
+  /** Writes the network of the address in `#address` (`a.b.c.d/n` or IPv6 CIDR). */
+  #appendNetwork(version: 4 | 6, prefixLength: number, out: ReplyBuffer): void {
+    const address = this.#address;
+    if (version === 6) {
+      out.appendText(formatNetwork({ version, bytes: address }, prefixLength));
+      return;
+    }
+    const prefix = Math.max(0, Math.min(32, prefixLength));
+    for (let i = 0; i < 4; i++) {
+      const kept = Math.max(0, Math.min(8, prefix - i * 8));
+      const byte = address[i]! & (0xff00 >> kept);
+      if (i > 0) out.appendByte(DOT);
+      appendDecimal(out, byte);
+    }
+    out.appendByte(SLASH);
+    appendDecimal(out, prefix);
+  }
+
+  /**
+   * Writes a location record as JSON from the bytes; where they are not as the reader
+   * takes them, from the decoded record (the decoder's error, if it has one).
+   */
+  #writeJson(offset: number, out: ReplyBuffer): void {
+    const from = out.length;
+    try {
+      const section = this.#database.section;
+      section.start();
+      this.#jsonWriter.begin(out);
+      this.#jsonWriter.json(section.at(offset));
+      this.#jsonWriter.end();
+    } catch {
+      out.length = from;
+      out.appendText(stringifyJson(this.#database.decodeRecord(offset)));
     }
   }
 
@@ -541,74 +692,105 @@ export class GeoipResponder {
     );
   }
 
-  /** The `json` answer from several databases. */
-  #mergedJson(address: { version: 4 | 6; bytes: Uint8Array }, text: string) {
+  /** Writes the `json` answer from several databases (not found: with a null record). */
+  #mergedJson(address: IpAddress, answer: { text: string; out: ReplyBuffer }): void {
+    const { text, out } = answer;
     const tally = this.tally;
-    try {
-      const found = this.#locate(address.bytes, address.version);
-      const prefix = this.#database.lastPrefixLength;
-      const locationFound = this.#offsets[0]! >= 0;
-      let record = found ? this.#splicedRecord() : undefined;
-      const key = found && record === undefined ? this.#key() : undefined;
-      if (key !== undefined) record = this.#mergedCache.peek(key);
-      if (key !== undefined && record === undefined) {
+    const found = this.#locate(address.bytes, address.version);
+    const prefix = this.#database.lastPrefixLength;
+    const locationFound = this.#offsets[0]! >= 0;
+    const network = locationFound ? `"${formatNetwork(address, prefix)}"` : "null";
+    const from = out.length;
+    out.appendText(`{"ip":"${text}","network":${network},"record":`);
+    const start = out.length;
+    let written = found && this.#splice(out);
+    if (found && !written) {
+      out.length = start;
+      const key = this.#key();
+      let record = this.#mergedCache.peek(key);
+      if (record === undefined) {
         const merged = this.#mergedRecord("stored");
         record = this.#mergedCache.put(key, merged === null ? "null" : stringifyJson(merged));
       }
-      if (record === undefined || record === "null") {
-        tally.notFound++;
-        this.#result = "not_found";
-        return `{"ip":"${text}","network":null,"record":null}`;
+      if (record !== "null") {
+        out.appendText(record);
+        written = true;
       }
-      tally.found++;
-      this.#result = "found";
-      const network = locationFound ? `"${formatNetwork(address as IpAddress, prefix)}"` : "null";
-      return `{"ip":"${text}","network":${network},"record":${record}}`;
-    } catch (error) {
-      const result = error instanceof AddressFamilyError ? "invalid" : "error";
-      return { ip: text, error: this.#failedJson(result, lookupFailure(text, error)) };
     }
+    if (!written) {
+      out.length = from;
+      tally.notFound++;
+      this.#result = "not_found";
+      out.appendText(`{"ip":"${text}","network":null,"record":null}`);
+      return;
+    }
+    out.appendByte(CLOSE_BRACE);
+    tally.found++;
+    this.#result = "found";
   }
 
   /**
-   * The merged record's JSON text put together from cached pieces: the location record's
-   * JSON, and each other database's fields as JSON members, joined under `traits`. The
-   * same text as {@linkcode mergeTraits} then JSON gives, without decoding a record twice.
+   * Writes the merged record of the combination `#locate` found from the bytes: the
+   * location record's JSON, and each other database's fields under `traits`. The same
+   * text as {@linkcode mergeTraits} then JSON gives.
    *
-   * @returns the text ("null": nobody has anything), or undefined where pieces cannot be
-   *   joined (the location record has `traits` of its own, or two databases can add the
-   *   same field): then the whole record is merged
+   * @returns whether it wrote a record: false when nobody has anything, or where this
+   *   cannot be done so (the location record is not a map or has `traits` of its own, two
+   *   databases can add the same field, a record is not as the reader takes it); then
+   *   `out` is as it was and the whole record is merged
    */
-  #splicedRecord(): string | undefined {
-    if (!this.#disjoint) return undefined;
-    const offsets = this.#offsets;
-    const offset = offsets[0]!;
-    let head: string | null = null;
-    if (offset >= 0) {
-      head = this.#heads.peek(offset) ?? this.#heads.put(offset, this.#head(offset));
-      if (head === "") return undefined;
+  #splice(out: ReplyBuffer): boolean {
+    if (!this.#disjoint) return false;
+    const from = out.length;
+    try {
+      const offsets = this.#offsets;
+      const offset = offsets[0]!;
+      /** Whether the location record had members (then `traits` follows a comma). */
+      let members = false;
+      if (offset >= 0) {
+        const section = this.#database.section;
+        section.start();
+        const at = section.at(offset);
+        section.read(at);
+        if (section.type !== DataType.map || section.memberOf(at, TRAITS_KEY) >= 0) return false;
+        this.#jsonWriter.begin(out);
+        this.#jsonWriter.json(at);
+        this.#jsonWriter.end();
+        out.length--; // the closing brace
+        members = out.length - from > 1;
+      }
+      let traits = false;
+      for (let i = 0; i < this.#others.length; i++) {
+        const record = offsets[i + 1]!;
+        if (record < 0) continue;
+        const source = this.#others[i]!;
+        const section = source.database.section;
+        section.start();
+        const found = source.found;
+        if (!section.members(section.at(record), { keys: source.keys, found })) continue;
+        for (let k = 0; k < found.length; k++) {
+          if (found[k]! < 0) continue;
+          if (traits) out.appendByte(COMMA);
+          else if (offset < 0) out.appendText('{"traits":{');
+          else out.append(members ? TRAITS_OPEN : TRAITS_OPEN.subarray(1));
+          traits = true;
+          out.append(source.names[k]!);
+          source.writer.begin(out);
+          source.writer.json(found[k]!);
+          source.writer.end();
+        }
+      }
+      if (!traits && offset < 0) {
+        out.length = from;
+        return false;
+      }
+      if (traits) out.appendByte(CLOSE_BRACE);
+      out.appendByte(CLOSE_BRACE);
+      return true;
+    } catch {
+      out.length = from;
+      return false;
     }
-    let traits = "";
-    for (let i = 0; i < this.#others.length; i++) {
-      const at = offsets[i + 1]!;
-      if (at < 0) continue;
-      const source = this.#others[i]!;
-      const fragment = this.#fragments[i]!.peek(at) ??
-        this.#fragments[i]!.put(at, traitFragment(source.kind, source.database.decodeRecord(at)));
-      if (fragment === "") continue;
-      traits = traits === "" ? fragment : `${traits},${fragment}`;
-    }
-    if (traits === "") return head === null ? "null" : `${head}}`;
-    if (head === null || head === "{") return `{"traits":{${traits}}}`;
-    return `${head},"traits":{${traits}}}`;
-  }
-
-  /** The location record's JSON without its closing brace, or "" when it has `traits`. */
-  #head(offset: number): string {
-    const record = this.#database.decodeRecord(offset);
-    if (record === null || typeof record !== "object" || Array.isArray(record)) return "";
-    if (Object.hasOwn(record, "traits")) return "";
-    return stringifyJson(record).slice(0, -1);
   }
 
   #get(frame: Uint8Array, out: ReplyBuffer): void {
@@ -655,21 +837,34 @@ export class GeoipResponder {
       }
       const cacheKey = `${fields.text} ${this.#key()}`;
       const line = this.#getCache.peek(cacheKey) ??
-        this.#getCache.put(
-          cacheKey,
-          this.#slab.encode(
-            formatFields(this.#mergedRecord(), {
-              fields: fields.paths,
-              languages: this.#languages,
-            }),
-          ),
-        );
+        this.#getCache.put(cacheKey, this.#getLine(fields.paths));
       this.tally.found++;
       this.#result = "found";
       return line;
     } catch (error) {
       return this.#lookupFailed(error, latin1(frame, start, end));
     }
+  }
+
+  /**
+   * The `get` line of the combination `#locate` found: written from the bytes of one
+   * database; from the merged record for several, for a vendor's record (mapped to
+   * GeoIP2's names), or where the bytes are not as the reader takes them (the decoder's
+   * error, if it has one).
+   */
+  #getLine(paths: readonly FieldPath[]): Uint8Array {
+    const out = this.#scratch;
+    if (this.#others.length === 0 && this.#schema.schema === "geoip2") {
+      out.reset();
+      try {
+        this.#fieldWriter.write(this.#offsets[0]!, { fields: paths, sink: out });
+        return this.#slab.copy(out.bytes, { start: 0, end: out.length });
+      } catch {
+        // Decoded below.
+      }
+    }
+    const line = formatFields(this.#mergedRecord(), { fields: paths, languages: this.#languages });
+    return this.#slab.encode(line);
   }
 
   /** Counts a failed address of a `json` request; returns the reason. */
@@ -728,20 +923,11 @@ export class GeoipResponder {
   }
 }
 
-/**
- * The fields a database of some kind adds under `traits`, as JSON members
- * (`"name":value,...`); empty when the record has none of them.
- */
-function traitFragment(kind: DatabaseKind, record: unknown): string {
-  if (record === null || typeof record !== "object" || Array.isArray(record)) return "";
-  let fragment = "";
-  for (const field of TRAIT_FIELDS[kind]) {
-    const value = (record as Record<string, unknown>)[field];
-    if (value === undefined || value === null) continue;
-    const member = `${JSON.stringify(field)}:${stringifyJson(value)}`;
-    fragment = fragment === "" ? member : `${fragment},${member}`;
-  }
-  return fragment;
+/** Writes a whole number from 0 to 255 in decimal. */
+function appendDecimal(out: ReplyBuffer, value: number): void {
+  if (value >= 100) out.appendByte(0x30 + Math.floor(value / 100));
+  if (value >= 10) out.appendByte(0x30 + (Math.floor(value / 10) % 10));
+  out.appendByte(0x30 + (value % 10));
 }
 
 function latin1(frame: Uint8Array, start: number, end: number): string {

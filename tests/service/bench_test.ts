@@ -5,9 +5,12 @@ import { skipForMissingTool } from "../support/required_tool.ts";
 const BENCH = new URL("../../scripts/bench.ts", import.meta.url).pathname;
 
 interface Comparison {
+  shape: string;
+  load: string;
   measure: string;
   peer: string;
   geoipmq: { median: number; runs: number };
+  nocache: { median: number; runs: number };
   peerValue: { median: number; runs: number };
   ratio: number;
 }
@@ -16,7 +19,7 @@ async function runBench(args: string[]): Promise<{ code: number; stdout: string;
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", BENCH, ...args],
     stdin: "null",
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(150_000),
   }).output();
   const decoder = new TextDecoder();
   return {
@@ -40,6 +43,9 @@ Deno.test("deno task bench --help names every flag", async () => {
       "--seed",
       "--json",
       "--help",
+      "--quick",
+      "--shapes",
+      "--loads",
     ]
   ) {
     assert.ok(help.stdout.includes(flag), `usage mentions ${flag}`);
@@ -47,55 +53,67 @@ Deno.test("deno task bench --help names every flag", async () => {
   const bad = await runBench(["--servers", "geoipmq,Rust"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown server "Rust"/);
+  const shape = await runBench(["--shapes", "uniform,gauss"]);
+  assert.equal(shape.code, 2);
+  assert.match(shape.stderr, /unknown shape "gauss"/);
 });
 
-Deno.test("deno task bench in a tiny mode prints its table, compares with the peers and exits 0", async () => {
+Deno.test("deno task bench --quick on a small database prints a table per shape, compares with C and Go and exits 0", async () => {
   const database = await writeTempFile(cityFixture());
   const json = await Deno.makeTempFile({ suffix: ".json" });
   try {
     const result = await runBench([
-      ...["--db", database, "--seconds", "0.3", "--warmup", "0", "--runs", "1"],
-      ...["--addresses", "200", "--servers", "geoipmq,C,Go", "--json", json],
-      ...["--several-networks", "2000"],
+      ...["--quick", "--db", database, "--seconds", "0.3", "--warmup", "0"],
+      ...["--shapes", "uniform,zipf,same", "--json", json],
     ]);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-    assert.match(result.stdout, /^face\s+measure\s+peer\s+geoipmq\s+spread\s+peer/m);
-    assert.match(result.stdout, /^ZeroMQ\s+lock-step req\/s \(20 REQ\)\s+C\s+[\d,]+/m);
-    assert.match(result.stdout, /^machine: .+\d+ cores \(nproc\), Linux /m);
-    assert.match(result.stdout, /^errors: 0, /m);
-    assert.match(result.stdout, /^several databases: City alone against City \+ a synthetic/m);
-    assert.match(result.stdout, /^json\s+[\d,]+\s+[\d,]+\s+[\d.]+x\s+>= 0\.80x/m);
-    assert.match(result.stdout, /^geoip\s+[\d,]+\s+[\d,]+\s+[\d.]+x\s+>= 0\.95x/m);
-    assert.match(result.stdout, /^memory:\s+VmRSS after json of every address: City alone/m);
+    assert.match(result.stdout, /^machine: .+\d+ CPUs \(lscpu: /m);
+    assert.match(result.stdout, /^shape uniform: uniform random IPv4 .+never repeated$/m);
+    assert.match(result.stdout, /^shape zipf: /m);
+    assert.match(result.stdout, /^shape same: /m);
+    assert.match(result.stdout, /^load\s+measure\s+peer\s+geoipmq\s+spread\s+no cache/m);
+    assert.match(result.stdout, /^errors:\s+0 error replies/m);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     const comparisons = report.comparisons as Comparison[];
-    const row = (measure: string) => comparisons.find((c) => c.measure.startsWith(measure))!;
-    for (const measure of ["lock-step req/s", "lock-step server CPU", "pipelined req/s"]) {
-      assert.ok(row(measure).geoipmq.median > 0, `geoipmq has a ${measure}`);
+    const row = (shape: string, load: string, measure: string) =>
+      comparisons.find((c) => c.shape === shape && c.load === load && c.measure === measure)!;
+    for (const shape of ["uniform", "zipf", "same"]) {
+      assert.ok(row(shape, "lockstep", "req/s").geoipmq.median > 0, `geoipmq ran ${shape}`);
+      assert.ok(row(shape, "pipelined", "server CPU us/reply").geoipmq.median > 0);
     }
+    assert.ok(row("uniform", "batch", "addresses/s").nocache.median > 0, "the no-cache rows ran");
     const problems = report.problems as { server: string; problem: string }[];
     const problem = (server: string) => problems.find((p) => p.server === server);
 
-    if (problem("C") !== undefined) {
-      skipForMissingTool(`the C loop's toolchain (${problem("C")!.problem})`);
+    if (problem("C") !== undefined || problem("load generator") !== undefined) {
+      skipForMissingTool(
+        `the C toolchain (${(problem("C") ?? problem("load generator"))!.problem})`,
+      );
     } else {
-      assert.ok(row("lock-step req/s").peerValue.median > 0, "the C loop was measured");
-      assert.ok(Number.isFinite(row("pipelined req/s").ratio));
-      assert.ok(report.checks.checked > 0, "replies were compared with the C loop");
+      assert.ok(row("uniform", "lockstep", "req/s").peerValue.median > 0, "the C loop ran");
+      assert.ok(Number.isFinite(row("same", "pipelined", "req/s").ratio));
+      const checks = report.checks as {
+        shape: string;
+        compared: number;
+        differ: Record<string, number>;
+      }[];
+      for (const check of checks) {
+        assert.ok(check.compared > 0, `${check.shape}: answers were compared with the C loop`);
+        assert.deepEqual(check.differ, { geoipmq: 0, nocache: 0 }, check.shape);
+      }
     }
 
-    if (problem("Go") !== undefined) {
+    if (problem("Go") !== undefined || problem("HTTP") !== undefined) {
       skipForMissingTool(
-        `the Go peer or wrk (${problem("Go")!.problem}; ` +
+        `the Go peer or wrk (${(problem("Go") ?? problem("HTTP"))!.problem}; ` +
           "apt-get install golang-go golang-github-oschwald-geoip2-golang-dev wrk)",
       );
     } else {
-      const http = row("GET /json/<ip> req/s");
+      const http = row("uniform", "http", "req/s");
       assert.ok(http.geoipmq.median > 0 && http.peerValue.median > 0, JSON.stringify(http));
-      assert.ok(row("p99 latency ms").peerValue.median > 0);
-      assert.equal(report.httpCheck.differ, 0, report.httpCheck.example);
-      assert.match(result.stdout, /^HTTP\s+GET \/json\/<ip> req\/s .+\s+Go\s+[\d,]+/m);
+      assert.ok(row("zipf", "http", "p99 ms").peerValue.median > 0);
+      assert.match(result.stdout, /^HTTP \/json, wrk 50 conns\s+req\/s\s+Go\s+[\d,]+/m);
     }
   } finally {
     await Deno.remove(database).catch(() => {});

@@ -1,7 +1,7 @@
 /**
  * Agreement with an independent reader: the service's answers for the real GeoLite2-City
  * database are checked against libmaxminddb, through Debian's python3-maxminddb (with
- * python3-zmq as the client, see `support/libmaxminddb_check.py`) and its `mmdblookup`
+ * python3-zmq as the client, see `scripts/libmaxminddb_check.py`) and its `mmdblookup`
  * command (mmdb-bin). When those are not installed the tests say so loudly and pass.
  *
  * @module
@@ -16,11 +16,11 @@ import { askOn, SocketType, TestClient } from "../support/test_client.ts";
 
 const PYTHON = "/usr/bin/python3";
 const MMDBLOOKUP = "mmdblookup";
-const CHECK_SCRIPT = new URL("../support/libmaxminddb_check.py", import.meta.url).pathname;
+const CHECK_SCRIPT = new URL("../../scripts/libmaxminddb_check.py", import.meta.url).pathname;
 const ADDRESS_COUNT = 3000;
 const SEED = 20240611;
-/** TSV line (one request or a batch), JSON network, JSON record. */
-const COMPARISONS_PER_ADDRESS = 3;
+/** TSV line (one request or a batch), JSON network, JSON record, `get` line. */
+const COMPARISONS_PER_ADDRESS = 4;
 
 /** What the check script prints. */
 interface CheckResult {
@@ -119,6 +119,41 @@ Deno.test(
       result.found > ADDRESS_COUNT / 3,
       `only ${result.found} of ${ADDRESS_COUNT} addresses found by libmaxminddb`,
     );
+  },
+);
+
+Deno.test(
+  "the service agrees with libmaxminddb on every network of every MaxMind test database",
+  async () => {
+    const probe = await run(PYTHON, ["-c", "import maxminddb, zmq"]);
+    if (probe.code !== 0) {
+      const what = `${PYTHON} with maxminddb and zmq (apt-get install python3-maxminddb ` +
+        `python3-zmq)`;
+      if (skipForMissingTool(what)) return;
+    }
+    const directory = new URL("../fixtures/maxmind/", import.meta.url).pathname;
+    const names = [...Deno.readDirSync(directory)].map((entry) => entry.name)
+      .filter((name) => name.endsWith(".mmdb")).sort();
+    assert.ok(names.length >= 9, `only ${names.length} test databases`);
+    for (const name of names) {
+      const path = `${directory}${name}`;
+      await using service = await startService(serviceArgs(path));
+      const checked = await run(PYTHON, [
+        CHECK_SCRIPT,
+        ...["--endpoint", service.endpoint, "--db", path, "--count", "200"],
+        ...["--seed", String(SEED), "--networks"],
+      ]);
+      assert.equal(checked.code, 0, `${name}: check failed:\n${checked.stderr}${checked.stdout}`);
+      const result = JSON.parse(checked.stdout.trim().split("\n").pop()!) as CheckResult;
+      assert.equal(
+        result.mismatch_count,
+        0,
+        `${name}: ${result.mismatch_count} answers differ from libmaxminddb; the first ones:\n` +
+          result.mismatches.map((m) => JSON.stringify(m)).join("\n"),
+      );
+      assert.equal(result.checked, result.addresses * COMPARISONS_PER_ADDRESS, name);
+      assert.ok(result.found > 0, `${name}: nothing found`);
+    }
   },
 );
 

@@ -47,7 +47,8 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# scripts/libmaxminddb_check.py, from tests/support/.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 
 # The single-database rules of today's `geoip` line, and the walk of a database's networks.
 from libmaxminddb_check import (  # noqa: E402 (after the path is set)

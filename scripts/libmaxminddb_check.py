@@ -9,9 +9,15 @@ MODE_MMAP_EXT) finds in the database:
 - `geoip <ip>` on a REQ socket for every fourth address,
 - `geoip a b c ...` in batches of 100 on a DEALER socket for the others,
 - `json a b c ...` in batches of 50 on a REQ socket for all of them, comparing the
-  network (as `ipaddress` networks) and the record (as Python values).
+  network (as `ipaddress` networks) and the record (as Python values),
+- `get FIELDS a b c ...` in batches of 100 on the DEALER socket for all of them, comparing
+  each field (see GET_FIELDS: names, codes, numbers, maps and lists).
 
-So every address gets three comparisons: its TSV line, its JSON network and its JSON record.
+So every address gets four comparisons: its TSV line, its JSON network, its JSON record and
+its `get` line. Addresses are handled in chunks of 10,000, so a million of them fit in memory.
+
+With --uniform, the random addresses are uniformly random over the whole IPv4 space (half
+of them) and the whole IPv6 space (the other half).
 
 For MaxMind's test databases (a path ending in "-Test.mmdb"), or with --networks, the first
 address of each network stored in the database is checked too, since random addresses
@@ -24,7 +30,7 @@ does not answer in time or the run fails, 2 on a usage error.
 
 Needs Debian's python3-maxminddb and python3-zmq: run it with /usr/bin/python3.
 
-    /usr/bin/python3 tests/support/libmaxminddb_check.py \\
+    /usr/bin/python3 scripts/libmaxminddb_check.py \\
         --endpoint tcp://127.0.0.1:5555 --db GeoLite2-City.mmdb --count 3000 --seed 1
 """
 
@@ -58,6 +64,25 @@ JSON_BATCH = 50
 MAX_REPORTED = 20
 TIMEOUT_MS = 10_000
 IPV4_MAX = 2**32
+GET_BATCH = 100
+CHUNK = 10_000
+# Fields of every kind for `get`: strings, a localized name, list elements, numbers, maps.
+GET_FIELDS = [
+    "country.iso_code",
+    "city.name",
+    "subdivisions.0.iso_code",
+    "subdivisions.1.name",
+    "postal.code",
+    "location.latitude",
+    "location.longitude",
+    "location.accuracy_radius",
+    "city.geoname_id",
+    "continent.names",
+    "location",
+    "subdivisions",
+    "registered_country.is_in_european_union",
+    "traits",
+]
 
 
 class LookupFailure:
@@ -75,7 +100,7 @@ class ServiceTimeout(Exception):
 # Addresses
 
 
-def generate_addresses(count, seed, ip_version):
+def generate_addresses(count, seed, ip_version, uniform=False):
     """`count` addresses: the fixed edge cases first, then random ones from `seed`."""
     rng = random.Random(seed)
     edge = EDGE_CASES_V4[:2] + EDGE_CASES_V6 + EDGE_CASES_V4[2:]
@@ -84,7 +109,11 @@ def generate_addresses(count, seed, ip_version):
     addresses = edge[:count]
     while len(addresses) < count:
         kind = rng.random()
-        if ip_version == 4 or kind < 0.70:
+        if uniform and (ip_version == 4 or kind < 0.5):
+            addresses.append(str(ipaddress.IPv4Address(rng.getrandbits(32))))
+        elif uniform:
+            addresses.append(str(ipaddress.IPv6Address(rng.getrandbits(128))))
+        elif ip_version == 4 or kind < 0.70:
             addresses.append(str(ipaddress.IPv4Address(rng.getrandbits(32))))
         elif kind < 0.85:
             # 2000::/3: global unicast, where real databases have records.
@@ -192,15 +221,60 @@ def expected_tsv(record, city_name=english_name):
     )
 
 
+def get_path(record, field):
+    """The value at a `get` path in a libmaxminddb record (None: none), as the protocol
+    reads it: digits index lists, a path ending in `.name` is the English name."""
+    parts = field.split(".")
+    localized = len(parts) >= 2 and parts[-1] == "name"
+    if localized:
+        parts = parts[:-1]
+    value = record
+    for part in parts:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and (part == "0" or part[0] != "0"):
+            index = int(part)
+            value = value[index] if index < len(value) else None
+        else:
+            value = None
+    if localized:
+        value = english_name(child(value, "names"))
+        return value if isinstance(value, str) else None
+    return value
+
+
+def same_field(expected, got):
+    """Whether one field of a `get` line is what libmaxminddb's value renders as."""
+    if expected is None:
+        return got == MISSING
+    if isinstance(expected, bool):
+        return got == ("true" if expected else "false")
+    if isinstance(expected, str):
+        return got == text_field(expected)
+    if is_number(expected):
+        if isinstance(expected, float) and not math.isfinite(expected):
+            return got == MISSING
+        try:
+            return float(got) == expected if isinstance(expected, float) else got == str(expected)
+        except ValueError:
+            return False
+    try:
+        return same_value(expected, json.loads(got))
+    except ValueError:
+        return False
+
+
 def same_value(expected, got):
     """Equality of a libmaxminddb value and a JSON-decoded one.
 
     Stricter than ==, which takes True for 1; looser only where JSON must be: a double
     with an integral value comes back as a JSON integer, bytes come back as a list of
-    byte values.
+    byte values, an infinity or NaN comes back as null.
     """
     if isinstance(expected, bool) or isinstance(got, bool):
         return isinstance(expected, bool) and isinstance(got, bool) and expected == got
+    if isinstance(expected, float) and not math.isfinite(expected):
+        return got is None  # JSON has no infinity nor NaN: JSON.stringify writes null
     if is_number(expected):
         return is_number(got) and expected == got
     if isinstance(expected, (bytes, bytearray)):
@@ -310,76 +384,114 @@ def run(args):
     reader = maxminddb.open_database(args.db, maxminddb.MODE_MMAP_EXT)
     try:
         ip_version = reader.metadata().ip_version
-        addresses = generate_addresses(args.count, args.seed, ip_version)
+        addresses = generate_addresses(args.count, args.seed, ip_version, args.uniform)
         random_count = len(addresses)
         if args.networks or os.path.basename(args.db).endswith("-Test.mmdb"):
             addresses += [str(n.network_address) for n in walk_networks(args.db)]
-        truth = {}  # ip -> (record, network) or LookupFailure
-        for ip in addresses:
-            try:
-                record, prefix = reader.get_with_prefix_len(ip)
-            except maxminddb.InvalidDatabaseError as error:
-                truth[ip] = LookupFailure(str(error))
-                continue
-            network = None
-            if record is not None:
-                network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
-            truth[ip] = (record, network)
+        checker = Checker()
+        context = zmq.Context()
+        started = time.monotonic()
+        found = 0
+        lookup_errors = 0
+        try:
+            req = connect(context, zmq.REQ, args.endpoint)
+            dealer = connect(context, zmq.DEALER, args.endpoint)
+            for chunk in chunks(addresses, CHUNK):
+                truth = lookup_chunk(reader, chunk)
+                found += sum(1 for t in truth.values() if isinstance(t, tuple) and t[0] is not None)
+                lookup_errors += sum(1 for t in truth.values() if isinstance(t, LookupFailure))
+                check_chunk(checker, chunk, truth, (req, dealer))
+        finally:
+            context.destroy(linger=0)
     finally:
         reader.close()
-
-    checker = Checker()
-    context = zmq.Context()
-    started = time.monotonic()
-    try:
-        req = connect(context, zmq.REQ, args.endpoint)
-        dealer = connect(context, zmq.DEALER, args.endpoint)
-
-        # (a) and (b): geoip, one address per request or 100 per request.
-        single = [ip for i, ip in enumerate(addresses) if i % SINGLE_EVERY == 0]
-        batched = [ip for i, ip in enumerate(addresses) if i % SINGLE_EVERY != 0]
-        for ip in single:
-            got = one_frame(ask_req(req, f"geoip {ip}"))
-            compare_tsv(checker, ip, "geoip-single", truth[ip], got)
-        for batch in chunks(batched, GEOIP_BATCH):
-            reply = one_frame(ask_dealer(dealer, "geoip " + " ".join(batch)))
-            lines = reply.split("\n")
-            if len(lines) != len(batch):
-                lines = [f"<batch reply had {len(lines)} lines for {len(batch)} addresses>"] * len(
-                    batch
-                )
-            for ip, got in zip(batch, lines):
-                compare_tsv(checker, ip, "geoip-batch", truth[ip], got)
-
-        # (c): json, 50 addresses per request.
-        for batch in chunks(addresses, JSON_BATCH):
-            reply = one_frame(ask_req(req, "json " + " ".join(batch)))
-            try:
-                answers = json.loads(reply)
-            except ValueError:
-                answers = None
-            if len(batch) == 1 and reply.startswith("ERROR\t"):
-                answers = [{"ip": batch[0], "error": reply}]
-            if len(batch) == 1 and isinstance(answers, dict):
-                answers = [answers]
-            if not isinstance(answers, list) or len(answers) != len(batch):
-                answers = [{"unusable reply": reply[:200]}] * len(batch)
-            for ip, answer in zip(batch, answers):
-                compare_json(checker, ip, truth[ip], answer)
-    finally:
-        context.destroy(linger=0)
 
     return {
         "checked": checker.checked,
         "mismatches": checker.mismatches,
         "mismatch_count": checker.mismatch_count,
-        "found": sum(1 for t in truth.values() if isinstance(t, tuple) and t[0] is not None),
-        "lookup_errors": sum(1 for t in truth.values() if isinstance(t, LookupFailure)),
+        "found": found,
+        "lookup_errors": lookup_errors,
         "addresses": len(addresses),
         "random_addresses": random_count,
         "database_network_addresses": len(addresses) - random_count,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def lookup_chunk(reader, addresses):
+    """What libmaxminddb finds for each address: (record, network), or LookupFailure."""
+    truth = {}  # ip -> (record, network) or LookupFailure
+    for ip in addresses:
+        try:
+            record, prefix = reader.get_with_prefix_len(ip)
+        except maxminddb.InvalidDatabaseError as error:
+            truth[ip] = LookupFailure(str(error))
+            continue
+        network = None
+        if record is not None:
+            network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+        truth[ip] = (record, network)
+    return truth
+
+
+def check_chunk(checker, addresses, truth, sockets):
+    """Asks the service about a chunk of addresses in every way, and compares."""
+    req, dealer = sockets
+    # (a) and (b): geoip, one address per request or 100 per request.
+    single = [ip for i, ip in enumerate(addresses) if i % SINGLE_EVERY == 0]
+    batched = [ip for i, ip in enumerate(addresses) if i % SINGLE_EVERY != 0]
+    for ip in single:
+        got = one_frame(ask_req(req, f"geoip {ip}"))
+        compare_tsv(checker, ip, "geoip-single", truth[ip], got)
+    for batch in chunks(batched, GEOIP_BATCH):
+        reply = one_frame(ask_dealer(dealer, "geoip " + " ".join(batch)))
+        for ip, got in zip(batch, batch_lines(reply, batch)):
+            compare_tsv(checker, ip, "geoip-batch", truth[ip], got)
+
+    # (c): json, 50 addresses per request.
+    for batch in chunks(addresses, JSON_BATCH):
+        reply = one_frame(ask_req(req, "json " + " ".join(batch)))
+        try:
+            answers = json.loads(reply)
+        except ValueError:
+            answers = None
+        if len(batch) == 1 and reply.startswith("ERROR\t"):
+            answers = [{"ip": batch[0], "error": reply}]
+        if len(batch) == 1 and isinstance(answers, dict):
+            answers = [answers]
+        if not isinstance(answers, list) or len(answers) != len(batch):
+            answers = [{"unusable reply": reply[:200]}] * len(batch)
+        for ip, answer in zip(batch, answers):
+            compare_json(checker, ip, truth[ip], answer)
+
+    # (d): get, 100 addresses per request.
+    fields = ",".join(GET_FIELDS)
+    for batch in chunks(addresses, GET_BATCH):
+        reply = one_frame(ask_dealer(dealer, f"get {fields} " + " ".join(batch)))
+        for ip, got in zip(batch, batch_lines(reply, batch)):
+            compare_get(checker, ip, truth[ip], got)
+
+
+def batch_lines(reply, batch):
+    """The lines of a batch's reply, one per address (or as many descriptions of why not)."""
+    lines = reply.split("\n")
+    if len(lines) != len(batch):
+        return [f"<batch reply had {len(lines)} lines for {len(batch)} addresses>"] * len(batch)
+    return lines
+
+
+def compare_get(checker, ip, truth, got):
+    """One comparison of a `get` line: every field as libmaxminddb's value renders."""
+    if isinstance(truth, LookupFailure):
+        expected = f"ERROR\t... (libmaxminddb: {truth.message})"
+        checker.compare(ip, "get", expected, got, got.startswith("ERROR\t"))
+        return
+    record = truth[0]
+    values = [None if record is None else get_path(record, field) for field in GET_FIELDS]
+    parts = got.split("\t")
+    equal = len(parts) == len(values) and all(same_field(v, p) for v, p in zip(values, parts))
+    checker.compare(ip, "get", [jsonable(v) for v in values], got, equal)
 
 
 def compare_tsv(checker, ip, kind, truth, got):
@@ -437,6 +549,11 @@ def main(argv):
         action="store_true",
         help="also check the first address of every network in the database (the default "
         'for MaxMind\'s test databases, whose names end in "-Test.mmdb")',
+    )
+    parser.add_argument(
+        "--uniform",
+        action="store_true",
+        help="random addresses uniformly over the whole IPv4 (half) and IPv6 (half) spaces",
     )
     args = parser.parse_args(argv)  # exits 2 on a usage error
     if args.count < 0:

@@ -1,0 +1,80 @@
+#!/usr/bin/env -S deno run --allow-all
+/**
+ * The cold path in process, for profiling: one {@linkcode GeoipResponder} with a lookup
+ * worker's default share of the answer cache answers `--requests` one-address requests
+ * of a verb, either every time the same address or a uniformly random IPv4 address, and
+ * prints the time per request (median of `--rounds`, the two kinds alternated). Run it
+ * under `--cpu-prof` to see where a random address's extra time goes.
+ *
+ * ```sh
+ * deno run --allow-all --v8-flags=--max-semi-space-size=1 [--cpu-prof --cpu-prof-dir DIR] \
+ *   scripts/cold_path.ts [--verb geoip] [--requests 300000] [--rounds 3] [--cache-mb 12] \
+ *   [--only random|same]
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { bundledDatabasePath, GeoDatabase } from "../lib/database/mod.ts";
+import { GeoipResponder, ReplyBuffer } from "../lib/lookup/mod.ts";
+import { DEFAULT_LIMITS } from "../lib/protocol/mod.ts";
+import { mulberry32 } from "./load_generator.ts";
+
+const encoder = new TextEncoder();
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      verb: { type: "string", default: "geoip" },
+      requests: { type: "string", default: "300000" },
+      rounds: { type: "string", default: "3" },
+      "cache-mb": { type: "string", default: "12" },
+      only: { type: "string", default: "" },
+      db: { type: "string" },
+    },
+  });
+  const count = Number(values.requests);
+  const database = await GeoDatabase.open(values.db ?? bundledDatabasePath());
+  const responder = new GeoipResponder(database, {
+    limits: DEFAULT_LIMITS,
+    server: { version: "0", libzmqVersion: "0", startedAt: 0 },
+    cache: { maxBytes: Number(values["cache-mb"]) * 1024 * 1024 },
+  });
+  const next = mulberry32(1);
+  const rounds = Number(values.rounds);
+  // Fresh random addresses every round: a round never meets the last one's again.
+  const random = Array.from(
+    { length: values.only === "same" ? 0 : rounds },
+    () =>
+      Array.from({ length: count }, () => {
+        const v = next();
+        const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+        return encoder.encode(`${values.verb} ${text}`);
+      }),
+  );
+  const same = Array.from({ length: count }, () => encoder.encode(`${values.verb} 81.2.69.160`));
+  const out = new ReplyBuffer();
+  const kinds = [
+    { name: "same", frames: (_round: number) => same },
+    { name: "random", frames: (round: number) => random[round]! },
+  ].filter((kind) => values.only === "" || kind.name === values.only);
+  const times = new Map<string, number[]>(kinds.map((kind) => [kind.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of kinds) {
+      const frames = kind.frames(round);
+      const started = performance.now();
+      for (const frame of frames) responder.respondInto(frame, frame.length, out);
+      times.get(kind.name)!.push((performance.now() - started) * 1e6 / count);
+    }
+  }
+  for (const [name, list] of times) {
+    const median = [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+    console.log(
+      `${values.verb} ${name}: ${median.toFixed(0)} ns per request (median of ${list.length})`,
+    );
+  }
+}
+
+if (import.meta.main) await main();
