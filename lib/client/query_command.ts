@@ -117,7 +117,9 @@ class QuerySetupError extends Error {
 export async function runQuery(options: QueryOptions, io: QueryIo): Promise<number> {
   let client: Asker;
   try {
-    client = options.databases.length > 0 ? await localAsker(options) : await serviceAsker(options);
+    client = options.databases.length > 0
+      ? await localAsker(options, io)
+      : await serviceAsker(options);
   } catch (error) {
     if (
       !(error instanceof QuerySetupError || error instanceof KeyFileError ||
@@ -197,8 +199,11 @@ async function serviceAsker(options: QueryOptions): Promise<Asker> {
   });
 }
 
-/** The responder the service's workers use, over database files opened here. */
-async function localAsker(options: QueryOptions): Promise<Asker> {
+/**
+ * The responder the service's workers use, over database files opened here; its warning
+ * about the location database's schema, if any, goes to stderr as the service logs it.
+ */
+async function localAsker(options: QueryOptions, io: QueryIo): Promise<Asker> {
   const databases: GeoDatabase[] = [];
   for (const path of options.databases) databases.push(await GeoDatabase.open(path));
   const responder = new GeoipResponder(databases, {
@@ -206,6 +211,8 @@ async function localAsker(options: QueryOptions): Promise<Asker> {
     server: { version: "query", libzmqVersion: "-", startedAt: Date.now() },
     languages: options.languages,
   });
+  const warning = responder.locationSchema.warning;
+  if (warning !== undefined) io.error(`geoipmq: query: warning: ${warning}`);
   const encoder = new TextEncoder();
   const request = (text: string) => Promise.resolve(responder.respond(encoder.encode(text)));
   return {

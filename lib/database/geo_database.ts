@@ -679,6 +679,20 @@ export class GeoDatabase {
   get ipv4StartDepth(): number {
     return this.#ipv4StartDepth;
   }
+
+  /**
+   * One record of a search tree node, for walks of the tree other than a lookup (a sample
+   * of the data, see `record_sample.ts`): below `nodeCount` a node, `nodeCount` itself
+   * "no data", above it a data-section offset plus `nodeCount + 16`.
+   *
+   * @param node a node number below `metadata.nodeCount`
+   * @param bit 0 for the left record, 1 for the right
+   * @returns the record's value
+   */
+  nodeRecord(node: number, bit: 0 | 1): number {
+    if (!(node >= 0 && node < this.#nodeCount)) throw new RangeError(`no node ${node} in the tree`);
+    return this.#readRecord(node, bit);
+  }
 }
 
 /**

@@ -38,3 +38,5 @@ export {
   isLocationKind,
   sameKind,
 } from "./database_kind.ts";
+export { DEFAULT_SAMPLE_SIZE, type SampleOptions, sampleRecords } from "./record_sample.ts";
+export { type RecordSchema, recordSchema } from "./vendor_schema.ts";

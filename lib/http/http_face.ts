@@ -130,7 +130,8 @@ const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const READ_ONLY = "GET, HEAD";
 const READ_AND_POST = "GET, HEAD, POST";
 /** The query parameters each lookup route takes (docs/HTTP.md, "Query parameters"). */
-const JSON_QUERY: QuerySchema = { fields: "once", lang: "once" };
+const JSON_QUERY: QuerySchema = { fields: "once", lang: "once", shape: "once" };
+const GEOIP_QUERY: QuerySchema = { fields: "once", lang: "once" };
 const GET_BATCH_QUERY: QuerySchema = { ip: "many" };
 const POST_BATCH_QUERY: QuerySchema = {};
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -185,6 +186,20 @@ function optionalList<T>(
   const parsed = parse(text);
   if (!parsed.ok) throw new HttpProblem(400, `"${name}": ${parsed.reason}`);
   return parsed.value;
+}
+
+/**
+ * The `shape` query parameter: true for `geoip2` (the record in GeoIP2's names, another
+ * vendor's mapped); absent, false; any other value, 400.
+ */
+function readShape(query: Map<string, string[]>): boolean {
+  const shape = query.get("shape")?.[0];
+  if (shape === undefined) return false;
+  if (shape !== "geoip2") {
+    const shown = JSON.stringify(shape.length > 32 ? `${shape.slice(0, 32)}...` : shape);
+    throw new HttpProblem(400, `"shape": expected geoip2, not ${shown}`);
+  }
+  return true;
 }
 
 /** The address in a path segment, percent-decoded (undecodable text is kept as sent). */
@@ -301,7 +316,8 @@ class HttpLookups {
   /**
    * One address, shaped by the query: `?fields=a.b,c.d` answers just those paths of the
    * record (`{"ip", "network", "fields": {path: value}}`), `?lang=de,en` the names in
-   * those languages.
+   * those languages, `?shape=geoip2` the record in GeoIP2's names (another vendor's
+   * mapped; the fields are always read so).
    */
   shaped(
     format: "geoip" | "json",
@@ -311,6 +327,7 @@ class HttpLookups {
   ): HttpAnswer {
     const asked = optionalList(query, "lang", parseLanguageList);
     const fields = optionalList(query, "fields", parseFieldList);
+    const geoip2 = readShape(query);
     if (fields !== undefined && format === "geoip") {
       throw new HttpProblem(400, '"fields" goes with /json/<ip>, not /geoip/<ip>');
     }
@@ -329,6 +346,17 @@ class HttpLookups {
         answer.location === null ? 404 : 200,
         tsv,
         answer.location === null ? TEXT_TYPE : TSV_TYPE,
+      );
+    }
+    if (geoip2 && fields === undefined) {
+      const record = stringifyJson(answer.record ?? null);
+      const network = answer.network === undefined || answer.network === null
+        ? "null"
+        : `"${answer.network}"`;
+      return reply(
+        status,
+        `{"ip":${JSON.stringify(address)},"network":${network},"record":${record}}`,
+        JSON_TYPE,
       );
     }
     const chosen: Record<string, unknown> = {};
@@ -517,7 +545,7 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
       requireMethod(request, READ_ONLY);
       limit(request);
       const address = decodeSegment(path.slice("/geoip/".length)) || client(request);
-      const shape = query(JSON_QUERY);
+      const shape = query(GEOIP_QUERY);
       const languages = accepted(request);
       if (shape.size > 0 || languages !== undefined) {
         return lookups.shaped("geoip", address, shape, languages);

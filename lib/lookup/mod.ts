@@ -23,3 +23,5 @@ export {
   type ServerInfo,
 } from "./responder.ts";
 export { type KindRecord, mergeTraits, TRAIT_FIELDS } from "./record_merge.ts";
+export { type FieldRule, toGeoip2, VENDOR_FIELDS } from "./geoip2_record.ts";
+export { type LocationSchema, locationSchema } from "./location_schema.ts";

@@ -35,6 +35,8 @@ import {
 import { errorReply, quoteValue, type RequestLimits, RequestScan } from "../protocol/mod.ts";
 import { mergeTraits, TRAIT_FIELDS } from "./record_merge.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
+import { toGeoip2 } from "./geoip2_record.ts";
+import { type LocationSchema, locationSchema } from "./location_schema.ts";
 import { formatTsv, type IpAddress, NOT_FOUND, stringifyJson } from "../protocol/mod.ts";
 
 /** What `info` reports about the server beside the database. */
@@ -157,6 +159,8 @@ export class GeoipResponder {
     error: 0,
   };
   readonly #database: GeoDatabase;
+  /** The location database's schema: a vendor's records are read in GeoIP2's names. */
+  readonly #schema: LocationSchema;
   readonly #databases: readonly GeoDatabase[];
   readonly #others: readonly TraitSource[];
   readonly #languages: readonly string[];
@@ -198,6 +202,7 @@ export class GeoipResponder {
     const kindOf = (database: GeoDatabase) => databaseKind(database.metadata.databaseType);
     const location = list.find((database) => isLocationKind(kindOf(database))) ?? list[0]!;
     this.#database = location;
+    this.#schema = locationSchema(location);
     this.#databases = list;
     this.#others = list
       .filter((database) => database !== location)
@@ -234,6 +239,11 @@ export class GeoipResponder {
   /** Every database answered from, in `--db` order. */
   get databases(): readonly GeoDatabase[] {
     return this.#databases;
+  }
+
+  /** The location database's record schema, and a warning when `geoip` finds nothing. */
+  get locationSchema(): LocationSchema {
+    return this.#schema;
   }
 
   /** The database this responder answers from. */
@@ -379,16 +389,21 @@ export class GeoipResponder {
 
   /**
    * Writes a record's TSV line from the bytes; where they are not as the reader takes
-   * them, from the decoded record, as the decoder reads it (its error, if it has one).
+   * them, and for a vendor's record (mapped to GeoIP2's names), from the decoded record,
+   * as the decoder reads it (its error, if it has one).
    */
   #writeTsv(offset: number, out: ReplyBuffer): void {
     const from = out.length;
-    try {
-      this.#tsvWriter.write(offset, out);
-    } catch {
-      out.length = from;
-      out.appendText(formatTsv(this.#database.decodeRecord(offset), this.#languages));
+    // A vendor's record is mapped to GeoIP2's names first: it is decoded.
+    if (this.#schema.schema === "geoip2") {
+      try {
+        this.#tsvWriter.write(offset, out);
+        return;
+      } catch {
+        out.length = from;
+      }
     }
+    out.appendText(formatTsv(this.#locationRecord(offset), this.#languages));
   }
 
   /** Keeps the answer just written at `out[from..]` in a cache (when caches are on). */
@@ -500,7 +515,7 @@ export class GeoipResponder {
         result: "found",
         text: "",
         record,
-        location: offset >= 0 ? this.#database.decodeRecord(offset) : null,
+        location: offset >= 0 ? this.#locationRecord(offset) : null,
         network: offset >= 0 ? formatNetwork(address, prefix) : null,
       };
     } catch (error) {
@@ -647,10 +662,26 @@ export class GeoipResponder {
     return this.#offsets.join("/");
   }
 
-  /** The record of the combination `#locate` found: the location one, merged. */
-  #mergedRecord(): unknown {
+  /**
+   * A location record in GeoIP2's names (another vendor's record mapped), as `geoip`,
+   * `get` and `?fields=` read it; `json` answers the record as stored.
+   */
+  #locationRecord(offset: number): unknown {
+    return toGeoip2(this.#schema.schema, this.#database.decodeRecord(offset));
+  }
+
+  /**
+   * The record of the combination `#locate` found: the location one (in GeoIP2's names,
+   * or as stored for `json`), merged.
+   */
+  #mergedRecord(form: "geoip2" | "stored" = "geoip2"): unknown {
     const offsets = this.#offsets;
-    const location = offsets[0]! >= 0 ? this.#database.decodeRecord(offsets[0]!) : null;
+    const at = offsets[0]!;
+    const location = at < 0
+      ? null
+      : form === "stored"
+      ? this.#database.decodeRecord(at)
+      : this.#locationRecord(at);
     if (this.#others.length === 0) return location;
     return mergeTraits(
       location,
@@ -678,7 +709,7 @@ export class GeoipResponder {
       const key = this.#key();
       let record = this.#mergedCache.peek(key);
       if (record === undefined) {
-        const merged = this.#mergedRecord();
+        const merged = this.#mergedRecord("stored");
         record = this.#mergedCache.put(key, merged === null ? "null" : stringifyJson(merged));
       }
       if (record !== "null") {
@@ -817,12 +848,13 @@ export class GeoipResponder {
 
   /**
    * The `get` line of the combination `#locate` found: written from the bytes of one
-   * database; from the merged record for several, or where the bytes are not as the
-   * reader takes them (the decoder's error, if it has one).
+   * database; from the merged record for several, for a vendor's record (mapped to
+   * GeoIP2's names), or where the bytes are not as the reader takes them (the decoder's
+   * error, if it has one).
    */
   #getLine(paths: readonly FieldPath[]): Uint8Array {
     const out = this.#scratch;
-    if (this.#others.length === 0) {
+    if (this.#others.length === 0 && this.#schema.schema === "geoip2") {
       out.reset();
       try {
         this.#fieldWriter.write(this.#offsets[0]!, { fields: paths, sink: out });
@@ -856,6 +888,8 @@ export class GeoipResponder {
       description: m.description,
       database_path: this.#database.source,
       database_bytes: this.#database.bytes.length,
+      record_schema: this.#schema.schema,
+      ...(this.#schema.warning === undefined ? {} : { warnings: [this.#schema.warning] }),
       version: server.version,
       worker: this.#options.worker ?? 0,
       libzmq_version: server.libzmqVersion,

@@ -47,6 +47,7 @@ import { isLoopbackEndpoint, type Libzmq, openFileLimit, openLibzmq } from "../z
 import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import type { BrokerLinkEvent } from "./broker_link.ts";
 import { DatabaseReloader } from "./reloader.ts";
+import { logLocationSchema } from "./schema_log.ts";
 import { HttpThreads } from "./http_threads.ts";
 import { usableHttpThreads } from "./http_thread_fallback.ts";
 import type { HttpWorkerSetup } from "./http_worker.ts";
@@ -381,6 +382,7 @@ export class Service {
     this.#parts = parts;
     this.metrics = parts.metrics;
     this.#httpResponder = parts.responderFor(parts.pool.databases);
+    logLocationSchema(parts.log, this.#httpResponder);
     this.#reloader = new DatabaseReloader(async () => {
       await this.#reloadDatabase();
       // Only now is every reference to a replaced database gone from this thread (the
@@ -706,6 +708,7 @@ export class Service {
       return;
     }
     this.#httpResponder = this.#parts.responderFor(next);
+    logLocationSchema(log, this.#httpResponder);
     await this.#httpThreads?.switchDatabases(next);
     metrics.setDatabases(next.map(databaseFacts));
     metrics.recordReload(refused === 0 ? "success" : "failure");
