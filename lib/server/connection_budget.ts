@@ -53,7 +53,6 @@ const SENT_TRIGGER_BYTES = 8 * 1024 * 1024;
 const RSS_INTERVAL_MS = 100;
 /** Growth of resident memory since the last scan that makes a scan happen at once. */
 const RSS_TRIGGER_BYTES = 16 * 1024 * 1024;
-const PAGE_BYTES = 4096;
 /** How often freed memory is handed back at most (`malloc_trim` walks the heap). */
 const TRIM_INTERVAL_MS = 1000;
 
@@ -425,12 +424,11 @@ function sameBytes(kept: Uint8Array | undefined, bytes: Uint8Array, length: numb
   return true;
 }
 
-/** @returns the process's resident memory in bytes, or 0 where it cannot be read */
+/**
+ * @returns the process's resident memory in bytes (`Deno.memoryUsage().rss`, about 60 µs;
+ *   reading `/proc/self/statm` instead needs `--allow-all` in Deno 2.9, which the service
+ *   does not run with, so the look at memory never saw it grow)
+ */
 function residentBytes(): number {
-  try {
-    const statm = Deno.readTextFileSync("/proc/self/statm");
-    return Number(statm.split(" ")[1]) * PAGE_BYTES;
-  } catch {
-    return 0;
-  }
+  return Deno.memoryUsage().rss;
 }
