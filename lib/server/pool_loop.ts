@@ -8,6 +8,7 @@
 
 import { isInterrupted, isTerminated, type ZmqSocket } from "../zmq/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
+import { IdleCollector } from "./idle_collector.ts";
 import { errorReply, type RequestLimits } from "../protocol/mod.ts";
 import { ReplyBuffer } from "../lookup/mod.ts";
 import type { GeoipResponder } from "../lookup/mod.ts";
@@ -45,6 +46,7 @@ export function servePool(options: PoolLoopOptions): LoopExit {
   const counter = new RequestCounter(options.metrics, responder);
   const request = new Uint8Array(limits.maxRequestBytes + 1);
   const reply = new ReplyBuffer();
+  const idle = new IdleCollector();
   while (true) {
     if (control.generation !== generation) return "switch";
     let size: number;
@@ -55,7 +57,11 @@ export function servePool(options: PoolLoopOptions): LoopExit {
       if (isTerminated(error)) return "terminated";
       throw error;
     }
-    if (size < 0) continue; // the receive timeout: look at the control
+    if (size < 0) { // the receive timeout: collect the last burst's garbage, look at the control
+      idle.rest();
+      continue;
+    }
+    idle.worked();
     const started = performance.now();
     let counted = false;
     if (socket.hasMore()) {
