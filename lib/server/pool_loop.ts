@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isInterrupted, isTerminated, type ZmqSocket } from "../zmq/mod.ts";
+import { isInterrupted, isTerminated, type Libzmq, type ZmqSocket } from "../zmq/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
 import { IdleCollector } from "./idle_collector.ts";
 import { errorReply, type RequestLimits } from "../protocol/mod.ts";
@@ -22,6 +22,8 @@ export type LoopExit = "switch" | "stop" | "terminated";
 export interface PoolLoopOptions {
   /** A connected REP socket, with a receive timeout (the loop's chance to look around). */
   socket: ZmqSocket;
+  /** The loaded libzmq, whose C library hands freed memory back when the loop is idle. */
+  lib?: Libzmq;
   /** Answers requests. */
   responder: GeoipResponder;
   /** Request bounds. */
@@ -46,7 +48,7 @@ export function servePool(options: PoolLoopOptions): LoopExit {
   const counter = new RequestCounter(options.metrics, responder);
   const request = new Uint8Array(limits.maxRequestBytes + 1);
   const reply = new ReplyBuffer();
-  const idle = new IdleCollector();
+  const idle = new IdleCollector(options.lib === undefined ? {} : { lib: options.lib });
   while (true) {
     if (control.generation !== generation) return "switch";
     let size: number;

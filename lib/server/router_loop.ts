@@ -124,7 +124,7 @@ export class RouterLoop {
   readonly #envelope: Uint8Array[];
   readonly #envelopeSizes = new Int32Array(MAX_ENVELOPE_FRAMES);
   readonly #marker = new Uint8Array(MARKER_BYTES);
-  readonly #idle = new IdleCollector();
+  readonly #idle: IdleCollector;
   readonly #markerView = new DataView(this.#marker.buffer);
   readonly #budget: ConnectionBudget;
   readonly #rateLimiter: RateLimiter | null;
@@ -139,6 +139,7 @@ export class RouterLoop {
 
   /** @param options sockets, responder, limits, control and metrics */
   constructor(options: RouterLoopOptions) {
+    this.#idle = new IdleCollector({ lib: options.lib });
     this.#router = options.router;
     this.#pool = options.pool;
     this.#control = options.control;
