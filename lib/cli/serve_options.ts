@@ -5,7 +5,12 @@
  * @module
  */
 
-import { DEFAULT_HTTP_LIMITS, type HttpFaceLimits } from "../http/mod.ts";
+import {
+  CorsPolicy,
+  DEFAULT_HTTP_LIMITS,
+  type HttpFaceLimits,
+  TrustedProxies,
+} from "../http/mod.ts";
 import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_INBOUND_BYTES,
@@ -88,6 +93,10 @@ const FLAGS = {
   "http-header-timeout-ms": { type: "string" },
   "http-request-timeout-ms": { type: "string" },
   "http-threads": { type: "string" },
+  "http-cors-origin": { type: "string", multiple: true },
+  "http-trusted-proxy": { type: "string", multiple: true },
+  "http-tls-cert": { type: "string" },
+  "http-tls-key": { type: "string" },
   "log-format": { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
@@ -163,6 +172,47 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
   }
   const languages = parseLanguageList(text("lang", "GEOIPMQ_LANG") ?? FALLBACK_LANGUAGE);
   if (!languages.ok) throw new UsageError(`--lang (GEOIPMQ_LANG): ${languages.reason}`);
+  const list = (flag: "http-cors-origin" | "http-trusted-proxy", variable: string) => {
+    const given = values[flag]?.flatMap((value) => value.split(",")) ?? commaList(env[variable]);
+    if (given === undefined) return undefined;
+    const items = given.map((item) => item.trim());
+    if (items.length === 0 || items.some((item) => item === "")) {
+      throw new UsageError(`--${flag} (${variable}) names an empty item`);
+    }
+    return items;
+  };
+  const corsOrigins = list("http-cors-origin", "GEOIPMQ_HTTP_CORS_ORIGIN");
+  const trustedProxies = list("http-trusted-proxy", "GEOIPMQ_HTTP_TRUSTED_PROXY");
+  try {
+    if (corsOrigins !== undefined) CorsPolicy.parse(corsOrigins);
+  } catch (error) {
+    throw new UsageError(
+      `--http-cors-origin (GEOIPMQ_HTTP_CORS_ORIGIN): ${(error as Error).message}`,
+    );
+  }
+  try {
+    if (trustedProxies !== undefined) TrustedProxies.parse(trustedProxies);
+  } catch (error) {
+    throw new UsageError(
+      `--http-trusted-proxy (GEOIPMQ_HTTP_TRUSTED_PROXY): ${(error as Error).message}`,
+    );
+  }
+  const tlsCert = path("http-tls-cert", "GEOIPMQ_HTTP_TLS_CERT");
+  const tlsKey = path("http-tls-key", "GEOIPMQ_HTTP_TLS_KEY");
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new UsageError(
+      tlsCert === undefined
+        ? "--http-tls-key needs --http-tls-cert (GEOIPMQ_HTTP_TLS_CERT): the certificate chain"
+        : "--http-tls-cert needs --http-tls-key (GEOIPMQ_HTTP_TLS_KEY): the private key",
+    );
+  }
+  const http = httpAddress(text("http", "GEOIPMQ_HTTP"));
+  const httpOnly = (given: boolean, flag: string) => {
+    if (given && http === undefined) throw new UsageError(`${flag} needs --http (GEOIPMQ_HTTP)`);
+  };
+  httpOnly(corsOrigins !== undefined, "--http-cors-origin");
+  httpOnly(trustedProxies !== undefined, "--http-trusted-proxy");
+  httpOnly(tlsCert !== undefined, "--http-tls-cert");
   return {
     db: databases.map((database) => userPath(database, env)),
     languages: languages.value,
@@ -209,8 +259,13 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
       fallback: DEFAULT_CACHE_MB,
     }),
     watch: values.watch === true || booleanVariable("GEOIPMQ_WATCH", env.GEOIPMQ_WATCH),
-    http: httpAddress(text("http", "GEOIPMQ_HTTP")),
+    http,
     httpLimits: httpLimits(text, number),
+    ...(corsOrigins === undefined ? {} : { httpCorsOrigins: corsOrigins }),
+    ...(trustedProxies === undefined ? {} : { httpTrustedProxies: trustedProxies }),
+    ...(tlsCert === undefined || tlsKey === undefined
+      ? {}
+      : { httpTls: { certFile: tlsCert, keyFile: tlsKey } }),
     httpThreads: number("http-threads", "GEOIPMQ_HTTP_THREADS", {
       min: 1,
       max: 64,

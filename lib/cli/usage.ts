@@ -107,6 +107,21 @@ Options of serve (each also read from the environment variable shown):
                             them); the connection cap is divided
                             among them, the rate limit holds per
                             thread (default: ${DEFAULT_HTTP_THREADS})
+  --http-cors-origin ORIGINS origins browsers may call HTTP from,    GEOIPMQ_HTTP_CORS_ORIGIN
+                            e.g. https://example.com (repeatable or
+                            comma-separated), or * for any; preflight
+                            OPTIONS answered 204 (default: none, no
+                            CORS headers)
+  --http-trusted-proxy CIDRS
+                            proxies whose Forwarded, X-Forwarded-For GEOIPMQ_HTTP_TRUSTED_PROXY
+                            or X-Real-IP name the client (for /json/,
+                            /geoip/ and the rate limit), e.g.
+                            10.0.0.0/8 (repeatable or comma-separated;
+                            default: none, the peer is the client)
+  --http-tls-cert PATH      serve HTTPS with this PEM certificate     GEOIPMQ_HTTP_TLS_CERT
+                            chain; SIGHUP re-reads it (needs
+                            --http-tls-key)
+  --http-tls-key PATH       the PEM private key of --http-tls-cert    GEOIPMQ_HTTP_TLS_KEY
   --log-format text|json    one line per event, for people or machines GEOIPMQ_LOG_FORMAT
   --help                    print this text and exit
   --version                 print the version and exit

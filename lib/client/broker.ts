@@ -76,6 +76,8 @@ export class GeoipBroker {
   /** Settles with a message if the forwarding loop fails (it does not when stopped). */
   readonly failed: Promise<string>;
   readonly #context: ZmqContext;
+  /** The two sockets, closed here only if the worker that owns them never stopped. */
+  readonly #sockets: [ZmqSocket, ZmqSocket];
   readonly #worker: WorkerHandle<BrokerSetup, Update, BrokerTally>;
   #tally: BrokerTally = { forwarded: 0, refused: 0, dropped: 0 };
   #stopping: Promise<void> | undefined;
@@ -87,6 +89,7 @@ export class GeoipBroker {
     maxRequestBytes: number,
   ) {
     this.#context = context;
+    this.#sockets = sockets;
     this.frontendEndpoints = endpoints[0];
     this.backendEndpoints = endpoints[1];
     // The worker owns both sockets from here on, and closes them.
@@ -148,12 +151,17 @@ export class GeoipBroker {
     this.#stopping ??= (async () => {
       this.#context.shutdown();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#worker.stopped,
-        new Promise((resolve) => timer = setTimeout(resolve, STOP_TIMEOUT_MS)),
+      const stopped = await Promise.race([
+        this.#worker.stopped.then(() => true),
+        new Promise<boolean>((resolve) =>
+          timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS)
+        ),
       ]);
       clearTimeout(timer);
       this.#worker.terminate();
+      // A worker that did not stop in time (on a loaded machine it may not even have
+      // started) never closed its sockets, and the context's end would wait for them forever.
+      if (!stopped) { for (const socket of this.#sockets) socket.close(); }
       await this.#context.terminate();
     })();
     return this.#stopping;

@@ -2,9 +2,11 @@
  * The HTTP face of geoipmq, on the bounded HTTP/1.1 server of `http_server.ts`: JSON and
  * TSV lookups, a health check and Prometheus metrics. See `docs/HTTP.md`.
  *
- * - `GET /json/<ip>`: one answer object (200, 404 not found, 400 bad address)
+ * - `GET /json/<ip>`: one answer object (200, 404 not found, 400 bad address); `/json/`
+ *   alone answers for the caller's own address
  * - `GET /json?ip=a&ip=b`, `POST /json` with a JSON array of strings: an array of answers
- * - `GET /geoip/<ip>`: the TSV line (200, 404 `NOT_FOUND`, 400 bad address)
+ * - `GET /geoip/<ip>`: the TSV line (200, 404 `NOT_FOUND`, 400 bad address); `/geoip/`
+ *   alone answers for the caller's own address
  * - `GET /healthz`: 200 or 503
  * - `GET /metrics`: the Prometheus text
  *
@@ -21,6 +23,12 @@ import {
 } from "./http_server.ts";
 import type { RequestRateLimiter } from "./rate_limit.ts";
 import { QueryError, type QuerySchema, readQuery } from "./query_parameters.ts";
+import { acceptedLanguages } from "./accept_language.ts";
+import { clientAddress, ClientAddressError } from "./client_address.ts";
+import type { CorsPolicy } from "./cors.ts";
+import type { TrustedProxies } from "./trusted_proxies.ts";
+import type { TlsPem } from "./tls_files.ts";
+import { PackedStrings } from "./packed_strings.ts";
 import type { ServiceMetrics } from "../metrics/mod.ts";
 import {
   formatTsv,
@@ -53,10 +61,23 @@ export interface HttpFaceOptions {
    */
   limits?: HttpFaceLimits;
   /**
-   * Asked once per lookup request (not `/healthz` or `/metrics`) with the peer's address;
-   * a refusal is answered 429 with `Retry-After`. None: no rate limit.
+   * Asked once per lookup request (not `/healthz` or `/metrics`) with the client's address
+   * (see `trustedProxies`); a refusal is answered 429 with `Retry-After`. None: no rate
+   * limit.
    */
   rateLimiter?: RequestRateLimiter;
+  /**
+   * The origins browsers may call from: CORS headers on every answer to an allowed
+   * origin, preflight `OPTIONS` answered 204. None: no CORS headers, `OPTIONS` is 405.
+   */
+  cors?: CorsPolicy;
+  /**
+   * Peers whose `Forwarded`, `X-Forwarded-For` or `X-Real-IP` say who the client is (for
+   * `/json/`, `/geoip/` and the rate limit). None: the peer is the client.
+   */
+  trustedProxies?: TrustedProxies;
+  /** Serve HTTPS with this certificate chain and key instead of plain HTTP. */
+  tls?: TlsPem;
   /**
    * Whether the service can answer; `reason` says why not (a promise when another thread
    * knows).
@@ -86,6 +107,14 @@ export interface HttpFace {
   readonly addr: { hostname: string; port: number };
   /** Stops accepting, finishes the requests in flight, and closes; safe to call twice. */
   shutdown(): Promise<void>;
+  /**
+   * Serves new connections with another certificate and key (a face started with `tls`
+   * only); connections already open keep theirs.
+   *
+   * @returns a promise that settles once new connections get the new pair
+   * @throws {Error} when the pair is refused (the old one stays in force)
+   */
+  replaceTls(pem: TlsPem): Promise<void>;
 }
 
 /** The default largest `POST /json` body. */
@@ -212,7 +241,7 @@ function isAnswer(value: AddressAnswer | HttpAnswer): value is HttpAnswer {
  */
 function* batchPieces(
   responder: GeoipResponder,
-  addresses: readonly string[],
+  addresses: PackedStrings,
   done: () => void,
 ): Generator<string> {
   const sums = { found: 0, notFound: 0, invalid: 0, error: 0 };
@@ -221,7 +250,7 @@ function* batchPieces(
     responder.startTally("json");
     const end = Math.min(addresses.length, start + BATCH_PIECE);
     for (let i = start; i < end; i++) {
-      const address = addresses[i]!;
+      const address = addresses.at(i)!;
       const answer = responder.answer("json", address);
       if (i > 0) body += ",";
       body += answer.result === "found" || answer.result === "not_found"
@@ -274,15 +303,22 @@ class HttpLookups {
    * record (`{"ip", "network", "fields": {path: value}}`), `?lang=de,en` the names in
    * those languages.
    */
-  shaped(format: "geoip" | "json", address: string, query: Map<string, string[]>): HttpAnswer {
-    const languages = optionalList(query, "lang", parseLanguageList);
+  shaped(
+    format: "geoip" | "json",
+    address: string,
+    query: Map<string, string[]>,
+    accepted?: readonly string[],
+  ): HttpAnswer {
+    const asked = optionalList(query, "lang", parseLanguageList);
     const fields = optionalList(query, "fields", parseFieldList);
     if (fields !== undefined && format === "geoip") {
       throw new HttpProblem(400, '"fields" goes with /json/<ip>, not /geoip/<ip>');
     }
-    if (languages !== undefined && format === "json" && fields === undefined) {
+    if (asked !== undefined && format === "json" && fields === undefined) {
       throw new HttpProblem(400, '"lang" chooses names: use it with /geoip/<ip> or with fields');
     }
+    // `?lang=` wins over Accept-Language.
+    const languages = asked ?? accepted;
     const answer = this.#lookUp(format, (responder) => responder.lookupRecord(address));
     if (isAnswer(answer)) return answer;
     const status = answer.result === "found" ? 200 : 404;
@@ -323,7 +359,8 @@ class HttpLookups {
     const counter = this.#counterFor(responder);
     return reply(
       200,
-      batchPieces(responder, addresses, () => counter.answered(started)),
+      // Packed: the answer's writing keeps a few KiB of its request, not an array.
+      batchPieces(responder, PackedStrings.of(addresses), () => counter.answered(started)),
       JSON_TYPE,
     );
   }
@@ -410,16 +447,36 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     maxBodyBytes,
   };
   const lookups = new HttpLookups(options);
-  const { rateLimiter, metrics } = options;
+  const { rateLimiter, metrics, cors, trustedProxies } = options;
+
+  /** The client's address: the peer's, or a trusted proxy's word for it. */
+  const client = (request: HttpRequest): string => {
+    try {
+      return clientAddress(
+        { peer: request.remoteAddress, headers: request.headers },
+        trustedProxies,
+      );
+    } catch (error) {
+      if (error instanceof ClientAddressError) throw new HttpProblem(400, error.message);
+      throw error;
+    }
+  };
+
+  /** The languages of Accept-Language, or undefined when it names none. */
+  const accepted = (request: HttpRequest): string[] | undefined => {
+    const header = request.headers.get("accept-language");
+    if (header === undefined) return undefined;
+    const parsed = acceptedLanguages(header);
+    if (!parsed.ok) throw new HttpProblem(400, parsed.reason);
+    return parsed.value.length === 0 ? undefined : parsed.value;
+  };
 
   const limit = (request: HttpRequest): void => {
     if (rateLimiter === undefined) return;
     const now = Date.now();
-    if (rateLimiter.allow(request.remoteAddress, now)) return;
-    const seconds = Math.max(
-      1,
-      Math.ceil(rateLimiter.retryAfterSeconds(request.remoteAddress, now)),
-    );
+    const address = client(request);
+    if (rateLimiter.allow(address, now)) return;
+    const seconds = Math.max(1, Math.ceil(rateLimiter.retryAfterSeconds(address, now)));
     throw new HttpProblem(429, "rate limited; try again later", { "retry-after": String(seconds) });
   };
 
@@ -433,6 +490,7 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
         throw error;
       }
     };
+    if (cors !== undefined && request.method === "OPTIONS") return preflight(request, cors);
     if (path === "/json") {
       requireMethod(request, READ_AND_POST);
       limit(request);
@@ -449,18 +507,22 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     if (path.startsWith("/json/")) {
       requireMethod(request, READ_ONLY);
       limit(request);
-      const address = decodeSegment(path.slice("/json/".length));
+      // `/json/` alone: the caller's own address.
+      const address = decodeSegment(path.slice("/json/".length)) || client(request);
       const shape = query(JSON_QUERY);
-      return shape.size > 0 ? lookups.shaped("json", address, shape) : lookups.one("json", address);
+      if (shape.size > 0) return lookups.shaped("json", address, shape, accepted(request));
+      return lookups.one("json", address);
     }
     if (path.startsWith("/geoip/")) {
       requireMethod(request, READ_ONLY);
       limit(request);
-      const address = decodeSegment(path.slice("/geoip/".length));
+      const address = decodeSegment(path.slice("/geoip/".length)) || client(request);
       const shape = query(JSON_QUERY);
-      return shape.size > 0
-        ? lookups.shaped("geoip", address, shape)
-        : lookups.one("geoip", address);
+      const languages = accepted(request);
+      if (shape.size > 0 || languages !== undefined) {
+        return lookups.shaped("geoip", address, shape, languages);
+      }
+      return lookups.one("geoip", address);
     }
     if (path === "/healthz") {
       requireMethod(request, READ_ONLY);
@@ -473,6 +535,23 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
       return text instanceof Promise ? text.then(metricsAnswer) : metricsAnswer(text);
     }
     throw new HttpProblem(404, `not found: ${path}`);
+  };
+
+  /** A preflight: 204 with the path's methods, or 404 for a path that is not served. */
+  const preflight = (request: HttpRequest, policy: CorsPolicy): HttpAnswer => {
+    const path = request.path;
+    const methods = path === "/json"
+      ? READ_AND_POST
+      : ["/json/", "/geoip/"].some((prefix) => path.startsWith(prefix)) ||
+          path === "/healthz" || path === "/metrics"
+      ? READ_ONLY
+      : undefined;
+    if (methods === undefined) throw new HttpProblem(404, `not found: ${path}`);
+    const headers = policy.preflight({
+      origin: request.headers.get("origin"),
+      requestHeaders: request.headers.get("access-control-request-headers"),
+    }, methods);
+    return { status: 204, headers: { allow: `${methods}, OPTIONS`, ...headers }, body: "" };
   };
 
   const problem = (error: unknown): HttpAnswer => {
@@ -500,6 +579,10 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
       limits,
       handler,
       ...(options.reusePort === true ? { reusePort: true } : {}),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(cors === undefined ? {} : {
+        extraHeaders: (headers: ReadonlyMap<string, string>) => cors.headers(headers.get("origin")),
+      }),
       problem: jsonError,
       events: {
         dropped: (reason) => metrics.recordHttpDrop(reason),
@@ -526,6 +609,9 @@ export function startHttpFace(options: HttpFaceOptions): HttpFace {
     shutdown(): Promise<void> {
       stopping ??= server.shutdown();
       return stopping;
+    },
+    replaceTls(pem: TlsPem): Promise<void> {
+      return server.replaceTls(pem);
     },
   };
 }

@@ -19,6 +19,7 @@ import type { HttpDropReason } from "../metrics/mod.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { HeadError, parseRequestHead, type RequestHead } from "./request_head.ts";
 import { BodyError, readRequestBody } from "./request_body.ts";
+import type { TlsPem } from "./tls_files.ts";
 
 /** The bounds of an {@linkcode HttpServer}. */
 export interface HttpLimits {
@@ -76,6 +77,12 @@ export function defaultMaxConnections(openFileLimit: number | undefined): number
 /** Most bytes of an answer handed to the socket at once. */
 export const WRITE_PIECE_BYTES = 4 * 1024;
 
+/**
+ * Most bytes of a long answer a connection holds encoded at once (its write budget): a
+ * piece larger than this is written in several chunks.
+ */
+export const WRITE_BUDGET_BYTES = 8 * 1024;
+
 /** A request as the handler sees it: the head, the whole body, the peer. */
 export interface HttpRequest {
   /** The method, e.g. `GET`. */
@@ -132,12 +139,25 @@ export interface HttpServerOptions {
   reusePort?: boolean;
   /** Makes the JSON error answers of the server's own refusals (400, 413, 431, 503...). */
   problem: (status: number, message: string, headers?: Record<string, string>) => HttpAnswer;
+  /**
+   * Header fields to add to every answer to a request whose head was read, the server's
+   * own refusals included (e.g. CORS), from the request's header fields.
+   */
+  extraHeaders?: (headers: ReadonlyMap<string, string>) => Record<string, string>;
+  /** Serve HTTPS with this certificate chain and key (see `replaceTls`). */
+  tls?: TlsPem;
   events?: HttpServerEvents;
 }
+
+/** A listener of plain TCP or of TLS connections. */
+type Listener = Deno.Listener<Deno.TcpConn> | Deno.TlsListener;
+/** A connection, plain or TLS. */
+type Conn = Deno.TcpConn | Deno.TlsConn;
 
 const STATUS_TEXT: Record<number, string> = {
   100: "Continue",
   200: "OK",
+  204: "No Content",
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
@@ -153,6 +173,7 @@ const STATUS_TEXT: Record<number, string> = {
 
 const encoder = new TextEncoder();
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+const NO_BYTES = new Uint8Array(0);
 /** How long the server waits after a failed accept, at first and at most. */
 const ACCEPT_RETRY_MS = { first: 10, most: 1000 };
 /** How long connections may keep the event loop before one lets it turn, ms. */
@@ -161,12 +182,18 @@ const TURN_MS = 5;
 const PACE_BATCH = 32;
 /** How long a stop lets requests in flight finish before it closes their connections. */
 const STOP_GRACE_MS = 2000;
+/** Bytes kept before a chunk's data for its size line (8 hex digits, CRLF). */
+const SIZE_LINE_ROOM = 10;
+/** Bytes kept after a chunk's data for its CRLF and the last chunk. */
+const TRAILER_ROOM = 7;
+/** How often, and how far apart, a replaced listener's port is asked for again. */
+const RELISTEN = { attempts: 50, waitMs: 20 };
 /** What a closing connection reads and drops so the client sees its answer, at most. */
 const LINGER = { bytes: 256 * 1024, ms: 1000 };
 
 /** The state of one open connection, as the deadline sweep sees it. */
 class Connection {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Conn;
   /** When the head must have arrived (Infinity once it has). */
   headDeadline = Infinity;
   /** When the answer must have been written. */
@@ -177,7 +204,7 @@ class Connection {
   droppedFor: HttpDropReason | undefined;
   #closed = false;
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Conn) {
     this.conn = conn;
   }
 
@@ -208,7 +235,7 @@ class Refusal extends Error {
 export class HttpServer {
   /** Where it listens (the port actually bound). */
   readonly addr: { hostname: string; port: number };
-  readonly #listener: Deno.TcpListener;
+  #listener: Listener;
   readonly #options: HttpServerOptions;
   readonly #open = new Set<Connection>();
   readonly #sweep: ReturnType<typeof setInterval>;
@@ -220,9 +247,13 @@ export class HttpServer {
   readonly #paced: (() => void)[] = [];
   #pacing = false;
   #wakeAcceptRetry: (() => void) | undefined;
+  /** The accept waiting on the listener now. */
+  #pendingAccept: Promise<Conn> | undefined;
+  /** Settles once a listener being replaced (without `reusePort`) has its successor. */
+  #replacing: Promise<void> | undefined;
   #allClosed: PromiseWithResolvers<void> | undefined;
 
-  private constructor(listener: Deno.TcpListener, options: HttpServerOptions) {
+  private constructor(listener: Listener, options: HttpServerOptions) {
     this.#listener = listener;
     this.#options = options;
     const addr = listener.addr as Deno.NetAddr;
@@ -241,12 +272,51 @@ export class HttpServer {
    * @throws {Deno.errors.AddrInUse} and the like when it cannot listen
    */
   static listen(options: HttpServerOptions): HttpServer {
-    const listener = Deno.listen({
-      hostname: options.hostname,
-      port: options.port,
-      ...(options.reusePort === true ? { reusePort: true } : {}),
-    });
-    return new HttpServer(listener, options);
+    return new HttpServer(openListener(options, options.port, options.tls), options);
+  }
+
+  /**
+   * Serves new connections with another certificate and key (a server started with
+   * `tls` only): a new listener on the same port takes over (opened beside the old one
+   * when listening with `reusePort`, else just after it closed); connections already
+   * open keep theirs.
+   *
+   * @param pem the certificate chain and key
+   * @throws {Error} when the pair is refused or the port cannot be listened on again (the
+   *   old pair stays in force)
+   */
+  async replaceTls(pem: TlsPem): Promise<void> {
+    if (this.#options.tls === undefined) throw new Error("this server does not serve TLS");
+    if (this.#stopping) return;
+    const old = this.#listener;
+    if (this.#options.reusePort === true) {
+      this.#listener = openListener(this.#options, this.addr.port, pem);
+      closeQuietly(old);
+      return;
+    }
+    // Check the pair on a port of its own first: a bad pair must not lose the port.
+    closeQuietly(openListener({ ...this.#options, hostname: this.addr.hostname }, 0, pem));
+    const replaced = Promise.withResolvers<void>();
+    this.#replacing = replaced.promise;
+    try {
+      closeQuietly(old);
+      // The port is free once the pending accept on the old listener has ended.
+      await this.#pendingAccept?.catch(() => {});
+      for (let attempt = 1;; attempt++) {
+        try {
+          this.#listener = openListener(this.#options, this.addr.port, pem);
+          return;
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AddrInUse) || attempt >= RELISTEN.attempts) {
+            throw new Error(`Cannot listen on port ${this.addr.port} again: ${error}`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, RELISTEN.waitMs));
+        }
+      }
+    } finally {
+      this.#replacing = undefined;
+      replaced.resolve();
+    }
   }
 
   /** Connections open now. */
@@ -261,7 +331,7 @@ export class HttpServer {
   async shutdown(): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
-      this.#listener.close();
+      closeQuietly(this.#listener);
       this.#wakeAcceptRetry?.();
       for (const connection of this.#open) if (connection.idle) connection.close();
     }
@@ -280,12 +350,17 @@ export class HttpServer {
   async #acceptLoop(): Promise<void> {
     let retryMs = ACCEPT_RETRY_MS.first;
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Conn;
+      if (this.#replacing !== undefined) await this.#replacing;
+      const listener = this.#listener;
       try {
-        conn = await this.#listener.accept();
+        this.#pendingAccept = listener.accept();
+        conn = await this.#pendingAccept;
         retryMs = ACCEPT_RETRY_MS.first;
       } catch (error) {
         if (this.#stopping) return;
+        // The listener is being replaced (a new TLS certificate): accept on the new one.
+        if (listener !== this.#listener || this.#replacing !== undefined) continue;
         // EMFILE and the like: the connection waits in the backlog; try again soon.
         this.#options.events?.acceptFailed?.(error);
         await new Promise<void>((resolve) => {
@@ -308,7 +383,7 @@ export class HttpServer {
   }
 
   /** Answers a connection over the cap with 503 and closes it. */
-  #refuse(conn: Deno.TcpConn): void {
+  #refuse(conn: Conn): void {
     this.#options.events?.dropped?.("max_connections");
     const answer = this.#options.problem(503, "too many connections; try again later", {
       "retry-after": "1",
@@ -366,7 +441,7 @@ export class HttpServer {
     }
   }
 
-  #serve(conn: Deno.TcpConn): void {
+  #serve(conn: Conn): void {
     const connection = new Connection(conn);
     this.#open.add(connection);
     this.#options.events?.connections?.(this.#open.size);
@@ -383,21 +458,38 @@ export class HttpServer {
   /** One connection's requests, one at a time, until it closes or must be closed. */
   async #converse(connection: Connection): Promise<void> {
     const { conn } = connection;
-    const { limits, handler } = this.#options;
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // Not a TCP socket any more.
+    const { limits, handler, extraHeaders } = this.#options;
+    if ("handshake" in conn) {
+      // The handshake is bounded by the head's deadline; a client that does not speak
+      // TLS (plain HTTP to the HTTPS port) fails it and is closed.
+      connection.headDeadline = performance.now() + limits.headerTimeoutMs;
+      try {
+        await conn.handshake();
+      } catch {
+        connection.droppedFor ??= "bad_request";
+        return;
+      }
+    } else {
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // Not a TCP socket any more.
+      }
     }
     const reader = new ConnReader(conn);
-    const remoteAddress = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const remoteAddress = conn.remoteAddr.hostname;
+    /** The answer with the extra headers for its request. */
+    const finish = (answer: HttpAnswer, headers: ReadonlyMap<string, string> | undefined) =>
+      extraHeaders === undefined || headers === undefined
+        ? answer
+        : { ...answer, headers: { ...answer.headers, ...extraHeaders(headers) } };
     for (;;) {
       const now = performance.now();
       connection.headDeadline = now + limits.headerTimeoutMs;
       connection.idle = reader.start === reader.end;
       // The request's clock starts with its first byte (pipelined: at once).
       connection.requestDeadline = connection.idle ? Infinity : now + limits.requestTimeoutMs;
-      let head: RequestHead;
+      let head: RequestHead | undefined;
       let body: Uint8Array;
       try {
         const headBytes = await this.#readHead(reader, connection);
@@ -422,7 +514,8 @@ export class HttpServer {
           error instanceof Refusal || error instanceof HeadError || error instanceof BodyError
         ) {
           connection.droppedFor = "bad_request";
-          await this.#answerAndLinger(connection, reader, error.status, error.message);
+          const answer = finish(this.#options.problem(error.status, error.message), head?.headers);
+          await this.#answerAndLinger(connection, reader, answer);
         }
         return;
       }
@@ -445,13 +538,19 @@ export class HttpServer {
           `internal error: ${reason.replace(/[\r\n]+/g, " ")}`,
         );
       }
-      await writeAnswer(conn, answer, {
+      const written = finish(answer, head.headers);
+      const framing = {
         head: head.method === "HEAD",
         keepAlive: head.keepAlive,
         chunked: head.version === "1.1",
         pace: () => this.#pace(),
-      });
-      if (!head.keepAlive || this.#stopping) return;
+      };
+      // Nothing of the request is kept while the answer is written: a client that never
+      // reads would hold it as long as the answer.
+      head = undefined;
+      body = NO_BYTES;
+      await writeAnswer(conn, written, framing);
+      if (!framing.keepAlive || this.#stopping) return;
     }
   }
 
@@ -466,7 +565,8 @@ export class HttpServer {
         if (end - reader.start > maxHeadBytes) {
           throw new Refusal(431, `request head larger than ${maxHeadBytes} bytes`);
         }
-        const head = reader.bytes.slice(reader.start, end);
+        // A view, not a copy: the head is parsed before the buffer is read into again.
+        const head = reader.bytes.subarray(reader.start, end);
         reader.start = end + 4;
         return head;
       }
@@ -494,11 +594,10 @@ export class HttpServer {
   async #answerAndLinger(
     connection: Connection,
     reader: ConnReader,
-    status: number,
-    message: string,
+    answer: HttpAnswer,
   ): Promise<void> {
     const { conn } = connection;
-    await writeAnswer(conn, this.#options.problem(status, message), {
+    await writeAnswer(conn, answer, {
       head: false,
       keepAlive: false,
       chunked: false,
@@ -523,7 +622,29 @@ export class HttpServer {
   }
 }
 
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+function closeQuietly(closable: { close(): void }): void {
+  try {
+    closable.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/** Listens as the options say, on a port, with TLS when given a pair. */
+function openListener(
+  options: Pick<HttpServerOptions, "hostname" | "reusePort">,
+  port: number,
+  tls: TlsPem | undefined,
+): Listener {
+  const where = {
+    hostname: options.hostname,
+    port,
+    ...(options.reusePort === true ? { reusePort: true } : {}),
+  };
+  return tls === undefined ? Deno.listen(where) : Deno.listenTls({ ...where, ...tls });
+}
+
+async function writeAll(conn: Conn, bytes: Uint8Array): Promise<void> {
   let at = 0;
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
@@ -545,7 +666,7 @@ function encodeWhole(
 ): Uint8Array {
   const body = encoder.encode(answer.body as string);
   const head = statusLine(answer.status) + headerLines(answer.headers) +
-    `content-length: ${body.length}\r\n` +
+    (answer.status === 204 ? "" : `content-length: ${body.length}\r\n`) +
     (options.keepAlive ? "" : "connection: close\r\n") + "\r\n";
   if (options.head) return encoder.encode(head);
   const bytes = new Uint8Array(head.length + body.length);
@@ -560,7 +681,7 @@ function encodeWhole(
  * bytes as they are for an HTTP/1.0 client, whose connection then closes).
  */
 async function writeAnswer(
-  conn: Deno.TcpConn,
+  conn: Conn,
   answer: HttpAnswer,
   options: {
     head: boolean;
@@ -584,22 +705,46 @@ async function writeAnswer(
   }
   let prefix = head;
   let pending = "";
+  // The connection's write budget: one buffer of WRITE_BUDGET_BYTES for every piece of
+  // this answer, each write awaited before the next is encoded into it. A client that
+  // does not read holds this buffer, its request's leftovers, and no more.
+  let out: Uint8Array | undefined;
   const send = async (last: boolean) => {
-    const body = encoder.encode(pending);
+    out ??= new Uint8Array(WRITE_BUDGET_BYTES);
+    let text = pending;
     pending = "";
-    let before = prefix;
-    let after = "";
-    prefix = "";
-    if (chunked && body.length > 0) {
-      before += `${body.length.toString(16)}\r\n`;
-      after = "\r\n";
+    let at = 0;
+    if (prefix !== "") {
+      const bytes = encoder.encode(prefix);
+      prefix = "";
+      if (bytes.length > WRITE_BUDGET_BYTES / 2) await writeAll(conn, bytes);
+      else {
+        out.set(bytes);
+        at = bytes.length;
+      }
     }
-    if (chunked && last) after += "0\r\n\r\n";
-    const out = new Uint8Array(before.length + body.length + after.length);
-    encoder.encodeInto(before, out);
-    out.set(body, before.length);
-    encoder.encodeInto(after, out.subarray(before.length + body.length));
-    if (out.length > 0) await writeAll(conn, out);
+    const room = chunked ? SIZE_LINE_ROOM : 0;
+    for (;;) {
+      const dataStart = at + room;
+      const { read, written } = encoder.encodeInto(
+        text,
+        out.subarray(dataStart, WRITE_BUDGET_BYTES - TRAILER_ROOM),
+      );
+      text = read === text.length ? "" : text.slice(read);
+      const sizeLine = chunked && written > 0 ? `${written.toString(16)}\r\n` : "";
+      // The head (first piece only) moves up against the chunk's size line.
+      const begin = dataStart - sizeLine.length - at;
+      if (at > 0) out.copyWithin(begin, 0, at);
+      encoder.encodeInto(sizeLine, out.subarray(dataStart - sizeLine.length));
+      let end = dataStart + written;
+      if (chunked && written > 0) end += encoder.encodeInto("\r\n", out.subarray(end)).written;
+      if (chunked && last && text === "") {
+        end += encoder.encodeInto("0\r\n\r\n", out.subarray(end)).written;
+      }
+      if (end > begin) await writeAll(conn, out.subarray(begin, end));
+      at = 0;
+      if (text === "") return;
+    }
   };
   for (const piece of answer.body) {
     pending += piece;

@@ -18,5 +18,9 @@ export {
   DEFAULT_MAX_CONNECTIONS,
   defaultMaxConnections,
   type HttpLimits,
+  WRITE_BUDGET_BYTES,
 } from "./http_server.ts";
 export type { RequestRateLimiter } from "./rate_limit.ts";
+export { CORS_MAX_AGE_SECONDS, CorsPolicy } from "./cors.ts";
+export { TrustedProxies } from "./trusted_proxies.ts";
+export { readTlsFiles, type TlsPem } from "./tls_files.ts";

@@ -27,6 +27,12 @@ export const RECORD_NAMES: readonly string[] = [
 
 /** The most fields one list may name. */
 export const MAX_FIELDS = 64;
+/**
+ * The longest field path taken, in characters. The paths of MaxMind's and other vendors'
+ * records are a few dozen characters; a longer one names nothing, and refusing it before
+ * the list is split keeps a request of long made-up paths from costing more than its bytes.
+ */
+export const MAX_FIELD_PATH_CHARS = 128;
 
 /** The most languages one `--lang` list may name. */
 export const MAX_LANGUAGES = 16;
@@ -78,7 +84,18 @@ function refuse<T>(reason: string): Parsed<T> {
  * @returns the paths in order, or why the list is refused
  */
 export function parseFieldList(text: string): Parsed<FieldPath[]> {
+  if (text.length > MAX_FIELDS * (MAX_FIELD_PATH_CHARS + 1)) {
+    return refuse(
+      `field list longer than ${MAX_FIELDS * (MAX_FIELD_PATH_CHARS + 1)} characters ` +
+        `(at most ${MAX_FIELDS} fields of ${MAX_FIELD_PATH_CHARS})`,
+    );
+  }
   return parseList(text, { noun: "field", max: MAX_FIELDS }, (item) => {
+    if (item.length > MAX_FIELD_PATH_CHARS) {
+      return refuse(
+        `field ${quoteValue(item)} longer than ${MAX_FIELD_PATH_CHARS} characters`,
+      );
+    }
     const segments = item.split(".");
     if (segments.some((segment) => segment === "")) {
       return refuse(`empty part in field ${quoteValue(item)}`);

@@ -48,6 +48,7 @@ export {
   type FieldOptions,
   type FieldPath,
   formatFields,
+  MAX_FIELD_PATH_CHARS,
   MAX_FIELDS,
   MAX_LANGUAGES,
   type Parsed,

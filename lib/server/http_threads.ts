@@ -8,6 +8,7 @@
  */
 
 import type { GeoDatabase } from "../database/mod.ts";
+import type { TlsPem } from "../http/mod.ts";
 import { WorkerHandle } from "../worker/mod.ts";
 import { databaseUpdate } from "./database_switch.ts";
 import type {
@@ -95,6 +96,20 @@ export class HttpThreads {
         databases: databaseUpdate(databases, 0).databases,
       })
     ));
+  }
+
+  /**
+   * Puts a new TLS certificate and key in force in every HTTP worker, for new connections.
+   *
+   * @param pem the certificate chain and key (already checked by the main thread)
+   * @returns a promise that settles once each has switched (or ended)
+   */
+  async replaceTls(pem: TlsPem): Promise<void> {
+    await Promise.all(
+      this.#handles.map((handle) =>
+        handle.update({ generation: this.#next(handle), type: "tls", pem })
+      ),
+    );
   }
 
   /**

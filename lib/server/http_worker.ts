@@ -13,7 +13,13 @@
  */
 
 import { GeoDatabase, releaseReplacedDatabase } from "../database/mod.ts";
-import { type HttpFaceLimits, startHttpFace } from "../http/mod.ts";
+import {
+  CorsPolicy,
+  type HttpFaceLimits,
+  startHttpFace,
+  type TlsPem,
+  TrustedProxies,
+} from "../http/mod.ts";
 import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
 import type { RequestLimits } from "../protocol/mod.ts";
@@ -45,12 +51,19 @@ export interface HttpWorkerSetup {
   rateTable?: SharedArrayBuffer;
   /** The {@linkcode ServiceMetrics} buffer. */
   metrics: SharedArrayBuffer;
+  /** The origins browsers may call from (`--http-cors-origin`); none: no CORS. */
+  cors?: string[];
+  /** The CIDR blocks of trusted proxies (`--http-trusted-proxy`). */
+  trustedProxies?: string[];
+  /** The TLS certificate chain and key; none: plain HTTP. */
+  tls?: TlsPem;
 }
 
 /** What the main thread sends a running HTTP worker. */
 export type HttpWorkerUpdate =
   | { generation: number; type: "databases"; databases: DatabaseBytes[] }
   | { generation: number; type: "answer"; id: number; health?: Health; metrics?: string }
+  | { generation: number; type: "tls"; pem: TlsPem }
   | { generation: number; type: "stop" };
 
 /** What an HTTP worker asks the main thread. */
@@ -118,6 +131,11 @@ export async function serveHttp(
     maxAddresses: setup.maxAddresses,
     limits: setup.httpLimits,
     metrics,
+    ...(setup.cors === undefined ? {} : { cors: CorsPolicy.parse(setup.cors) }),
+    ...(setup.trustedProxies === undefined
+      ? {}
+      : { trustedProxies: TrustedProxies.parse(setup.trustedProxies) }),
+    ...(setup.tls === undefined ? {} : { tls: setup.tls }),
     ...(limiter === undefined ? {} : {
       rateLimiter: {
         allow: (peer: string, nowMs: number) => {
@@ -144,6 +162,16 @@ export async function serveHttp(
         ...(text === undefined ? {} : { metrics: text }),
       });
       waiting.delete(update.id);
+    } else if (update.type === "tls") {
+      // The main thread put the same pair in force already: it is good.
+      let done = true;
+      try {
+        await face.replaceTls(update.pem);
+      } catch {
+        done = false;
+      }
+      port.applied(update.generation, done);
+      continue;
     } else if (update.type === "databases") {
       responder = responderFor(update.databases);
       update.databases = [];

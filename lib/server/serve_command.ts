@@ -5,7 +5,7 @@
  */
 
 import type { Logger } from "../log/mod.ts";
-import { formatHttp, type ServiceOptions, startService, StartupError } from "./service.ts";
+import { type ServiceOptions, startService, StartupError } from "./service.ts";
 import { describeDatabase } from "./service.ts";
 import { VERSION } from "./version.ts";
 
@@ -37,16 +37,18 @@ export async function runServe(options: ServiceOptions, log: Logger): Promise<nu
     return 1;
   }
   const onHangup = () => {
+    const also = [
+      ...(service.curve ? ["the CURVE allow-list"] : []),
+      ...(service.tls ? ["the TLS certificate"] : []),
+    ];
     log.info(
       "sighup",
-      service.curve
-        ? "SIGHUP: reloading the database and the CURVE allow-list"
-        : "SIGHUP: reloading the database",
+      `SIGHUP: reloading the database${also.length === 0 ? "" : ` and ${also.join(" and ")}`}`,
     );
     service.reload();
   };
   Deno.addSignalListener("SIGHUP", onHangup);
-  const http = service.httpAddress;
+  const http = service.httpUrl;
   const workers = service.workers.count;
   log.info(
     "ready",
@@ -54,7 +56,7 @@ export async function runServe(options: ServiceOptions, log: Logger): Promise<nu
       [...service.endpoints, ...options.connect.map((e) => `${e} (connected)`)].join(", ")
     } with ${workers} ${workers === 1 ? "worker" : "workers"}, serving ` +
       `${service.databases.map(describeDatabase).join("; ")} (libzmq ${service.lib.version()})` +
-      (http === undefined ? "" : `; HTTP on ${formatHttp(http)}`) +
+      (http === undefined ? "" : `; HTTP on ${http}`) +
       (service.watching ? "; watching the database file" : ""),
     {
       endpoints: service.endpoints,
@@ -62,7 +64,7 @@ export async function runServe(options: ServiceOptions, log: Logger): Promise<nu
       database: service.databases.map((database) => database.source).join(","),
       database_type: service.databases[0]!.metadata.databaseType,
       build_epoch: service.databases[0]!.metadata.buildEpoch,
-      ...(http === undefined ? {} : { http: formatHttp(http) }),
+      ...(http === undefined ? {} : { http }),
     },
   );
   const ended = await Promise.race([

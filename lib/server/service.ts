@@ -25,10 +25,14 @@ import {
   watchDatabase,
 } from "../database/mod.ts";
 import {
+  CorsPolicy,
   defaultMaxConnections,
   type HttpFace,
   type HttpFaceLimits,
+  readTlsFiles,
   startHttpFace,
+  type TlsPem,
+  TrustedProxies,
 } from "../http/mod.ts";
 import { type Logger, oneLine } from "../log/mod.ts";
 import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
@@ -44,6 +48,7 @@ import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
 import type { BrokerLinkEvent } from "./broker_link.ts";
 import { DatabaseReloader } from "./reloader.ts";
 import { HttpThreads } from "./http_threads.ts";
+import { usableHttpThreads } from "./http_thread_fallback.ts";
 import type { HttpWorkerSetup } from "./http_worker.ts";
 import { VERSION } from "./version.ts";
 
@@ -109,6 +114,21 @@ export interface ServiceOptions {
    * connection cap is divided among them, and the rate limit holds per thread.
    */
   httpThreads?: number;
+  /**
+   * The origins browsers may call HTTP from (`--http-cors-origin`): `["*"]`, or origins
+   * such as `https://example.com`. Left out: no CORS headers.
+   */
+  httpCorsOrigins?: readonly string[];
+  /**
+   * The CIDR blocks of trusted proxies (`--http-trusted-proxy`), whose `Forwarded`,
+   * `X-Forwarded-For` or `X-Real-IP` say who the client is. Left out: none.
+   */
+  httpTrustedProxies?: readonly string[];
+  /**
+   * Serve HTTPS with these PEM files (`--http-tls-cert`, `--http-tls-key`), re-read on
+   * each reload. Left out: plain HTTP.
+   */
+  httpTls?: { certFile: string; keyFile: string };
 }
 
 /** What {@linkcode startService} needs beside the options. */
@@ -165,6 +185,9 @@ export async function startService(
   context: ServiceContext,
 ): Promise<Service> {
   const { log } = context;
+  if (options.http !== undefined && options.httpThreads !== undefined) {
+    options = { ...options, httpThreads: usableHttpThreads(options.httpThreads, { log }) };
+  }
   const lib = loadLibzmq(options.libzmq);
   const curve = await loadCurve(options, lib);
   if (curve !== undefined) {
@@ -265,6 +288,11 @@ export async function startService(
         },
         rateLimit: options.rateLimit ?? 0,
         ...(rateTable === undefined ? {} : { rateTable }),
+        ...(options.httpCorsOrigins === undefined ? {} : { cors: options.httpCorsOrigins }),
+        ...(options.httpTrustedProxies === undefined
+          ? {}
+          : { trustedProxies: options.httpTrustedProxies }),
+        ...(options.httpTls === undefined ? {} : { tlsFiles: options.httpTls }),
         worker: {
           languages: options.languages,
           limits,
@@ -341,6 +369,7 @@ export class Service {
   readonly #parts: ServiceParts;
   readonly #reloader: DatabaseReloader;
   readonly #allowListReloader: DatabaseReloader | undefined;
+  #tlsReloader: DatabaseReloader | undefined;
   #httpResponder: GeoipResponder;
   #http: HttpFace | undefined;
   #httpThreads: HttpThreads | undefined;
@@ -388,6 +417,17 @@ export class Service {
     return this.#http?.addr;
   }
 
+  /** The URL HTTP is served at (`https://` with TLS), or undefined without HTTP. */
+  get httpUrl(): string | undefined {
+    const addr = this.#http?.addr;
+    return addr === undefined ? undefined : formatHttp(addr, { tls: this.tls });
+  }
+
+  /** Whether HTTP is served over TLS (its certificate is re-read on each reload). */
+  get tls(): boolean {
+    return this.#tlsReloader !== undefined;
+  }
+
   /** How many lookup workers serve, and how many of them are running. */
   get workers(): { count: number; alive: number } {
     return { count: this.#parts.pool.workerCount, alive: this.#parts.pool.workersAlive };
@@ -433,6 +473,7 @@ export class Service {
   reload(): Promise<void> {
     this.#reloader.request();
     this.#allowListReloader?.request();
+    this.#tlsReloader?.request();
     return this.idle();
   }
 
@@ -440,6 +481,7 @@ export class Service {
   async idle(): Promise<void> {
     await this.#reloader.idle();
     await this.#allowListReloader?.idle();
+    await this.#tlsReloader?.idle();
   }
 
   /**
@@ -467,10 +509,19 @@ export class Service {
       rateLimit?: number;
       /** The rate limiter's buckets, shared with the ZeroMQ front end. */
       rateTable?: SharedArrayBuffer;
+      cors?: readonly string[];
+      trustedProxies?: readonly string[];
+      tlsFiles?: { certFile: string; keyFile: string };
       worker: Pick<HttpWorkerSetup, "languages" | "limits" | "server" | "cache">;
     },
   ): Promise<void> {
     const { pool, metrics } = this.#parts;
+    const { tlsFiles } = options;
+    const cors = options.cors === undefined ? undefined : CorsPolicy.parse(options.cors);
+    const trustedProxies = options.trustedProxies === undefined
+      ? undefined
+      : TrustedProxies.parse(options.trustedProxies);
+    const tls = tlsFiles === undefined ? undefined : await readTlsFiles(tlsFiles);
     const threads = Math.max(1, options.threads);
     const limits: HttpFaceLimits = options.limits.maxConnections === undefined ? options.limits : {
       ...options.limits,
@@ -500,9 +551,15 @@ export class Service {
       maxAddresses: options.maxAddresses,
       limits,
       metrics,
+      ...(cors === undefined ? {} : { cors }),
+      ...(trustedProxies === undefined ? {} : { trustedProxies }),
+      ...(tls === undefined ? {} : { tls }),
       health: () => this.#health(),
       renderMetrics: () => this.prometheus(),
     });
+    if (tlsFiles !== undefined) {
+      this.#tlsReloader = new DatabaseReloader(() => this.#reloadTls(tlsFiles));
+    }
     if (threads > 1) {
       this.#httpThreads = await HttpThreads.start(threads - 1, {
         ...options.worker,
@@ -513,10 +570,15 @@ export class Service {
         httpLimits: limits,
         rateLimit: options.rateLimit ?? 0,
         ...(limiter === undefined ? {} : { rateTable: limiter.table }),
+        ...(options.cors === undefined ? {} : { cors: [...options.cors] }),
+        ...(options.trustedProxies === undefined
+          ? {}
+          : { trustedProxies: [...options.trustedProxies] }),
+        ...(tls === undefined ? {} : { tls }),
         metrics: metrics.buffer,
       }, { health: () => this.#health(), metrics: () => this.prometheus() });
     }
-    const url = formatHttp(this.#http.addr);
+    const url = this.httpUrl!;
     const { hostname, port } = this.#http.addr;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     if (!isLoopbackEndpoint(`tcp://${host}:${port}`)) {
@@ -667,6 +729,31 @@ export class Service {
         build_epoch: switched[0]?.metadata.buildEpoch,
       },
     );
+  }
+
+  /**
+   * Re-reads the TLS certificate and key and puts them in force on every HTTP thread for
+   * new connections; on failure the old pair stays.
+   */
+  async #reloadTls(files: { certFile: string; keyFile: string }): Promise<void> {
+    const { log } = this.#parts;
+    let pem: TlsPem;
+    try {
+      pem = await readTlsFiles(files);
+      await this.#http?.replaceTls(pem);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log.error("tls-refused", `TLS certificate not reloaded, the old one stays: ${reason}`, {
+        cert: files.certFile,
+        key: files.keyFile,
+      });
+      return;
+    }
+    await this.#httpThreads?.replaceTls(pem);
+    log.info("tls-reloaded", `TLS certificate reloaded from ${files.certFile}`, {
+      cert: files.certFile,
+      key: files.keyFile,
+    });
   }
 
   /** Re-reads the allow file and puts it in force; on failure the old list stays. */
@@ -837,11 +924,16 @@ function databaseFacts(database: GeoDatabase) {
 
 /**
  * @param addr a listening address
- * @returns its URL, e.g. `http://127.0.0.1:8080` or `http://[::1]:8080`
+ * @param options whether it serves TLS
+ * @returns its URL, e.g. `http://127.0.0.1:8080`, `http://[::1]:8080` or, with TLS,
+ *   `https://127.0.0.1:8443`
  */
-export function formatHttp(addr: { hostname: string; port: number }): string {
+export function formatHttp(
+  addr: { hostname: string; port: number },
+  options: { tls?: boolean } = {},
+): string {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return `http://${host}:${addr.port}`;
+  return `${options.tls === true ? "https" : "http"}://${host}:${addr.port}`;
 }
 
 async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {

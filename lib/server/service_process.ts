@@ -393,7 +393,10 @@ function planEndpoints(given: readonly string[], env: Record<string, string>): P
   const http = flagValues(args, "--http").at(-1) ?? env.GEOIPMQ_HTTP;
   const httpMatch = http?.match(/^(.*):(\d+)$/);
   let healthz: string | undefined;
-  if (httpMatch && httpMatch[2] !== "0") {
+  // Over HTTPS the probe would need the service's certificate: ask over ZeroMQ instead.
+  const tls = flagValues(args, "--http-tls-cert").length > 0 ||
+    (env.GEOIPMQ_HTTP_TLS_CERT ?? "") !== "";
+  if (httpMatch && httpMatch[2] !== "0" && !tls) {
     const host = ["", "0.0.0.0", "*"].includes(httpMatch[1]!) ? "127.0.0.1" : httpMatch[1]!;
     healthz = `http://${host}:${httpMatch[2]}/healthz`;
   }

@@ -18,7 +18,16 @@ Deno.test("scripts/attack.ts lists its attacks and refuses bad flags", async (t)
   await t.step("--help names every attack", async () => {
     const { code, stdout } = await runAttack(["--help"]);
     assert.equal(code, 0);
-    for (const name of ["zmtp-endless-multipart", "db-fifo-reload", "curve-handshake-flood"]) {
+    const names = [
+      "zmtp-endless-multipart",
+      "db-fifo-reload",
+      "curve-handshake-flood",
+      "http-chunked-unfinished",
+      "rate-limit-reused-connection",
+      "zmq-big-replies-reader",
+      "get-distinct-field-lists",
+    ];
+    for (const name of names) {
       assert.ok(stdout.includes(name), `--help does not name ${name}`);
     }
   });
@@ -26,6 +35,11 @@ Deno.test("scripts/attack.ts lists its attacks and refuses bad flags", async (t)
     const { code, stderr } = await runAttack(["--only", "teardrop"]);
     assert.equal(code, 2);
     assert.match(stderr, /unknown attack "teardrop"/);
+  });
+  await t.step("--chunked-connections out of range", async () => {
+    const { code, stderr } = await runAttack(["--chunked-connections", "0"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /--chunked-connections "0"/);
   });
   await t.step("--seconds out of range", async () => {
     const { code, stderr } = await runAttack(["--seconds", "600"]);

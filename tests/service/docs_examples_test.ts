@@ -4,7 +4,8 @@
  *
  * Each page is one shell session against one service, started as the README starts it
  * (`main.ts` with the flags of the `start` task in deno.json, the bundled database) plus
- * `--http`, on free loopback ports. Every `$ command` runs with bash in the repository
+ * `--http`, a trusted proxy (127.0.0.2) and a CORS origin (`https://app.example`), on free
+ * loopback ports. Every `$ command` runs with bash in the repository
  * root, in page order; `127.0.0.1:8080` and `tcp://127.0.0.1:5555` in a command become the
  * ports in use. `deno` is the running one, and `python3` one that has pyzmq.
  *
@@ -120,6 +121,11 @@ Deno.test("the examples in the docs print what the docs show", async (t) => {
           "tcp://127.0.0.1:*",
           "--http",
           "127.0.0.1:0",
+          // For docs/HTTP.md's examples of a proxy (curl --interface 127.0.0.2) and of CORS.
+          "--http-trusted-proxy",
+          "127.0.0.2",
+          "--http-cors-origin",
+          "https://app.example",
         ]);
         const env = { PATH: bin.path, NO_COLOR: "1" };
         const failures = await check(page.name, page.examples, {

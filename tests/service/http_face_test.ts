@@ -115,7 +115,7 @@ Deno.test("the HTTP front answers every route over real HTTP", async (t) => {
         ["/json/1.2.3.0%2F24", 'invalid IP address "1.2.3.0/24"'],
         ["/json/1.2.3.0/24", 'invalid IP address "1.2.3.0/24"'],
         ["/json/[::1]", 'invalid IP address "[::1]"'],
-        ["/json/", 'invalid IP address ""'],
+        ["/json/%20", 'invalid IP address " "'],
       ];
       for (const [path, error] of cases) {
         const { status, body } = await h.fetchJson(path);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 
-const SCRIPTS = new URL("../../scripts/", import.meta.url).pathname;
+const UNIT_DIRECTORY = new URL("../../deploy/systemd/", import.meta.url).pathname;
 const UNITS = [
   "geoipmq.service",
   "geoipmq-broker.service",
@@ -39,7 +39,7 @@ function parseUnit(text: string): Unit {
 }
 
 function readUnit(name: string): Unit {
-  return parseUnit(Deno.readTextFileSync(join(SCRIPTS, name)));
+  return parseUnit(Deno.readTextFileSync(join(UNIT_DIRECTORY, name)));
 }
 
 /** Every value of a key in a section. */
@@ -63,7 +63,7 @@ function seconds(span: string): number {
   return total;
 }
 
-Deno.test("scripts/geoipmq.service runs the binary hardened, reloads with SIGHUP, stops with SIGTERM", () => {
+Deno.test("deploy/systemd/geoipmq.service runs the binary hardened, reloads with SIGHUP, stops with SIGTERM", () => {
   const unit = readUnit("geoipmq.service");
   const service = (key: string) => value(unit, "Service", key);
 
@@ -116,7 +116,7 @@ Deno.test("scripts/geoipmq.service runs the binary hardened, reloads with SIGHUP
   assert.deepEqual(values(unit, "Install", "WantedBy"), ["multi-user.target"]);
 });
 
-Deno.test("scripts/geoipupdate.service and .timer update the databases twice a week, then reload geoipmq", () => {
+Deno.test("deploy/systemd/geoipupdate.service and .timer update the databases twice a week, then reload geoipmq", () => {
   const service = readUnit("geoipupdate.service");
   assert.equal(value(service, "Service", "Type"), "oneshot");
   assert.match(value(service, "Service", "ExecStart")!, /^\/usr\/bin\/geoipupdate\b/);
@@ -147,7 +147,7 @@ Deno.test("systemd-analyze verify accepts the three units without a warning", as
   try {
     await Deno.mkdir(join(directory, "bin"));
     for (const name of UNITS) {
-      const text = await Deno.readTextFile(join(SCRIPTS, name));
+      const text = await Deno.readTextFile(join(UNIT_DIRECTORY, name));
       const rewritten = text.replaceAll(
         /^(Exec[A-Za-z]*=[-+@!:|]*)(\/\S+)/gm,
         (_, setting: string, program: string) => {

@@ -187,9 +187,16 @@ export function parseCommand(body: Uint8Array): ZmtpCommand {
   return { name, properties };
 }
 
-/** Splits a byte stream into frames, however it arrives in pieces. */
+/**
+ * Splits a byte stream into frames, however it arrives in pieces. The pieces of a frame
+ * not yet whole are kept apart and joined once it is, so a frame of many megabytes read
+ * 64 KiB at a time costs one copy, not one per read.
+ */
 export class FrameDecoder {
-  #pending: Uint8Array = new Uint8Array(0);
+  #pieces: Uint8Array[] = [];
+  #pendingLength = 0;
+  /** Bytes the next frame needs in all (header and body), once its header is known. */
+  #needed = 0;
 
   /**
    * Adds bytes read from the wire.
@@ -198,20 +205,24 @@ export class FrameDecoder {
    * @returns the frames now complete, in order
    */
   push(bytes: Uint8Array): ZmtpFrame[] {
-    this.#pending = this.#pending.length === 0
-      ? bytes.slice()
-      : concatBytes([this.#pending, bytes]);
+    this.#pieces.push(bytes.slice());
+    this.#pendingLength += bytes.length;
+    if (this.#pendingLength < Math.max(this.#needed, 1)) return [];
+    const data = this.#pieces.length === 1 ? this.#pieces[0]! : concatBytes(this.#pieces);
     const frames: ZmtpFrame[] = [];
     let at = 0;
-    const data = this.#pending;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.#needed = 0;
     while (at < data.length) {
       const flags = data[at]!;
       const long = (flags & FrameFlag.LONG) !== 0;
       const headerLength = long ? 9 : 2;
       if (at + headerLength > data.length) break;
       const size = long ? Number(view.getBigUint64(at + 1)) : data[at + 1]!;
-      if (at + headerLength + size > data.length) break;
+      if (at + headerLength + size > data.length) {
+        this.#needed = headerLength + size;
+        break;
+      }
       frames.push({
         flags,
         more: (flags & FrameFlag.MORE) !== 0,
@@ -220,13 +231,15 @@ export class FrameDecoder {
       });
       at += headerLength + size;
     }
-    this.#pending = data.slice(at);
+    const rest = data.slice(at);
+    this.#pieces = rest.length === 0 ? [] : [rest];
+    this.#pendingLength = rest.length;
     return frames;
   }
 
   /** Bytes received that do not yet make a whole frame. */
   get pendingBytes(): number {
-    return this.#pending.length;
+    return this.#pendingLength;
   }
 }
 
@@ -374,11 +387,18 @@ export class ZmtpSpeaker implements Disposable {
    *
    * @param timeoutMs how long to wait (default 5000 ms); on a time-out the connection is
    *   closed, since a pending read cannot be taken back
+   * @param options `bytesPerSecond`: read no faster than this (a slow reader), from the
+   *   call on
    * @returns the message's frames
    * @throws {Error} on a time-out or when the peer closes the connection
    */
-  async receive(timeoutMs = 5000): Promise<Uint8Array[]> {
+  async receive(
+    timeoutMs = 5000,
+    options: { bytesPerSecond?: number } = {},
+  ): Promise<Uint8Array[]> {
     const timer = setTimeout(() => this.close(), timeoutMs);
+    const started = performance.now();
+    let readBytes = 0;
     try {
       const message: Uint8Array[] = [];
       const buffer = new Uint8Array(64 * 1024);
@@ -399,6 +419,12 @@ export class ZmtpSpeaker implements Disposable {
         }
         if (read === null) throw new Error("the peer closed the connection");
         this.#frames.push(...this.#decoder.push(buffer.subarray(0, read)));
+        readBytes += read;
+        if (options.bytesPerSecond !== undefined) {
+          const due = started + 1000 * readBytes / options.bytesPerSecond;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
       }
     } finally {
       clearTimeout(timer);

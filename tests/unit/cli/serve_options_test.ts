@@ -217,3 +217,119 @@ Deno.test("parseServeOptions() resolves relative paths against INIT_CWD", () => 
     "no INIT_CWD: as given",
   );
 });
+
+Deno.test("parseServeOptions() reads the CORS, trusted proxy and TLS flags and variables", () => {
+  const http = ["--http", "127.0.0.1:8443"];
+  const flags = parseConfig([
+    ...http,
+    "--http-cors-origin",
+    "https://a.example,http://localhost:3000",
+    "--http-cors-origin",
+    "https://b.example",
+    "--http-trusted-proxy",
+    "10.0.0.0/8",
+    "--http-trusted-proxy",
+    "127.0.0.1, ::1",
+    "--http-tls-cert",
+    "/etc/geoipmq/cert.pem",
+    "--http-tls-key",
+    "/etc/geoipmq/key.pem",
+  ], {});
+  assert.deepEqual(flags.httpCorsOrigins, [
+    "https://a.example",
+    "http://localhost:3000",
+    "https://b.example",
+  ]);
+  assert.deepEqual(flags.httpTrustedProxies, ["10.0.0.0/8", "127.0.0.1", "::1"]);
+  assert.deepEqual(flags.httpTls, {
+    certFile: "/etc/geoipmq/cert.pem",
+    keyFile: "/etc/geoipmq/key.pem",
+  });
+  const variables = parseConfig(http, {
+    GEOIPMQ_HTTP_CORS_ORIGIN: "*",
+    GEOIPMQ_HTTP_TRUSTED_PROXY: "192.0.2.0/24,2001:db8::/32",
+    GEOIPMQ_HTTP_TLS_CERT: "/c.pem",
+    GEOIPMQ_HTTP_TLS_KEY: "/k.pem",
+  });
+  assert.deepEqual(variables.httpCorsOrigins, ["*"]);
+  assert.deepEqual(variables.httpTrustedProxies, ["192.0.2.0/24", "2001:db8::/32"]);
+  assert.deepEqual(variables.httpTls, { certFile: "/c.pem", keyFile: "/k.pem" });
+  const none = parseConfig(http, {});
+  assert.equal(none.httpCorsOrigins, undefined);
+  assert.equal(none.httpTrustedProxies, undefined);
+  assert.equal(none.httpTls, undefined);
+  assert.deepEqual(
+    parseConfig([...http, "--http-cors-origin", "https://flag.example"], {
+      GEOIPMQ_HTTP_CORS_ORIGIN: "*",
+    }).httpCorsOrigins,
+    ["https://flag.example"],
+    "a flag wins over its variable",
+  );
+});
+
+Deno.test("parseServeOptions() refuses bad CORS, trusted proxy and TLS values", async (t) => {
+  const http = ["--http", "127.0.0.1:8443"];
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    [
+      "an origin with a path",
+      [...http, "--http-cors-origin", "https://a.example/app"],
+      {},
+      /^--http-cors-origin \(GEOIPMQ_HTTP_CORS_ORIGIN\): "https:\/\/a\.example\/app" is not an origin/,
+    ],
+    [
+      "* with other origins",
+      [...http],
+      { GEOIPMQ_HTTP_CORS_ORIGIN: "*,https://a.example" },
+      /"\*" allows every origin: give it alone/,
+    ],
+    [
+      "an empty origin",
+      [...http, "--http-cors-origin", "https://a.example,"],
+      {},
+      /--http-cors-origin \(GEOIPMQ_HTTP_CORS_ORIGIN\) names an empty item/,
+    ],
+    [
+      "a CIDR block with bits past its prefix",
+      [...http, "--http-trusted-proxy", "10.0.0.1/8"],
+      {},
+      /^--http-trusted-proxy \(GEOIPMQ_HTTP_TRUSTED_PROXY\): "10\.0\.0\.1\/8" has bits set/,
+    ],
+    [
+      "a proxy that is not an address",
+      [...http],
+      { GEOIPMQ_HTTP_TRUSTED_PROXY: "proxy.internal" },
+      /"proxy\.internal" is not an address or CIDR block/,
+    ],
+    [
+      "a certificate without a key",
+      [...http, "--http-tls-cert", "c.pem"],
+      {},
+      /^--http-tls-cert needs --http-tls-key \(GEOIPMQ_HTTP_TLS_KEY\)/,
+    ],
+    [
+      "a key without a certificate",
+      [...http],
+      { GEOIPMQ_HTTP_TLS_KEY: "k.pem" },
+      /^--http-tls-key needs --http-tls-cert \(GEOIPMQ_HTTP_TLS_CERT\)/,
+    ],
+    [
+      "TLS without HTTP",
+      ["--http-tls-cert", "c.pem", "--http-tls-key", "k.pem"],
+      {},
+      /^--http-tls-cert needs --http \(GEOIPMQ_HTTP\)$/,
+    ],
+    [
+      "CORS without HTTP",
+      ["--http-cors-origin", "*"],
+      {},
+      /^--http-cors-origin needs --http \(GEOIPMQ_HTTP\)$/,
+    ],
+  ];
+  for (const [name, args, env, pattern] of cases) {
+    await t.step(name, () => {
+      const message = usageError(args, env);
+      assert.match(message, pattern);
+      assert.equal(message.includes("\n"), false);
+    });
+  }
+});

@@ -39,7 +39,7 @@ Deno.test("FieldListMemo never holds more than its budget, however many lists it
 
 Deno.test("FieldListMemo parses a long list for each request and keeps none of it", () => {
   const memo = new FieldListMemo();
-  const text = fieldList(1, 64, 1000); // about 64 KB
+  const text = fieldList(1, 64, 120); // about 7.7 KB
   assert.ok(text.length > FIELD_LIST_KEPT_MAX_CHARS);
   const first = memo.parse(text);
   assert.ok(first.ok && first.value.length === 64);
@@ -58,4 +58,17 @@ Deno.test("FieldListMemo drops the least recently used list first", () => {
   memo.parse(fieldList(4, 1)); // drops list 2, the least recently used
   assert.equal(memo.parse(fieldList(1, 1)), a);
   assert.equal(memo.kept, 3);
+});
+
+Deno.test("FieldListMemo refuses a list of made-up long paths before splitting it", () => {
+  const memo = new FieldListMemo();
+  const parsed = memo.parse(fieldList(1, 64, 1000)); // about 64 KB
+  assert.deepEqual(parsed, {
+    ok: false,
+    reason: "field list longer than 8256 characters (at most 64 fields of 128)",
+  });
+  assert.equal(memo.kept, 0);
+  const one = memo.parse(`city.names.${"x".repeat(200)}`);
+  assert.equal(one.ok, false);
+  assert.match(one.ok ? "" : one.reason, /longer than 128 characters$/);
 });
