@@ -268,6 +268,7 @@ async function main(): Promise<number> {
       console.log(
         `memory: VmRSS ${(await settledRss(service.pid)).toFixed(0)} MB after reload ${i}`,
       );
+      console.log(`memory:   ${formatParts(residentParts(service.pid, fileBytes))}`);
     }
     const status = await service.stop("SIGTERM");
     lib.close();

@@ -281,12 +281,16 @@ export class LookupPool {
       // ERROR by the loop, and the connection stays.
       if (options.connect.length > 0) {
         router.setMaxMessageSize(-1);
-        options.metrics.setBrokers(0, options.connect.length);
-        brokers = new BrokerLink(options.connect, {
+        // No closure here may name `options`: closures made in this function share one
+        // context, which the workers' spawner keeps for the pool's life, and `options`
+        // holds the first databases (a reloaded service kept them resident for good).
+        const { metrics, connect } = options;
+        metrics.setBrokers(0, connect.length);
+        brokers = new BrokerLink(connect, {
           onEvent: options.onBrokerEvent ?? (() => {}),
           // libzmq gave the connection up (a protocol error): the router worker connects again.
           onStuck: () => control.askReconnect(),
-          onCount: (connected) => options.metrics.setBrokers(connected, options.connect.length),
+          onCount: (connected) => metrics.setBrokers(connected, connect.length),
         });
       }
       for (const endpoint of options.connect) {

@@ -168,7 +168,7 @@ export async function serveLookups(
     socket.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
     socket.connect(setup.poolEndpoint!);
     run = () =>
-      servePool({ socket, responder, limits: setup.limits, control, generation, metrics });
+      servePool({ socket, lib, responder, limits: setup.limits, control, generation, metrics });
   }
   port.ready();
   try {

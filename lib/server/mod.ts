@@ -20,6 +20,7 @@ export { frameLimit, type WorkerLifeEvent } from "./lookup_pool.ts";
 export { SMALL_REQUEST_BYTES } from "./router_loop.ts";
 export { SWITCH_TIMEOUT_MS } from "./database_switch.ts";
 export { VERSION } from "./version.ts";
+export { IDLE_COLLECT_INTERVAL_MS, IdleCollector } from "./idle_collector.ts";
 export {
   type ProbeCurveKeys,
   runToExit,

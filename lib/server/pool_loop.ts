@@ -6,8 +6,9 @@
  * @module
  */
 
-import { isInterrupted, isTerminated, type ZmqSocket } from "../zmq/mod.ts";
+import { isInterrupted, isTerminated, type Libzmq, type ZmqSocket } from "../zmq/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
+import { IdleCollector } from "./idle_collector.ts";
 import { errorReply, type RequestLimits } from "../protocol/mod.ts";
 import { ReplyBuffer } from "../lookup/mod.ts";
 import type { GeoipResponder } from "../lookup/mod.ts";
@@ -21,6 +22,8 @@ export type LoopExit = "switch" | "stop" | "terminated";
 export interface PoolLoopOptions {
   /** A connected REP socket, with a receive timeout (the loop's chance to look around). */
   socket: ZmqSocket;
+  /** The loaded libzmq, whose C library hands freed memory back when the loop is idle. */
+  lib?: Libzmq;
   /** Answers requests. */
   responder: GeoipResponder;
   /** Request bounds. */
@@ -45,6 +48,7 @@ export function servePool(options: PoolLoopOptions): LoopExit {
   const counter = new RequestCounter(options.metrics, responder);
   const request = new Uint8Array(limits.maxRequestBytes + 1);
   const reply = new ReplyBuffer();
+  const idle = new IdleCollector(options.lib === undefined ? {} : { lib: options.lib });
   while (true) {
     if (control.generation !== generation) return "switch";
     let size: number;
@@ -55,7 +59,11 @@ export function servePool(options: PoolLoopOptions): LoopExit {
       if (isTerminated(error)) return "terminated";
       throw error;
     }
-    if (size < 0) continue; // the receive timeout: look at the control
+    if (size < 0) { // the receive timeout: collect the last burst's garbage, look at the control
+      idle.rest();
+      continue;
+    }
+    idle.worked();
     const started = performance.now();
     let counted = false;
     if (socket.hasMore()) {

@@ -27,6 +27,7 @@ import {
 } from "../zmq/mod.ts";
 import { CONTROL_POLL_MS } from "../worker/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
+import { IdleCollector } from "./idle_collector.ts";
 import type { LoopExit } from "./pool_loop.ts";
 import {
   errorReply,
@@ -123,6 +124,7 @@ export class RouterLoop {
   readonly #envelope: Uint8Array[];
   readonly #envelopeSizes = new Int32Array(MAX_ENVELOPE_FRAMES);
   readonly #marker = new Uint8Array(MARKER_BYTES);
+  readonly #idle: IdleCollector;
   readonly #markerView = new DataView(this.#marker.buffer);
   readonly #budget: ConnectionBudget;
   readonly #rateLimiter: RateLimiter | null;
@@ -137,6 +139,7 @@ export class RouterLoop {
 
   /** @param options sockets, responder, limits, control and metrics */
   constructor(options: RouterLoopOptions) {
+    this.#idle = new IdleCollector({ lib: options.lib });
     this.#router = options.router;
     this.#pool = options.pool;
     this.#control = options.control;
@@ -192,11 +195,17 @@ export class RouterLoop {
         if (this.#inPool === 0) {
           // Nothing to collect from the pool: block on the clients, like a C REP loop;
           // idle for CONTROL_POLL_MS, add up the counts kept.
-          if (!this.#serveClient(0)) this.#counter.flush();
+          if (this.#serveClient(0)) {
+            this.#idle.worked();
+          } else {
+            this.#counter.flush();
+            this.#idle.rest();
+          }
           continue;
         }
         let worked = this.#collectFromPool();
         worked = this.#serveClient(ZMQ_DONTWAIT) || worked;
+        if (worked) this.#idle.worked();
         if (!worked) {
           this.#counter.flush();
           this.#poller!.poll(CONTROL_POLL_MS);
