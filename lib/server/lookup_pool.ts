@@ -10,6 +10,7 @@
  * @module
  */
 
+import { withTimeout } from "./with_timeout.ts";
 import type { GeoDatabase } from "../database/mod.ts";
 import { type Refusal, ZapAuthenticator } from "../curve/mod.ts";
 import type { ServerInfo } from "../lookup/mod.ts";
@@ -489,11 +490,4 @@ function secureRouter(router: ZmqSocket, curve: CurveOptions): void {
  */
 function wantsIpv6(endpoint: string): boolean {
   return /^tcp:\/\/(\[|\*:)/.test(endpoint);
-}
-
-async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, milliseconds));
-  await Promise.race([promise, timeout]);
-  clearTimeout(timer);
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { withTimeout } from "./with_timeout.ts";
 import {
   KeyFileError,
   readAllowFile,
@@ -937,15 +938,6 @@ export function formatHttp(
 ): string {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return `${options.tls === true ? "https" : "http"}://${host}:${addr.port}`;
-}
-
-async function withTimeout(promise: Promise<unknown>, milliseconds: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise,
-    new Promise((resolve) => timer = setTimeout(resolve, milliseconds)),
-  ]);
-  clearTimeout(timer);
 }
 
 const MIB = 1024 * 1024;
