@@ -212,24 +212,41 @@ async function withStalledHttpClient(
 
 Deno.test("a second signal more than 1 s after the first exits at once with 1", async () => {
   // Make the stop slow: an HTTP request in flight holds it for a few seconds, and a burst
-  // of ZeroMQ requests.
-  await withStalledHttpClient(async (service, client) => {
-    const dealers = openDealers(client, service, 2);
-    const tallies = newTallies(dealers.length);
-    sendBurst(dealers, 40, tallies);
-    Deno.kill(service.pid, "SIGTERM");
-    await sleep(1200);
-    const signalled = performance.now();
-    Deno.kill(service.pid, "SIGTERM");
-    const exit = await exitWithin(service.exited, 5000);
-    assert.ok(exit !== null, `exits within 5 s of the second signal:\n${service.log.join("\n")}`);
-    const ms = performance.now() - signalled;
-    console.log(`exit ${exit.status.code} ${Math.round(ms)} ms after the second SIGTERM`);
-    assert.equal(exit.status.code, 1, service.log.join("\n"));
-    assert.equal(service.log.at(-1), FORCED_EXIT);
-    assert.ok(ms < 1000, `exited ${Math.round(ms)} ms after the second signal`);
-    takeReplies(dealers, tallies);
-  });
+  // of ZeroMQ requests. On a loaded machine the 1.2 s wait may outlast the stop itself:
+  // then the second signal finds no process and the run says nothing; it is tried again.
+  for (let attempt = 1;; attempt++) {
+    let tested = false;
+    await withStalledHttpClient(async (service, client) => {
+      const dealers = openDealers(client, service, 2);
+      const tallies = newTallies(dealers.length);
+      sendBurst(dealers, 40, tallies);
+      Deno.kill(service.pid, "SIGTERM");
+      await sleep(1200);
+      const signalled = performance.now();
+      try {
+        Deno.kill(service.pid, "SIGTERM");
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound) && !/ESRCH/.test(String(error))) throw error;
+        await service.exited;
+        return; // the stop had ended already
+      }
+      const exit = await exitWithin(service.exited, 5000);
+      assert.ok(exit !== null, `exits within 5 s of the second signal:\n${service.log.join("\n")}`);
+      if (exit.status.code === 0 && service.log.at(-1) !== FORCED_EXIT) {
+        // The stop ended as the second signal came: nothing was left to cut short.
+        if (performance.now() - signalled < 100) return;
+      }
+      tested = true;
+      const ms = performance.now() - signalled;
+      console.log(`exit ${exit.status.code} ${Math.round(ms)} ms after the second SIGTERM`);
+      assert.equal(exit.status.code, 1, service.log.join("\n"));
+      assert.equal(service.log.at(-1), FORCED_EXIT);
+      assert.ok(ms < 1000, `exited ${Math.round(ms)} ms after the second signal`);
+      takeReplies(dealers, tallies);
+    });
+    if (tested) return;
+    assert.ok(attempt < 3, "in 3 attempts the stop always ended before the second signal");
+  }
 });
 
 Deno.test("two SIGINTs 50 ms apart (Ctrl-C under deno task) are one clean stop", async () => {
