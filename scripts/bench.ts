@@ -46,21 +46,8 @@ import type { ShapeName } from "./native_load.ts";
 import { fmtInt, fmtMb, fmtRatio, table } from "./bench_report.ts";
 import { C_PACKAGES, GO_PACKAGES } from "./bench_builds.ts";
 
-/** What the bench was asked to do. */
-export interface Options {
-  seconds: number;
-  warmup: number;
-  runs: number;
-  db: string | undefined;
-  servers: ServerKey[];
-  shapes: ShapeName[];
-  loads: LoadName[];
-  addresses: number;
-  seed: number;
-  json: string | undefined;
-  severalDatabases: boolean;
-  severalNetworks: number;
-}
+import type { Options } from "./bench_plan.ts";
+export type { Options };
 
 const USAGE = `Usage: deno task bench [options]
 

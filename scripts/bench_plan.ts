@@ -153,3 +153,19 @@ export const MAX_ROUNDS = 2 ** 32 / SLOT_ADDRESSES / 8;
 export function runOffset(round: number, loadIndex: number): number {
   return (round * 8 + loadIndex) * SLOT_ADDRESSES;
 }
+
+/** What the bench was asked to do. */
+export interface Options {
+  seconds: number;
+  warmup: number;
+  runs: number;
+  db: string | undefined;
+  servers: ServerKey[];
+  shapes: ShapeName[];
+  loads: LoadName[];
+  addresses: number;
+  seed: number;
+  json: string | undefined;
+  severalDatabases: boolean;
+  severalNetworks: number;
+}

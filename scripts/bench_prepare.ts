@@ -20,7 +20,7 @@ import {
 } from "./bench_builds.ts";
 import type { ProcessRegistry } from "./bench_servers.ts";
 import { BATCH_SIZE, type ServerKey } from "./bench_plan.ts";
-import type { Options } from "./bench.ts";
+import type { Options } from "./bench_plan.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
