@@ -8,6 +8,7 @@
  * @module
  */
 
+import { limitedTotal as limited, rssOf } from "../support/service_readings.ts";
 import assert from "node:assert/strict";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { askOrNull, CurveClient, SocketType } from "../support/curve_client.ts";
@@ -16,23 +17,6 @@ import { startOnDatabase } from "../support/service_process.ts";
 import { encodeFrame, ZmtpSpeaker } from "../support/zmtp_speaker.ts";
 
 const encoder = new TextEncoder();
-
-/** @returns the process's resident memory in bytes */
-function rssOf(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return kb * 1024;
-}
-
-/** @returns the value of one `geoipmq_limited_total` series */
-async function limited(port: number, transport: string, limit: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split("\n").find((one) =>
-    one.startsWith(`geoipmq_limited_total{transport="${transport}",limit="${limit}"}`)
-  );
-  assert.ok(line !== undefined, `no geoipmq_limited_total for ${transport}/${limit}`);
-  return Number(line.split(" ").at(-1));
-}
 
 const MIB = 1024 * 1024;
 

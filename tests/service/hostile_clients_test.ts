@@ -9,6 +9,7 @@
  * @module
  */
 
+import { rssOf } from "../support/service_readings.ts";
 import assert from "node:assert/strict";
 import { describeBigReplies, readBigReplies } from "../support/big_reply_reader.ts";
 import { sendDistinctFieldLists } from "../support/distinct_field_lists.ts";
@@ -20,12 +21,6 @@ import { startOnDatabase } from "../support/service_process.ts";
 import { UnfinishedChunkedBodies } from "../support/unfinished_chunked_bodies.ts";
 
 const MIB = 1024 * 1024;
-
-/** @returns the process's resident memory in bytes */
-function rssOf(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
-}
 
 /** Samples a process's resident memory every 100 ms until stopped; returns the peak. */
 function watchPeak(pid: number): { stop(): Promise<number> } {

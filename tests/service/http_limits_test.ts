@@ -8,6 +8,7 @@
  * @module
  */
 
+import { rssOf } from "../support/service_readings.ts";
 import assert from "node:assert/strict";
 import {
   type HttpFaceOptions,
@@ -86,12 +87,6 @@ async function metrics(base: string): Promise<string> {
   const response = await fetch(`${base}/metrics`);
   assert.equal(response.status, 200);
   return await response.text();
-}
-
-/** VmRSS of a process, in bytes. */
-function rssOf(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)![1]) * 1024;
 }
 
 Deno.test("--http-max-connections: the excess is answered 503 and closed; a client is served once others leave", async () => {

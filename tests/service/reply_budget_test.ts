@@ -7,6 +7,7 @@
  * @module
  */
 
+import { limitedTotal } from "../support/service_readings.ts";
 import assert from "node:assert/strict";
 import { cityFixture, withTempFile } from "../support/fixtures.ts";
 import { CurveClient, receiveOrNull, SocketType } from "../support/curve_client.ts";
@@ -14,14 +15,9 @@ import { freeLoopbackPort } from "../support/live_service.ts";
 import { startOnDatabase } from "../support/service_process.ts";
 import { SocketOption } from "../../lib/zmq/mod.ts";
 
-/** @returns the value of one `geoipmq_limited_total` series */
-async function limited(port: number, limit: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split("\n").find((one) =>
-    one.startsWith(`geoipmq_limited_total{transport="zmq",limit="${limit}"}`)
-  );
-  assert.ok(line !== undefined, `no geoipmq_limited_total for zmq/${limit}`);
-  return Number(line.split(" ").at(-1));
+/** @returns the value of one ZeroMQ `geoipmq_limited_total` series */
+function limited(port: number, limit: string): Promise<number> {
+  return limitedTotal(port, "zmq", limit);
 }
 
 /** A `json` batch of `count` addresses: about 335 bytes of reply each on the fixture. */
