@@ -34,15 +34,7 @@ import { checkAnswers } from "./bench_checks.ts";
 import { runRounds } from "./bench_rounds.ts";
 import { printHeader, printResults, printTotals } from "./bench_print.ts";
 import { ProcessRegistry } from "./bench_servers.ts";
-import {
-  type LoadName,
-  LOADS,
-  MAX_ROUNDS,
-  SERVER_KEYS,
-  type ServerKey,
-  SHAPES,
-} from "./bench_plan.ts";
-import type { ShapeName } from "./native_load.ts";
+import { LOADS, MAX_ROUNDS, SERVER_KEYS, SHAPES } from "./bench_plan.ts";
 import { fmtInt, fmtMb, fmtRatio, table } from "./bench_report.ts";
 import { C_PACKAGES, GO_PACKAGES } from "./bench_builds.ts";
 
