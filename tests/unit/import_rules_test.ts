@@ -5,7 +5,7 @@ import {
   checkImportRules,
   formatViolation,
   type ImportViolation,
-} from "../support/import_rules.ts";
+} from "../../tooling/import_rules.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
