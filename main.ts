@@ -12,7 +12,7 @@ import { parseCommand, UsageError } from "./lib/cli/mod.ts";
 import { runBroker, runQuery } from "./lib/client/mod.ts";
 import { runKeygen } from "./lib/curve/mod.ts";
 import { Logger, oneLine } from "./lib/log/mod.ts";
-import { runServe, VERSION } from "./lib/server/mod.ts";
+import { runServe, VERSION } from "./lib/service/mod.ts";
 
 /**
  * Reads the command line and runs the subcommand it names.

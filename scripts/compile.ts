@@ -48,8 +48,8 @@ export const ENTRY_MODULE = "main.ts";
 
 /** Modules started with `new Worker(...)`, which `deno compile` must be told about. */
 export const WORKER_MODULES: readonly string[] = [
-  "lib/server/lookup_worker.ts",
-  "lib/server/http_worker.ts",
+  "lib/lookup_pool/lookup_worker.ts",
+  "lib/http_threads/http_worker.ts",
   "lib/curve/zap_worker.ts",
 ];
 

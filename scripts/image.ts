@@ -36,7 +36,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { VERSION } from "../lib/server/mod.ts";
+import { VERSION } from "../lib/service/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
 
 /** The repository root. */
@@ -57,8 +57,8 @@ export const APP_FILES: readonly string[] = ["main.ts", "deno.json", "deno.lock"
 /** The modules `deno cache` starts from: the entry and every worker module. */
 export const CACHE_ENTRIES: readonly string[] = [
   "main.ts",
-  "lib/server/lookup_worker.ts",
-  "lib/server/http_worker.ts",
+  "lib/lookup_pool/lookup_worker.ts",
+  "lib/http_threads/http_worker.ts",
   "lib/curve/zap_worker.ts",
 ];
 

@@ -22,7 +22,15 @@ import { dirname, join, normalize } from "node:path";
 /** The folders below which nothing may import the folders in {@linkcode UPPER_FOLDERS}. */
 export const LOWER_FOLDERS: readonly string[] = ["protocol", "database", "zmq"];
 /** The service and its faces. */
-export const UPPER_FOLDERS: readonly string[] = ["server", "http", "cli", "client"];
+export const UPPER_FOLDERS: readonly string[] = [
+  "server",
+  "service",
+  "lookup_pool",
+  "http_threads",
+  "http",
+  "cli",
+  "client",
+];
 
 /** One broken rule. */
 export interface ImportViolation {

@@ -18,7 +18,7 @@ import {
   FALLBACK_LANGUAGE,
   parseLanguageList,
 } from "../protocol/mod.ts";
-import type { ServiceOptions } from "../server/mod.ts";
+import type { ServiceOptions } from "../service/mod.ts";
 import { UsageError } from "./errors.ts";
 import { userPath } from "./paths.ts";
 import {

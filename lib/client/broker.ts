@@ -50,7 +50,7 @@ const STOP_TIMEOUT_MS = 5000;
  * import assert from "node:assert/strict";
  * import { parseCommand } from "../cli/mod.ts";
  * import { Logger } from "../log/mod.ts";
- * import { startService } from "../server/mod.ts";
+ * import { startService } from "../service/mod.ts";
  * import { openLibzmq } from "../zmq/mod.ts";
  * import { GeoipBroker, GeoipClient } from "./mod.ts";
  * const lib = openLibzmq(undefined);

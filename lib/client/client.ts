@@ -12,7 +12,7 @@
  * import assert from "node:assert/strict";
  * import { parseCommand } from "../cli/mod.ts";
  * import { Logger } from "../log/mod.ts";
- * import { startService } from "../server/mod.ts";
+ * import { startService } from "../service/mod.ts";
  * import { GeoipClient } from "./client.ts";
  * // A service to ask, on a free port of 127.0.0.1, with the bundled database.
  * const serve = parseCommand(["--bind", "tcp://127.0.0.1:*", "--workers", "1"], {});

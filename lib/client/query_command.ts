@@ -87,7 +87,7 @@ class QuerySetupError extends Error {
  * import assert from "node:assert/strict";
  * import { parseCommand } from "../cli/mod.ts";
  * import { Logger } from "../log/mod.ts";
- * import { startService } from "../server/mod.ts";
+ * import { startService } from "../service/mod.ts";
  * import { runQuery } from "./mod.ts";
  * const serve = parseCommand(["--bind", "tcp://127.0.0.1:*", "--workers", "1"], {});
  * if (serve.name !== "serve") throw new Error("not serve");

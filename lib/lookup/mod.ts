@@ -25,3 +25,10 @@ export {
 export { type KindRecord, mergeTraits, TRAIT_FIELDS } from "./record_merge.ts";
 export { type FieldRule, toGeoip2, VENDOR_FIELDS } from "./geoip2_record.ts";
 export { type LocationSchema, locationSchema } from "./location_schema.ts";
+export {
+  type DatabaseBytes,
+  sharedDatabases,
+  type ThreadLookups,
+  threadLookups,
+  type ThreadLookupSetup,
+} from "./thread_lookups.ts";

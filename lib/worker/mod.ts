@@ -9,3 +9,4 @@
 export { CONTROL_POLL_MS, type FromWorker, type ToWorker, type Update } from "./messages.ts";
 export { type SpawnOptions, type UpdateOutcome, WorkerHandle } from "./worker_handle.ts";
 export { serveWorker, type WorkerPort } from "./worker_port.ts";
+export { withTimeout } from "./with_timeout.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../../lib/server/mod.ts";
+import { VERSION } from "../../lib/service/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
 import { freeLoopbackPort, waitFor } from "../support/live_service.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";

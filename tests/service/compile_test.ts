@@ -6,7 +6,7 @@ import { bundledDatabasePath } from "../../lib/database/mod.ts";
 import { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "../../lib/zmq/mod.ts";
 import { Libzmq } from "../../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
-import { VERSION } from "../../lib/server/mod.ts";
+import { VERSION } from "../../lib/service/mod.ts";
 import {
   CANNOT_RUN_HERE,
   type CompilePlan,

@@ -14,7 +14,7 @@
 
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { VERSION } from "../../lib/server/mod.ts";
+import { VERSION } from "../../lib/service/mod.ts";
 import { commandOutput } from "../support/command_output.ts";
 import { freeLoopbackPort, sleep } from "../support/live_service.ts";
 import { Podman } from "../support/podman.ts";
@@ -107,7 +107,7 @@ Deno.test("deno task image --dry-run plans the real deno binary, its libraries a
 
 Deno.test("the image's deno.json and deno.lock keep the service's npm packages only, as locked", async () => {
   const infos: DenoInfo[] = [];
-  for (const entry of ["main.ts", "lib/server/lookup_worker.ts"]) {
+  for (const entry of ["main.ts", "lib/lookup_pool/lookup_worker.ts"]) {
     const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
       args: ["info", "--json", entry],
       cwd: PROJECT_ROOT,

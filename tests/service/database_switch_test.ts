@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SMALL_REQUEST_BYTES } from "../../lib/server/mod.ts";
+import { SMALL_REQUEST_BYTES } from "../../lib/lookup_pool/mod.ts";
 import { letteredDatabase, letteredTsv, metricValue } from "../support/live_service.ts";
 import { startInProcess } from "../support/in_process_service.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";

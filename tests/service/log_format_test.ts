@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { VERSION } from "../../lib/server/mod.ts";
+import { VERSION } from "../../lib/service/mod.ts";
 import {
   letteredDatabase,
   linesMatching,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Service, SMALL_REQUEST_BYTES, StartupError, VERSION } from "../../lib/server/mod.ts";
+import { SMALL_REQUEST_BYTES } from "../../lib/lookup_pool/mod.ts";
+import { type Service, StartupError, VERSION } from "../../lib/service/mod.ts";
 import { Errno, SocketBytesOption, SocketOption, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
 import { brokenDoubleFixture, ipv4OnlyFixture, LONDON_TSV } from "../support/fixtures.ts";
 import { startInProcess } from "../support/in_process_service.ts";

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { runToExit, spawnService } from "../../lib/server/mod.ts";
-import { VERSION } from "../../lib/server/mod.ts";
+import { VERSION } from "../../lib/service/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { freeLoopbackPort, metricValue } from "../support/live_service.ts";
 import { TestClient } from "../support/test_client.ts";

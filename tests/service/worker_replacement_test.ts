@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SMALL_REQUEST_BYTES } from "../../lib/server/mod.ts";
+import { SMALL_REQUEST_BYTES } from "../../lib/lookup_pool/mod.ts";
 import { LONDON_TSV } from "../support/fixtures.ts";
 import { startInProcess } from "../support/in_process_service.ts";
 import { waitFor } from "../support/live_service.ts";

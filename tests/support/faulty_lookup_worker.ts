@@ -7,7 +7,7 @@
  */
 
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
-import { LOOKUP_WORKER_MODULE } from "../../lib/server/mod.ts";
+import { LOOKUP_WORKER_MODULE } from "../../lib/lookup_pool/mod.ts";
 
 /** How long a request naming 7.7.7.7 keeps its worker busy. */
 const STALL_MS = 3000;

@@ -7,7 +7,7 @@
  */
 
 import { Logger } from "../../lib/log/mod.ts";
-import { type Service, type ServiceOptions, startService } from "../../lib/server/mod.ts";
+import { type Service, type ServiceOptions, startService } from "../../lib/service/mod.ts";
 import { cityFixture, writeTempFile } from "./fixtures.ts";
 
 /** Options of {@linkcode startInProcess}: any service option, plus test hooks. */

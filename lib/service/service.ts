@@ -8,7 +8,7 @@
  * @module
  */
 
-import { withTimeout } from "./with_timeout.ts";
+import { withTimeout } from "../worker/mod.ts";
 import {
   KeyFileError,
   readAllowFile,
@@ -45,13 +45,13 @@ import {
   type RequestLimits,
 } from "../protocol/mod.ts";
 import { isLoopbackEndpoint, type Libzmq, openFileLimit, openLibzmq } from "../zmq/mod.ts";
-import { LookupPool, type WorkerLifeEvent } from "./lookup_pool.ts";
-import type { BrokerLinkEvent } from "./broker_link.ts";
-import { DatabaseReloader } from "./reloader.ts";
+import { LookupPool, type WorkerLifeEvent } from "../lookup_pool/mod.ts";
+import type { BrokerLinkEvent } from "../lookup_pool/mod.ts";
+import { FileReloader } from "./file_reloader.ts";
 import { logLocationSchema } from "./schema_log.ts";
-import { HttpThreads } from "./http_threads.ts";
-import { usableHttpThreads } from "./http_thread_fallback.ts";
-import type { HttpWorkerSetup } from "./http_worker.ts";
+import { HttpThreads } from "../http_threads/mod.ts";
+import { usableHttpThreads } from "../http_threads/mod.ts";
+import type { HttpWorkerSetup } from "../http_threads/mod.ts";
 import { VERSION } from "./version.ts";
 
 /** What a service serves, and where: the options `geoipmq` (serve) takes. */
@@ -369,9 +369,9 @@ export class Service {
   /** Settles with the reason when the service cannot go on (then call `stop()`). */
   readonly failed: Promise<string>;
   readonly #parts: ServiceParts;
-  readonly #reloader: DatabaseReloader;
-  readonly #allowListReloader: DatabaseReloader | undefined;
-  #tlsReloader: DatabaseReloader | undefined;
+  readonly #reloader: FileReloader;
+  readonly #allowListReloader: FileReloader | undefined;
+  #tlsReloader: FileReloader | undefined;
   #httpResponder: GeoipResponder;
   #http: HttpFace | undefined;
   #httpThreads: HttpThreads | undefined;
@@ -384,7 +384,7 @@ export class Service {
     this.metrics = parts.metrics;
     this.#httpResponder = parts.responderFor(parts.pool.databases);
     logLocationSchema(parts.log, this.#httpResponder);
-    this.#reloader = new DatabaseReloader(async () => {
+    this.#reloader = new FileReloader(async () => {
       await this.#reloadDatabase();
       // Only now is every reference to a replaced database gone from this thread (the
       // reload's own variables included); the workers release theirs as they switch.
@@ -393,7 +393,7 @@ export class Service {
     const authenticator = parts.pool.authenticator;
     this.#allowListReloader = authenticator === undefined || parts.allowFile === undefined
       ? undefined
-      : new DatabaseReloader(() => this.#reloadAllowList(parts.allowFile!));
+      : new FileReloader(() => this.#reloadAllowList(parts.allowFile!));
     const failures = [
       parts.pool.routerFailed.then((failure) =>
         `the router worker failed (${failure}); stopping, so that a restart ` +
@@ -561,7 +561,7 @@ export class Service {
       renderMetrics: () => this.prometheus(),
     });
     if (tlsFiles !== undefined) {
-      this.#tlsReloader = new DatabaseReloader(() => this.#reloadTls(tlsFiles));
+      this.#tlsReloader = new FileReloader(() => this.#reloadTls(tlsFiles));
     }
     if (threads > 1) {
       this.#httpThreads = await HttpThreads.start(threads - 1, {

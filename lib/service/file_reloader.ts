@@ -11,16 +11,16 @@
  *
  * @example
  * ```ts
- * import { DatabaseReloader } from "./reloader.ts";
+ * import { FileReloader } from "./file_reloader.ts";
  * let runs = 0;
- * const reloader = new DatabaseReloader(async () => { runs++; });
+ * const reloader = new FileReloader(async () => { runs++; });
  * reloader.request();
  * reloader.request();
  * await reloader.idle();
  * console.log(runs); // 2: the second request waited for the first run
  * ```
  */
-export class DatabaseReloader {
+export class FileReloader {
   readonly #reload: () => Promise<void>;
   #running: Promise<void> | undefined;
   #again = false;

@@ -10,7 +10,7 @@
 import type { GeoDatabase } from "../database/mod.ts";
 import type { TlsPem } from "../http/mod.ts";
 import { WorkerHandle } from "../worker/mod.ts";
-import { databaseUpdate } from "./database_switch.ts";
+import { sharedDatabases } from "../lookup/mod.ts";
 import type {
   Health,
   HttpWorkerQuestion,
@@ -51,7 +51,7 @@ export class HttpThreads {
   ): Promise<HttpThreads> {
     const threads = new HttpThreads();
     const module = new URL("./http_worker.ts", import.meta.url);
-    const first = databaseUpdate(setup.databases, 0).databases;
+    const first = sharedDatabases(setup.databases);
     for (let i = 1; i <= count; i++) {
       const handle: Handle = WorkerHandle.spawn(
         module,
@@ -93,7 +93,7 @@ export class HttpThreads {
       handle.update({
         generation: this.#next(handle),
         type: "databases",
-        databases: databaseUpdate(databases, 0).databases,
+        databases: sharedDatabases(databases),
       })
     ));
   }

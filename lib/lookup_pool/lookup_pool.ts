@@ -10,7 +10,7 @@
  * @module
  */
 
-import { withTimeout } from "./with_timeout.ts";
+import { withTimeout } from "../worker/mod.ts";
 import type { GeoDatabase } from "../database/mod.ts";
 import { type Refusal, ZapAuthenticator } from "../curve/mod.ts";
 import type { ServerInfo } from "../lookup/mod.ts";

@@ -24,7 +24,7 @@ import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
 import { ServiceMetrics } from "../metrics/mod.ts";
 import type { RequestLimits } from "../protocol/mod.ts";
 import { serveWorker, type WorkerPort } from "../worker/mod.ts";
-import type { DatabaseBytes } from "./database_switch.ts";
+import type { DatabaseBytes } from "../lookup/mod.ts";
 
 /** The message that starts an HTTP worker. */
 export interface HttpWorkerSetup {

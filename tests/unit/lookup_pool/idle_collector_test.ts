@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { IDLE_COLLECT_INTERVAL_MS, IdleCollector } from "../../../lib/server/mod.ts";
+import {
+  IDLE_COLLECT_INTERVAL_MS,
+  IdleCollector,
+} from "../../../lib/lookup_pool/idle_collector.ts";
 
 Deno.test("an idle worker collects once after work, and at most once per interval", () => {
   let now = 10_000;

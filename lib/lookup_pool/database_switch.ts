@@ -15,19 +15,12 @@
  */
 
 import type { GeoDatabase } from "../database/mod.ts";
+import { type DatabaseBytes, sharedDatabases } from "../lookup/mod.ts";
 import type { Update, WorkerHandle, WorkerPort } from "../worker/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
 
 /** How long every worker has to reach the barrier of a switch. */
 export const SWITCH_TIMEOUT_MS = 10_000;
-
-/** One database of an update: its bytes, already checked, and where they came from. */
-export interface DatabaseBytes {
-  /** The database file's bytes, in a `SharedArrayBuffer`. */
-  bytes: Uint8Array<SharedArrayBuffer>;
-  /** Where it came from. */
-  source: string;
-}
 
 /** The databases to serve from a switch's generation on, in `--db` order. */
 export interface DatabaseUpdate extends Update {
@@ -58,13 +51,7 @@ export function databaseUpdate(
   databases: readonly GeoDatabase[],
   generation: number,
 ): DatabaseUpdate {
-  return {
-    generation,
-    databases: databases.map((database) => ({
-      bytes: database.bytes as Uint8Array<SharedArrayBuffer>,
-      source: database.source,
-    })),
-  };
+  return { generation, databases: sharedDatabases(databases) };
 }
 
 /**
