@@ -9,7 +9,14 @@
  * @module
  */
 
-import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "../zmq/mod.ts";
+import {
+  type Libzmq,
+  SocketOption,
+  SocketType,
+  wantsIpv6,
+  ZmqContext,
+  type ZmqSocket,
+} from "../zmq/mod.ts";
 import { type Update, WorkerHandle } from "../worker/mod.ts";
 import type { BrokerTally } from "./broker_loop.ts";
 import type { BrokerSetup } from "./broker_worker.ts";
@@ -127,7 +134,7 @@ export class GeoipBroker {
       const bind = (socket: ZmqSocket, endpoints: string[]) =>
         endpoints.map((endpoint) => {
           socket.setOption(SocketOption.LINGER, 0);
-          socket.setOption(SocketOption.IPV6, /^tcp:\/\/(\[|\*:)/.test(endpoint) ? 1 : 0);
+          socket.setOption(SocketOption.IPV6, wantsIpv6(endpoint) ? 1 : 0);
           return socket.bind(endpoint);
         });
       const bound: [string[], string[]] = [

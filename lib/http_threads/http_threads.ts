@@ -1,5 +1,5 @@
 /**
- * The HTTP workers beside the main thread's HTTP face (`--http-threads`): started on the
+ * The HTTP workers beside the main thread's HTTP (`--http-threads`): started on the
  * address the main thread bound, told of each database switch, answered when they ask
  * for `/healthz` or `/metrics`, and stopped (each drains its connections) with the
  * service.
@@ -9,7 +9,7 @@
 
 import type { GeoDatabase } from "../database/mod.ts";
 import type { TlsPem } from "../http/mod.ts";
-import { WorkerHandle } from "../worker/mod.ts";
+import { withTimeout, WorkerHandle } from "../worker/mod.ts";
 import { sharedDatabases } from "../lookup/mod.ts";
 import type {
   Health,
@@ -118,15 +118,13 @@ export class HttpThreads {
    * @param timeoutMs how long to wait before ending them at once
    */
   async stop(timeoutMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
+    await withTimeout(
       Promise.all(this.#handles.map(async (handle) => {
         await handle.update({ generation: this.#next(handle), type: "stop" });
         await handle.stopped;
       })),
-      new Promise((resolve) => timer = setTimeout(resolve, timeoutMs)),
-    ]);
-    clearTimeout(timer);
+      timeoutMs,
+    );
     for (const handle of this.#handles) handle.terminate();
   }
 

@@ -1,5 +1,5 @@
 /**
- * An HTTP worker: a Web Worker that serves the HTTP face beside the main thread's, on the
+ * An HTTP worker: a Web Worker that serves HTTP beside the main thread, on the
  * same address (`SO_REUSEPORT`: the kernel spreads new connections among the threads).
  * Lookups are answered here, by its own responder over the database bytes shared with
  * the main thread; `/healthz` and `/metrics` are asked of the main thread, which knows
@@ -12,51 +12,18 @@
  * @module
  */
 
-import { GeoDatabase, releaseReplacedDatabase } from "../database/mod.ts";
-import {
-  CorsPolicy,
-  type HttpFaceLimits,
-  startHttpFace,
-  type TlsPem,
-  TrustedProxies,
-} from "../http/mod.ts";
-import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
-import { ServiceMetrics } from "../metrics/mod.ts";
-import type { RequestLimits } from "../protocol/mod.ts";
+import { releaseReplacedDatabase } from "../database/mod.ts";
+import type { TlsPem } from "../http/mod.ts";
+import { type DatabaseBytes, threadLookups, type ThreadLookupSetup } from "../lookup/mod.ts";
 import { serveWorker, type WorkerPort } from "../worker/mod.ts";
-import type { DatabaseBytes } from "../lookup/mod.ts";
+import { type HttpListenSetup, startHttpThread } from "./start_http_thread.ts";
 
 /** The message that starts an HTTP worker. */
-export interface HttpWorkerSetup {
-  /** The address the main thread listens on (its port actually bound). */
-  hostname: string;
-  port: number;
+export interface HttpWorkerSetup extends ThreadLookupSetup, HttpListenSetup {
   /** The databases to serve first, in `--db` order. */
   databases: DatabaseBytes[];
-  /** Languages for names (`--lang`), most preferred first. */
-  languages: readonly string[];
-  /** Request bounds. */
-  limits: RequestLimits;
-  /** What `info` says about the server (without its functions). */
-  server: Pick<ServerInfo, "version" | "libzmqVersion" | "startedAt">;
-  /** What this worker's caches of rendered answers may hold together, in bytes. */
-  cache: { maxBytes: number };
-  /** Most addresses in one batch. */
-  maxAddresses: number;
-  /** This thread's share of the connection cap, and the deadlines. */
-  httpLimits: HttpFaceLimits;
-  /** Requests per second per peer IP address; 0: no limit. */
-  rateLimit: number;
-  /** The rate limiter's buckets, shared by every thread (`RateLimiter.table`). */
-  rateTable?: SharedArrayBuffer;
-  /** The {@linkcode ServiceMetrics} buffer. */
+  /** The `ServiceMetrics` buffer. */
   metrics: SharedArrayBuffer;
-  /** The origins browsers may call from (`--http-cors-origin`); none: no CORS. */
-  cors?: string[];
-  /** The CIDR blocks of trusted proxies (`--http-trusted-proxy`). */
-  trustedProxies?: string[];
-  /** The TLS certificate chain and key; none: plain HTTP. */
-  tls?: TlsPem;
 }
 
 /** What the main thread sends a running HTTP worker. */
@@ -81,7 +48,7 @@ export interface Health {
 }
 
 /**
- * Serves HTTP until told to stop, then drains its connections like the main thread's face.
+ * Serves HTTP until told to stop, then drains its connections like the main thread's.
  *
  * @param setup what the main thread sent first
  * @param port the channel to the main thread
@@ -90,101 +57,98 @@ export async function serveHttp(
   setup: HttpWorkerSetup,
   port: WorkerPort<HttpWorkerUpdate, HttpWorkerQuestion>,
 ): Promise<void> {
-  const metrics = ServiceMetrics.fromBuffer(setup.metrics, { version: setup.server.version });
-  const server: ServerInfo = {
-    ...setup.server,
-    reloads: () => metrics.reloads(),
-    brokers: () => metrics.brokers(),
-  };
-  const responderFor = (databases: readonly DatabaseBytes[]) =>
-    new GeoipResponder(
-      databases.map((database) =>
-        GeoDatabase.fromBytes(database.bytes, database.source, { checked: true })
-      ),
-      { limits: setup.limits, server, cache: setup.cache, languages: setup.languages },
-    );
-  let responder = responderFor(setup.databases);
+  const lookups = threadLookups(setup, { metrics: setup.metrics });
+  let responder = lookups.responderFor(setup.databases);
   // Keep no reference to the first databases beyond their responder.
   setup.databases = [];
-  type Answer = { health?: Health; metrics?: string };
-  const waiting = new Map<number, (answer: Answer) => void>();
-  let asked = 0;
-  let stopping = false;
-  const ask = (about: "health" | "metrics"): Promise<Answer> => {
-    if (stopping) return Promise.resolve({});
-    const id = ++asked;
-    const answer = new Promise<Answer>((resolve) => waiting.set(id, resolve));
-    port.emit({ id, about });
-    return answer;
-  };
-  const limiter = setup.rateLimit > 0
-    ? new RateLimiter({
-      perSecond: setup.rateLimit,
-      ...(setup.rateTable === undefined ? {} : { table: setup.rateTable }),
-    })
-    : undefined;
-  const face = startHttpFace({
-    hostname: setup.hostname,
-    port: setup.port,
-    reusePort: true,
+  const questions = new MainThreadQuestions(port);
+  const listener = startHttpThread({ ...setup, reusePort: true }, {
     responder: () => responder,
-    maxAddresses: setup.maxAddresses,
-    limits: setup.httpLimits,
-    metrics,
-    ...(setup.cors === undefined ? {} : { cors: CorsPolicy.parse(setup.cors) }),
-    ...(setup.trustedProxies === undefined
-      ? {}
-      : { trustedProxies: TrustedProxies.parse(setup.trustedProxies) }),
-    ...(setup.tls === undefined ? {} : { tls: setup.tls }),
-    ...(limiter === undefined ? {} : {
-      rateLimiter: {
-        allow: (peer: string, nowMs: number) => {
-          if (limiter.allow(peer, nowMs)) return true;
-          metrics.recordLimited("rate", "http");
-          return false;
-        },
-        retryAfterSeconds: (peer: string, nowMs: number) => limiter.retryAfterSeconds(peer, nowMs),
-      },
-    }),
+    metrics: lookups.metrics,
+    rateLimiter: lookups.rateLimiter,
     health: () =>
-      ask("health").then((answer) =>
+      questions.ask("health").then((answer) =>
         answer.health ?? { ok: false, reason: "the service is stopping" }
       ),
-    renderMetrics: () => ask("metrics").then((answer) => answer.metrics ?? ""),
+    renderMetrics: () => questions.ask("metrics").then((answer) => answer.metrics ?? ""),
   });
   port.ready();
   for (;;) {
     const update = await port.nextUpdate();
     if (update.type === "answer") {
-      const { health, metrics: text } = update;
-      waiting.get(update.id)?.({
-        ...(health === undefined ? {} : { health }),
-        ...(text === undefined ? {} : { metrics: text }),
-      });
-      waiting.delete(update.id);
+      questions.answer(update);
     } else if (update.type === "tls") {
-      // The main thread put the same pair in force already: it is good.
-      let done = true;
-      try {
-        await face.replaceTls(update.pem);
-      } catch {
-        done = false;
-      }
-      port.applied(update.generation, done);
+      port.applied(update.generation, await replaceTls(listener, update.pem));
       continue;
     } else if (update.type === "databases") {
-      responder = responderFor(update.databases);
+      responder = lookups.responderFor(update.databases);
       update.databases = [];
       releaseReplacedDatabase();
     } else {
-      stopping = true;
-      for (const resolve of waiting.values()) resolve({});
-      waiting.clear();
-      await face.shutdown();
+      questions.close();
+      await listener.shutdown();
       port.applied(update.generation, true);
       return;
     }
     port.applied(update.generation, true);
+  }
+}
+
+/** An answer from the main thread. */
+type Answer = { health?: Health; metrics?: string };
+
+/** The questions an HTTP worker has asked the main thread and not yet had answered. */
+class MainThreadQuestions {
+  readonly #port: WorkerPort<HttpWorkerUpdate, HttpWorkerQuestion>;
+  readonly #waiting = new Map<number, (answer: Answer) => void>();
+  #asked = 0;
+  #closed = false;
+
+  constructor(port: WorkerPort<HttpWorkerUpdate, HttpWorkerQuestion>) {
+    this.#port = port;
+  }
+
+  /** Asks the main thread; once closed, the answer is empty at once. */
+  ask(about: "health" | "metrics"): Promise<Answer> {
+    if (this.#closed) return Promise.resolve({});
+    const id = ++this.#asked;
+    const answer = new Promise<Answer>((resolve) => this.#waiting.set(id, resolve));
+    this.#port.emit({ id, about });
+    return answer;
+  }
+
+  /** Hands an answer to whoever asked. */
+  answer(update: { id: number; health?: Health; metrics?: string }): void {
+    const { health, metrics } = update;
+    this.#waiting.get(update.id)?.({
+      ...(health === undefined ? {} : { health }),
+      ...(metrics === undefined ? {} : { metrics }),
+    });
+    this.#waiting.delete(update.id);
+  }
+
+  /** Answers every question still open with nothing, and every later one at once. */
+  close(): void {
+    this.#closed = true;
+    for (const resolve of this.#waiting.values()) resolve({});
+    this.#waiting.clear();
+  }
+}
+
+/**
+ * @param listener this thread's HTTP listener
+ * @param pem the pair the main thread put in force already (so it is good)
+ * @returns whether this thread took it
+ */
+async function replaceTls(
+  listener: { replaceTls(pem: TlsPem): Promise<void> },
+  pem: TlsPem,
+): Promise<boolean> {
+  try {
+    await listener.replaceTls(pem);
+    return true;
+  } catch {
+    return false;
   }
 }
 

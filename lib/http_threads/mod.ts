@@ -9,3 +9,8 @@
 export { type HttpThreadAnswers, HttpThreads } from "./http_threads.ts";
 export type { Health, HttpWorkerSetup } from "./http_worker.ts";
 export { usableHttpThreads } from "./http_thread_fallback.ts";
+export {
+  type HttpListenSetup,
+  type HttpThreadHooks,
+  startHttpThread,
+} from "./start_http_thread.ts";

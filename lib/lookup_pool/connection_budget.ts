@@ -6,7 +6,7 @@
  * `ZMQ_MAXMSGSIZE` one frame), so a peer that speaks ZMTP by hand and sends frame after
  * frame, each with MORE set, makes it buffer without end. The budget watches from
  * outside: the socket monitor gives each accepted connection's descriptor; the kernel
- * counts the bytes each TCP connection has received (`TCP_INFO`); the front end counts
+ * counts the bytes each TCP connection has received (`TCP_INFO`); the router worker counts
  * the bytes it has taken from each connection (every message names its connection,
  * `ZMQ_SRCFD`). What a connection has received beyond what was taken from it, less the
  * framing, is held for it: libzmq's unfinished message, its queue of whole requests, the
@@ -15,7 +15,7 @@
  *
  * Outbound, the same counters say how many reply bytes sent to a connection its peer has
  * not acknowledged (`tcpi_bytes_acked`): replies queued in libzmq and the kernel. A reply
- * that would take a connection over that budget is not sent (the front end answers
+ * that would take a connection over that budget is not sent (the router worker answers
  * `ERROR busy` instead, see {@linkcode ConnectionBudget.mayReply}), so a client that reads
  * always gets an answer or an error. A peer over the budget that has read nothing since
  * the last look is "stalled": its requests are dropped without being answered (nothing
@@ -122,7 +122,7 @@ export interface ConnectionBudgetOptions {
 /**
  * Watches the TCP connections a ROUTER accepted and cuts any that holds more than its
  * budget (connections it made itself, with `--connect`, are left alone).
- * The front end's loop tells it about every message it takes
+ * The router worker's loop tells it about every message it takes
  * ({@linkcode ConnectionBudget.took}) and calls {@linkcode ConnectionBudget.check} often
  * (every request, and when idle).
  */

@@ -1,7 +1,7 @@
 /**
- * The geoipmq server, after the ZeroMQ Guide's multithreaded server: a ROUTER bound to
+ * The lookup pool, after the ZeroMQ Guide's multithreaded server: a ROUTER bound to
  * every endpoint, an `inproc://` DEALER to a pool of REP workers, and lookup workers (Web
- * Workers with blocking receive loops) that share one copy of the database.
+ * Workers with blocking receive loops) that share one copy of each database.
  *
  * Unlike the Guide's version there is no proxy thread: worker 0 owns the ROUTER and
  * answers small requests itself, which spares every such request two thread hand-offs,
@@ -10,24 +10,12 @@
  * @module
  */
 
-import { withTimeout } from "../worker/mod.ts";
 import type { GeoDatabase } from "../database/mod.ts";
-import { type Refusal, ZapAuthenticator } from "../curve/mod.ts";
-import type { ServerInfo } from "../lookup/mod.ts";
-import { ServiceMetrics } from "../metrics/mod.ts";
-import { type ClientLimits, NO_CLIENT_LIMITS, type RequestLimits } from "../protocol/mod.ts";
-import { WorkerHandle } from "../worker/mod.ts";
-import {
-  Errno,
-  type Libzmq,
-  SocketBytesOption,
-  SocketMonitor,
-  SocketOption,
-  SocketType,
-  ZmqContext,
-  ZmqError,
-  type ZmqSocket,
-} from "../zmq/mod.ts";
+import { ZapAuthenticator } from "../curve/mod.ts";
+import type { ServiceMetrics } from "../metrics/mod.ts";
+import { NO_CLIENT_LIMITS } from "../protocol/mod.ts";
+import { withTimeout, WorkerHandle } from "../worker/mod.ts";
+import { type Libzmq, SocketOption, SocketType, ZmqContext, type ZmqSocket } from "../zmq/mod.ts";
 import {
   type DatabaseUpdate,
   databaseUpdate,
@@ -35,119 +23,22 @@ import {
   SWITCH_TIMEOUT_MS,
   type SwitchOutcome,
 } from "./database_switch.ts";
-import { BrokerLink, type BrokerLinkEvent } from "./broker_link.ts";
+import { BrokerLink } from "./broker_link.ts";
 import { LoopControl } from "./loop_control.ts";
 import { refuseEndpointsInUse, removeIpcFiles } from "./endpoint_guard.ts";
 import type { LookupSetup } from "./lookup_worker.ts";
 import type { ClientEvent } from "./client_event.ts";
-import { ROUTER_MONITOR_EVENTS } from "./connection_budget.ts";
-
-/** Options for {@linkcode LookupPool.start}. */
-export interface LookupPoolOptions {
-  /** The loaded libzmq. */
-  lib: Libzmq;
-  /** The databases to serve, in `--db` order; their bytes must be in `SharedArrayBuffer`s. */
-  databases: readonly GeoDatabase[];
-  /** Languages for names (`--lang`), most preferred first. */
-  languages: readonly string[];
-  /** Endpoints to bind, e.g. `tcp://127.0.0.1:5555`; `tcp://127.0.0.1:*` picks a port. */
-  bind: readonly string[];
-  /** Endpoints to connect to, e.g. a broker's back end. */
-  connect: readonly string[];
-  /** How many lookup workers to run. */
-  workers: number;
-  /** Request bounds. */
-  limits: RequestLimits;
-  /** What each worker's caches of rendered answers may hold together, in bytes; 0: none. */
-  cache: { maxBytes: number };
-  /** What `info` says about the server. */
-  server: ServerInfo;
-  /** Where the workers count requests. */
-  metrics: ServiceMetrics;
-  /** Messages queued per client connection each way (`ZMQ_SNDHWM`, `ZMQ_RCVHWM`). */
-  hwm: number;
-  /** Per-connection budgets and the rate limit; default: none. */
-  clientLimits?: ClientLimits;
-  /** The lookup worker's module (default `lookup_worker.ts`; tests swap in a faulty one). */
-  workerModule?: URL;
-  /** Told when a worker fails and when a pool worker has been replaced. */
-  onWorkerEvent?: (event: WorkerLifeEvent) => void;
-  /** How long workers have to reach a database switch (default `SWITCH_TIMEOUT_MS`). */
-  switchTimeoutMs?: number;
-  /** CURVE on every endpoint, with an allow-list of clients; default: off. */
-  curve?: CurveOptions;
-  /** Told when a connection to a broker (`connect`) is lost and when it is back. */
-  onBrokerEvent?: (event: BrokerLinkEvent) => void;
-}
-
-/** CURVE settings of a server. */
-export interface CurveOptions {
-  /** The server's secret key, 32 bytes. */
-  secretKey: Uint8Array;
-  /** The client public keys let in, in Z85. */
-  allowList: readonly string[];
-  /** Called for refused clients, at most once per key per 10 s. */
-  onRefused?: (refusal: Refusal) => void;
-}
-
-/** The ZAP domain of the ROUTER, as ZAP requests name it. */
-export const ZAP_DOMAIN = "geoipmq";
-
-/**
- * What CURVE adds to each frame on the wire: the `MESSAGE` command name (8 bytes), its
- * nonce (8), the box's authenticator (16) and the frame's flags byte (1).
- */
-export const CURVE_FRAME_OVERHEAD = 33;
-
-/**
- * The smallest `ZMQ_MAXMSGSIZE` set: the limit applies to the handshake's commands too,
- * and a CURVE INITIATE with a 255-byte routing id is about 540 bytes.
- */
-export const MIN_FRAME_LIMIT = 1024;
-
-/**
- * The `ZMQ_MAXMSGSIZE` for a request limit. libzmq applies it to every frame as read from
- * the wire, before buffering it, and drops the connection of a peer that sends a larger
- * one; so a request of `maxRequestBytes` passes and one byte more cuts the peer off
- * (under CURVE the limit allows for the encryption's overhead). Envelope frames (the
- * empty delimiter) are far smaller. Limits below {@linkcode MIN_FRAME_LIMIT} leave the
- * handshake room: requests between the limit and that size get an `ERROR` reply.
- *
- * @example
- * ```ts
- * import { frameLimit } from "./lookup_pool.ts";
- * console.log(frameLimit(65536, false)); // 65536
- * console.log(frameLimit(65536, true)); // 65569
- * console.log(frameLimit(100, false)); // 1024
- * ```
- *
- * @param maxRequestBytes the largest request accepted
- * @param curve whether CURVE is on
- * @returns the largest frame a peer may send
- */
-export function frameLimit(maxRequestBytes: number, curve: boolean): number {
-  return Math.max(maxRequestBytes + (curve ? CURVE_FRAME_OVERHEAD : 0), MIN_FRAME_LIMIT);
-}
+import type { CurveOptions, LookupPoolOptions, WorkerLifeEvent } from "./lookup_pool_options.ts";
+import { bindRouter, connectRouter, frameLimit, ZAP_DOMAIN } from "./router_socket.ts";
 
 const STOP_TIMEOUT_MS = 8000;
-
-/** A worker failed (and, for a pool worker, was replaced). */
-export type WorkerLifeEvent =
-  | {
-    type: "failed" | "replaced";
-    /** The worker's number: 0 is the router worker, which is not replaced. */
-    worker: number;
-    /** Why it failed. */
-    message: string;
-  }
-  | ClientEvent;
 
 type LookupHandle = WorkerHandle<LookupSetup, DatabaseUpdate, ClientEvent>;
 
 /**
  * The running lookup workers and their sockets. Start it with
- * {@linkcode LookupPool.start}, switch its database with
- * {@linkcode LookupPool.switchDatabase}, stop it with {@linkcode LookupPool.stop}; several
+ * {@linkcode LookupPool.start}, switch its databases with
+ * {@linkcode LookupPool.switchDatabases}, stop it with {@linkcode LookupPool.stop}; several
  * can run in one process.
  */
 export class LookupPool {
@@ -246,136 +137,62 @@ export class LookupPool {
     }
     refuseEndpointsInUse(options.lib, options.bind);
     const context = ZmqContext.create(options.lib);
-    const sockets: ZmqSocket[] = [];
-    const handles: LookupHandle[] = [];
     const control = LoopControl.create();
-    let authenticator: ZapAuthenticator | undefined;
-    let brokers: BrokerLink | undefined;
+    // No closure in this function may name `options`: closures made here share one
+    // context, which the workers' spawner keeps for the pool's life, and `options` holds
+    // the first databases (a reloaded service would keep them resident for good).
+    const started: StartedParts = { sockets: [], handles: [] };
     try {
       if (options.curve !== undefined) {
-        authenticator = await ZapAuthenticator.start({
-          lib: options.lib,
-          context,
-          domain: ZAP_DOMAIN,
-          allowList: options.curve.allowList,
-          ...(options.curve.onRefused === undefined ? {} : { onRefused: options.curve.onRefused }),
-        });
+        started.authenticator = await startZapHandler(context, options.lib, options.curve);
       }
-      const router = context.socket(SocketType.ROUTER);
-      sockets.push(router);
-      router.setOption(SocketOption.LINGER, 0);
-      // Before any bind or connect, so no connection is missed; read by the router worker.
-      const monitor = SocketMonitor.start(context, router, ROUTER_MONITOR_EVENTS);
-      sockets.push(monitor.socket);
-      limitRouter(router, options);
-      if (options.curve !== undefined) secureRouter(router, options.curve);
-      const endpoints = options.bind.map((endpoint) => {
-        router.setOption(SocketOption.IPV6, wantsIpv6(endpoint) ? 1 : 0);
-        return router.bind(endpoint);
-      });
+      const bound = bindRouter(context, { ...options, sockets: started.sockets });
       // An instance behind a broker: its ROUTER connects to the broker's DEALER, which
-      // hands it requests; replies go back the same way, envelopes and all. libzmq takes
-      // the socket's options at connect time: the broker's connection gets no frame limit,
-      // since libzmq answers an oversized frame by dropping the connection, and on a
-      // connecting socket that is for good (a protocol error is never reconnected). The
-      // broker bounds what it forwards; a request over this instance's limit is answered
-      // ERROR by the loop, and the connection stays.
-      if (options.connect.length > 0) {
-        router.setMaxMessageSize(-1);
-        // No closure here may name `options`: closures made in this function share one
-        // context, which the workers' spawner keeps for the pool's life, and `options`
-        // holds the first databases (a reloaded service kept them resident for good).
-        const { metrics, connect } = options;
-        metrics.setBrokers(0, connect.length);
-        brokers = new BrokerLink(connect, {
-          onEvent: options.onBrokerEvent ?? (() => {}),
-          // libzmq gave the connection up (a protocol error): the router worker connects again.
-          onStuck: () => control.askReconnect(),
-          onCount: (connected) => metrics.setBrokers(connected, connect.length),
-        });
-      }
-      for (const endpoint of options.connect) {
-        router.setOption(SocketOption.IPV6, 1);
-        router.connect(endpoint);
-      }
-      limitRouter(router, options);
+      // hands it requests; replies go back the same way, envelopes and all.
+      started.brokers = linkBrokers(options, control);
+      connectRouter(bound.router, options);
       const poolEndpoint = `inproc://geoipmq-pool-${crypto.randomUUID()}`;
       let pool: ZmqSocket | null = null;
       if (options.workers > 1) {
         pool = context.socket(SocketType.DEALER);
-        sockets.push(pool);
+        started.sockets.push(pool);
         pool.setOption(SocketOption.LINGER, 0);
         pool.bind(poolEndpoint);
       }
-      // What every worker's setup shares. The databases are not part of it: a replacement
-      // worker is spawned on those serving then, and keeping the first ones here would
-      // keep them resident after a reload.
-      const common: Omit<LookupSetup, "worker" | "database"> = {
-        libzmqPath: options.lib.path,
-        contextAddress: context.address,
-        languages: options.languages,
-        limits: options.limits,
-        // Only data crosses to a worker; each reads the reload counters itself.
-        server: {
-          version: options.server.version,
-          libzmqVersion: options.server.libzmqVersion,
-          startedAt: options.server.startedAt,
-        },
-        cache: options.cache,
-        clientLimits: options.clientLimits ?? NO_CLIENT_LIMITS,
-        control: control.buffer,
-        metrics: options.metrics.buffer,
+      const spawn = workerSpawner(options, { context, control, brokers: started.brokers });
+      const handles = started.handles;
+      const router = {
+        routerAddress: bound.router.address,
+        poolAddress: pool?.address ?? 0n,
+        monitorAddress: bound.monitor.address,
+        connect: options.connect,
+        frameLimit: frameLimit(options.limits.maxRequestBytes, options.curve !== undefined),
       };
-      const module = options.workerModule ?? new URL("./lookup_worker.ts", import.meta.url);
-      const onWorkerEvent = options.onWorkerEvent ?? (() => {});
-      const onEvent = (event: ClientEvent) => {
-        if (event.type === "link") brokers?.take(event.event, event.fd, event.address);
-        else onWorkerEvent(event);
-      };
-      const spawn = (setup: LookupSetup): LookupHandle =>
-        WorkerHandle.spawn(module, setup, { name: `lookup worker ${setup.worker}`, onEvent });
       for (let i = 0; i < options.workers; i++) {
-        const role: Partial<LookupSetup> = i === 0
-          ? {
-            router: {
-              routerAddress: router.address,
-              poolAddress: pool?.address ?? 0n,
-              monitorAddress: monitor.address,
-              connect: options.connect,
-              frameLimit: frameLimit(options.limits.maxRequestBytes, options.curve !== undefined),
-            },
-          }
-          : { poolEndpoint };
         const database = databaseUpdate(options.databases, control.generation);
-        handles.push(spawn({ ...common, ...role, database, worker: i }));
+        handles.push(
+          spawn(i === 0 ? { router, database, worker: i } : { poolEndpoint, database, worker: i }),
+        );
       }
       // The router worker owns the ROUTER and the DEALER from here on, and closes them.
-      sockets.length = 0;
+      started.sockets.length = 0;
       await Promise.all(handles.map((handle) => handle.ready));
       options.metrics.setWorkersAlive(handles.length);
       return new LookupPool({
-        spawnPoolWorker: (worker, database) => spawn({ ...common, poolEndpoint, database, worker }),
+        spawnPoolWorker: (worker, database) => spawn({ poolEndpoint, database, worker }),
         onWorkerEvent: options.onWorkerEvent ?? (() => {}),
         switchTimeoutMs: options.switchTimeoutMs ?? SWITCH_TIMEOUT_MS,
-        endpoints,
+        endpoints: bound.endpoints,
         context,
         workers: handles,
         control,
         metrics: options.metrics,
         databases: options.databases,
-        authenticator,
-        brokers,
+        authenticator: started.authenticator,
+        brokers: started.brokers,
       });
     } catch (error) {
-      context.shutdown();
-      brokers?.close();
-      for (const socket of sockets) socket.close();
-      for (const handle of handles) handle.terminate();
-      if (authenticator !== undefined) {
-        await withTimeout(authenticator.stopped, STOP_TIMEOUT_MS);
-        authenticator.terminate();
-      }
-      await context.terminate();
+      await abandon(context, started);
       throw error;
     }
   }
@@ -452,42 +269,97 @@ export class LookupPool {
   }
 }
 
-/**
- * Bounds what one client can make the ROUTER hold: frames over the request limit cut the
- * client off before they are buffered, and at most `hwm` messages wait each way (in bytes,
- * `connection_budget.ts` in the router worker bounds both ways).
- */
-function limitRouter(router: ZmqSocket, options: LookupPoolOptions): void {
-  router.setMaxMessageSize(frameLimit(options.limits.maxRequestBytes, options.curve !== undefined));
-  router.setOption(SocketOption.SNDHWM, options.hwm);
-  router.setOption(SocketOption.RCVHWM, options.hwm);
-  // A full queue (a client that does not read) or a client gone fails the send, to be
-  // counted, instead of dropping the reply silently.
-  router.setOption(SocketOption.ROUTER_MANDATORY, 1);
+/** What a start has made so far, to undo when it fails. */
+interface StartedParts {
+  sockets: ZmqSocket[];
+  handles: LookupHandle[];
+  authenticator?: ZapAuthenticator | undefined;
+  brokers?: BrokerLink | undefined;
 }
 
-/**
- * Makes the ROUTER a CURVE server whose handshakes go to the ZAP handler. Where libzmq
- * has `ZMQ_ZAP_ENFORCE_DOMAIN` (its draft API), a handshake also fails when the handler
- * is gone, rather than letting the client in.
- */
-function secureRouter(router: ZmqSocket, curve: CurveOptions): void {
-  router.setOption(SocketOption.CURVE_SERVER, 1);
-  router.setBytesOption(SocketBytesOption.CURVE_SECRETKEY, curve.secretKey);
-  router.setBytesOption(SocketBytesOption.ZAP_DOMAIN, ZAP_DOMAIN);
-  try {
-    router.setOption(SocketOption.ZAP_ENFORCE_DOMAIN, 1);
-  } catch (error) {
-    if (!(error instanceof ZmqError && error.errno === Errno.EINVAL)) throw error;
+/** Undoes a start that failed: nothing it made is left running. */
+async function abandon(context: ZmqContext, started: StartedParts): Promise<void> {
+  context.shutdown();
+  started.brokers?.close();
+  for (const socket of started.sockets) socket.close();
+  for (const handle of started.handles) handle.terminate();
+  const { authenticator } = started;
+  if (authenticator !== undefined) {
+    await withTimeout(authenticator.stopped, STOP_TIMEOUT_MS);
+    authenticator.terminate();
   }
+  await context.terminate();
+}
+
+/** Starts the ZAP handler that checks CURVE clients against the allow-list. */
+function startZapHandler(
+  context: ZmqContext,
+  lib: Libzmq,
+  curve: CurveOptions,
+): Promise<ZapAuthenticator> {
+  return ZapAuthenticator.start({
+    lib,
+    context,
+    domain: ZAP_DOMAIN,
+    allowList: curve.allowList,
+    ...(curve.onRefused === undefined ? {} : { onRefused: curve.onRefused }),
+  });
 }
 
 /**
- * Whether a TCP endpoint needs `ZMQ_IPV6`: an IPv6 literal, or a wildcard (dual stack).
- *
- * @param endpoint e.g. `tcp://[::1]:5555`
- * @returns true when the socket should accept IPv6
+ * @returns the link that follows the connections to brokers (`connect`), or undefined
+ *   when the pool connects to none
  */
-function wantsIpv6(endpoint: string): boolean {
-  return /^tcp:\/\/(\[|\*:)/.test(endpoint);
+function linkBrokers(
+  options: Pick<LookupPoolOptions, "connect" | "metrics" | "onBrokerEvent">,
+  control: LoopControl,
+): BrokerLink | undefined {
+  const { metrics, connect } = options;
+  if (connect.length === 0) return undefined;
+  metrics.setBrokers(0, connect.length);
+  return new BrokerLink(connect, {
+    onEvent: options.onBrokerEvent ?? (() => {}),
+    // libzmq gave the connection up (a protocol error): the router worker connects again.
+    onStuck: () => control.askReconnect(),
+    onCount: (connected) => metrics.setBrokers(connected, connect.length),
+  });
+}
+
+/**
+ * What every worker's setup shares, and the function that spawns a worker with it. The
+ * databases are not part of it: a replacement worker is spawned on those serving then,
+ * and keeping the first ones here would keep them resident after a reload.
+ */
+function workerSpawner(
+  options: LookupPoolOptions,
+  parts: { context: ZmqContext; control: LoopControl; brokers: BrokerLink | undefined },
+): (role: Pick<LookupSetup, "router" | "poolEndpoint" | "database" | "worker">) => LookupHandle {
+  const { brokers } = parts;
+  const common: Omit<LookupSetup, "worker" | "database"> = {
+    libzmqPath: options.lib.path,
+    contextAddress: parts.context.address,
+    languages: options.languages,
+    limits: options.limits,
+    // Only data crosses to a worker; each reads the reload counters itself.
+    server: {
+      version: options.server.version,
+      libzmqVersion: options.server.libzmqVersion,
+      startedAt: options.server.startedAt,
+    },
+    cache: options.cache,
+    clientLimits: options.clientLimits ?? NO_CLIENT_LIMITS,
+    control: parts.control.buffer,
+    metrics: options.metrics.buffer,
+  };
+  const module = options.workerModule ?? new URL("./lookup_worker.ts", import.meta.url);
+  const onWorkerEvent = options.onWorkerEvent ?? (() => {});
+  const onEvent = (event: ClientEvent) => {
+    if (event.type === "link") brokers?.take(event.event, event.fd, event.address);
+    else onWorkerEvent(event);
+  };
+  return (role) =>
+    WorkerHandle.spawn(module, { ...common, ...role }, {
+      name: `lookup worker ${role.worker}`,
+      onEvent,
+    });
 }

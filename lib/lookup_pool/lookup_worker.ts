@@ -11,9 +11,14 @@
  * @module
  */
 
-import { GeoDatabase, releaseReplacedDatabase } from "../database/mod.ts";
-import { GeoipResponder, RateLimiter, type ServerInfo } from "../lookup/mod.ts";
-import { ServiceMetrics } from "../metrics/mod.ts";
+import { releaseReplacedDatabase } from "../database/mod.ts";
+import {
+  type GeoipResponder,
+  type RateLimiter,
+  type ServerInfo,
+  threadLookups,
+} from "../lookup/mod.ts";
+import type { ServiceMetrics } from "../metrics/mod.ts";
 import type { ClientLimits, RequestLimits } from "../protocol/mod.ts";
 import { CONTROL_POLL_MS, serveWorker, type WorkerPort } from "../worker/mod.ts";
 import {
@@ -57,8 +62,8 @@ export interface LookupSetup {
   languages: readonly string[];
   /** Request bounds. */
   limits: RequestLimits;
-  /** What `info` says about the server. */
-  server: ServerInfo;
+  /** What `info` says about the service. */
+  server: Pick<ServerInfo, "version" | "libzmqVersion" | "startedAt">;
   /** This worker's number, from 0 (the router worker). */
   worker: number;
   /** What this worker's caches of rendered answers may hold together, in bytes. */
@@ -75,7 +80,7 @@ export interface LookupSetup {
 const STOP_LINGER_MS = 1000;
 
 /**
- * Serves requests until the context is shut down, switching database when told.
+ * Serves requests until the context is shut down, switching databases when told.
  *
  * @param setup what the main thread sent first
  * @param port the channel to the main thread
@@ -86,100 +91,40 @@ export async function serveLookups(
 ): Promise<void> {
   const lib = Libzmq.open(setup.libzmqPath);
   const control = LoopControl.fromBuffer(setup.control);
-  const metrics = ServiceMetrics.fromBuffer(setup.metrics, { version: setup.server.version });
-  const server: ServerInfo = {
-    ...setup.server,
-    reloads: () => metrics.reloads(),
-    brokers: () => metrics.brokers(),
-  };
-  const responderFor = (update: DatabaseUpdate) =>
-    new GeoipResponder(
-      update.databases.map((database) =>
-        GeoDatabase.fromBytes(database.bytes, database.source, { checked: true })
-      ),
-      {
-        limits: setup.limits,
-        server,
-        worker: setup.worker,
-        cache: setup.cache,
-        languages: setup.languages,
-      },
-    );
+  const { clientLimits } = setup;
+  const lookups = threadLookups({
+    languages: setup.languages,
+    limits: setup.limits,
+    server: setup.server,
+    cache: setup.cache,
+    worker: setup.worker,
+    // Only the router worker limits the rate: the pool takes what it hands over.
+    ratePerSecond: setup.router === undefined ? 0 : clientLimits.ratePerSecond,
+    ...(clientLimits.rateTable === undefined ? {} : { rateTable: clientLimits.rateTable }),
+  }, { metrics: setup.metrics });
   let generation = setup.database.generation;
-  let responder = responderFor(setup.database);
+  let responder = lookups.responderFor(setup.database.databases);
   // Keep no reference to the first databases beyond their responder, or they would stay
   // resident after a switch.
   setup.database = { ...setup.database, databases: [] };
-  const sockets: ZmqSocket[] = [];
-  let budget: ConnectionBudget | null = null;
-  let run: () => LoopExit;
-  if (setup.router !== undefined) {
-    const router = ZmqSocket.adopt(lib, setup.router.routerAddress);
-    const pool = setup.router.poolAddress === 0n
-      ? null
-      : ZmqSocket.adopt(lib, setup.router.poolAddress);
-    sockets.push(router, ...(pool === null ? [] : [pool]));
-    router.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
-    const limits = setup.clientLimits;
-    // The ROUTER's one monitor: the budgets' accepted connections, and the connections it
-    // makes to brokers, whose news goes to the main thread.
-    budget = new ConnectionBudget({
-      monitor: SocketMonitor.adopt(lib, setup.router.monitorAddress),
-      maxInboundBytes: limits.maxInboundBytes || Infinity,
-      maxOutboundBytes: limits.maxOutboundBytes || Infinity,
-      onCut: (fd, bytes) => {
-        metrics.recordLimited("inbound_bytes");
-        port.emit({ type: "connection-cut", fd, bytes });
-      },
-      onStall: (fd, stalled, bytes) =>
-        port.emit({ type: stalled ? "connection-stalled" : "connection-reading", fd, bytes }),
-      ...(setup.router.connect.length === 0 ? {} : {
-        onConnectEvent: (event: MonitorEventRecord) =>
-          port.emit({ type: "link", fd: event.value, bytes: 0, ...event }),
-      }),
-    });
-    const loop = new RouterLoop({
-      lib,
-      router,
-      pool,
-      responder,
-      limits: setup.limits,
-      control,
-      metrics,
-      budget,
-      rateLimiter: limits.ratePerSecond > 0
-        ? new RateLimiter({
-          perSecond: limits.ratePerSecond,
-          ...(limits.rateTable === undefined ? {} : { table: limits.rateTable }),
-        })
-        : null,
-      connect: setup.router.connect,
-      frameLimit: setup.router.frameLimit,
-    });
-    run = () => {
-      if (loop.useResponder(responder)) releaseReplacedDatabase();
-      return loop.run(generation);
-    };
-  } else {
-    const context = ZmqContext.fromAddress(lib, setup.contextAddress);
-    const socket = context.socket(SocketType.REP);
-    sockets.push(socket);
-    socket.setOption(SocketOption.LINGER, 0);
-    socket.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
-    socket.connect(setup.poolEndpoint!);
-    run = () =>
-      servePool({ socket, lib, responder, limits: setup.limits, control, generation, metrics });
-  }
+  const parts = { lib, control, metrics: lookups.metrics };
+  const loop = setup.router === undefined
+    ? poolThreadLoop(setup, parts)
+    : routerThreadLoop(setup, { ...parts, port, responder, rateLimiter: lookups.rateLimiter });
   port.ready();
   try {
     while (true) {
-      const exit = run();
+      const exit = loop.run(responder, generation);
       if (exit !== "switch") {
-        if (exit === "stop") sockets[0]!.setOption(SocketOption.LINGER, STOP_LINGER_MS);
+        if (exit === "stop") loop.sockets[0]!.setOption(SocketOption.LINGER, STOP_LINGER_MS);
         break;
       }
       // Leave the loop so the switch message can be taken; then the barrier.
-      const taken = await takeSwitch(control, port, responderFor);
+      const taken = await takeSwitch(
+        control,
+        port,
+        (update) => lookups.responderFor(update.databases),
+      );
       generation = taken.generation;
       if (taken.prepared !== undefined) {
         responder = taken.prepared;
@@ -187,9 +132,103 @@ export async function serveLookups(
       }
     }
   } finally {
-    budget?.close();
-    for (const socket of sockets) socket.close();
+    loop.close();
   }
+}
+
+/** A thread's loop, whichever its socket. */
+interface ThreadLoop {
+  /** Its sockets, the one clients reach first. */
+  sockets: ZmqSocket[];
+  /** Serves with a responder until the loop returns. */
+  run(responder: GeoipResponder, generation: number): LoopExit;
+  /** Closes what it owns. */
+  close(): void;
+}
+
+/** What both kinds of loop work with. */
+interface LoopParts {
+  lib: Libzmq;
+  control: LoopControl;
+  metrics: ServiceMetrics;
+}
+
+/**
+ * The router worker's loop: the ROUTER and the pool's DEALER the main thread bound, the
+ * connection budgets on the ROUTER's monitor, the rate limit.
+ */
+function routerThreadLoop(
+  setup: LookupSetup,
+  parts: LoopParts & {
+    port: WorkerPort<DatabaseUpdate, ClientEvent>;
+    responder: GeoipResponder;
+    rateLimiter: RateLimiter | null;
+  },
+): ThreadLoop {
+  const { lib, metrics, port } = parts;
+  const sockets = setup.router!;
+  const router = ZmqSocket.adopt(lib, sockets.routerAddress);
+  const pool = sockets.poolAddress === 0n ? null : ZmqSocket.adopt(lib, sockets.poolAddress);
+  router.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
+  const limits = setup.clientLimits;
+  // The ROUTER's one monitor: the budgets' accepted connections, and the connections it
+  // makes to brokers, whose news goes to the main thread.
+  const budget = new ConnectionBudget({
+    monitor: SocketMonitor.adopt(lib, sockets.monitorAddress),
+    maxInboundBytes: limits.maxInboundBytes || Infinity,
+    maxOutboundBytes: limits.maxOutboundBytes || Infinity,
+    onCut: (fd, bytes) => {
+      metrics.recordLimited("inbound_bytes");
+      port.emit({ type: "connection-cut", fd, bytes });
+    },
+    onStall: (fd, stalled, bytes) =>
+      port.emit({ type: stalled ? "connection-stalled" : "connection-reading", fd, bytes }),
+    ...(sockets.connect.length === 0 ? {} : {
+      onConnectEvent: (event: MonitorEventRecord) =>
+        port.emit({ type: "link", fd: event.value, bytes: 0, ...event }),
+    }),
+  });
+  const loop = new RouterLoop({
+    lib,
+    router,
+    pool,
+    responder: parts.responder,
+    limits: setup.limits,
+    control: parts.control,
+    metrics,
+    budget,
+    rateLimiter: parts.rateLimiter,
+    connect: sockets.connect,
+    frameLimit: sockets.frameLimit,
+  });
+  return {
+    sockets: [router, ...(pool === null ? [] : [pool])],
+    run: (responder, generation) => {
+      if (loop.useResponder(responder)) releaseReplacedDatabase();
+      return loop.run(generation);
+    },
+    close: () => {
+      budget.close();
+      router.close();
+      pool?.close();
+    },
+  };
+}
+
+/** A pool worker's loop: a REP socket connected to the router worker's DEALER. */
+function poolThreadLoop(setup: LookupSetup, parts: LoopParts): ThreadLoop {
+  const { lib, control, metrics } = parts;
+  const context = ZmqContext.fromAddress(lib, setup.contextAddress);
+  const socket = context.socket(SocketType.REP);
+  socket.setOption(SocketOption.LINGER, 0);
+  socket.setOption(SocketOption.RCVTIMEO, CONTROL_POLL_MS);
+  socket.connect(setup.poolEndpoint!);
+  return {
+    sockets: [socket],
+    run: (responder, generation) =>
+      servePool({ socket, lib, responder, limits: setup.limits, control, generation, metrics }),
+    close: () => socket.close(),
+  };
 }
 
 serveWorker(serveLookups);

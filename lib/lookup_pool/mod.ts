@@ -7,12 +7,8 @@
  * @module
  */
 
-export {
-  type CurveOptions,
-  LookupPool,
-  type LookupPoolOptions,
-  type WorkerLifeEvent,
-} from "./lookup_pool.ts";
+export { LookupPool } from "./lookup_pool.ts";
+export type { CurveOptions, LookupPoolOptions, WorkerLifeEvent } from "./lookup_pool_options.ts";
 export type { BrokerLinkEvent } from "./broker_link.ts";
 export type { SwitchOutcome } from "./database_switch.ts";
 export { SMALL_REQUEST_BYTES } from "./router_loop.ts";

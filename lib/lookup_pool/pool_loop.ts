@@ -1,6 +1,6 @@
 /**
- * The loop of a pool worker: a REP socket connected to the front end's `inproc://`
- * DEALER, answering the requests the front end hands over (batches and other large
+ * The loop of a pool worker: a REP socket connected to the router worker's `inproc://`
+ * DEALER, answering the requests the router worker hands over (batches and other large
  * requests), blocking in `zmq_recv` between them.
  *
  * @module
@@ -38,7 +38,7 @@ export interface PoolLoopOptions {
 
 /**
  * Answers requests until the database changes ("switch") or the context is shut down
- * ("terminated"). The pool keeps serving while the front end drains on a stop.
+ * ("terminated"). The pool keeps serving while the router worker drains on a stop.
  *
  * @param options the socket, the responder, the limits and the control
  * @returns why it returned

@@ -1,14 +1,12 @@
 /**
- * The loop of the front-end worker: it owns the ROUTER socket bound to every endpoint
+ * The loop of the router worker: it owns the ROUTER socket bound to every endpoint
  * and answers small requests (one address, `ping`, `info`) itself, since with the answer
  * cache such a request costs about a microsecond, less than handing it to another
  * thread. Larger requests (batches, up to the size limit) go to the pool workers over
  * an `inproc://` DEALER, and their replies come back through here. Without pool workers
  * it answers everything itself.
  *
- * Envelopes follow the ZeroMQ Guide: a REQ client's message reaches the ROUTER as
- * `[routing id, empty delimiter, request]` and the reply goes back with the same frames
- * in front; a DEALER that sends `[request]` without a delimiter gets `[reply]` back.
+ * Envelopes follow the ZeroMQ Guide (see `envelope.ts`).
  *
  * @module
  */
@@ -17,7 +15,6 @@ import {
   Errno,
   isInterrupted,
   isTerminated,
-  type Libzmq,
   MonotonicClock,
   ZMQ_DONTWAIT,
   ZMQ_SNDMORE,
@@ -25,29 +22,23 @@ import {
   ZmqPoller,
   type ZmqSocket,
 } from "../zmq/mod.ts";
+import { Envelope, MAX_ENVELOPE_FRAME_BYTES } from "./envelope.ts";
+import { OutboundRefusals } from "./outbound_refusals.ts";
+import type { RouterLoopOptions } from "./router_loop_options.ts";
 import { CONTROL_POLL_MS } from "../worker/mod.ts";
 import type { LoopControl } from "./loop_control.ts";
 import { IdleCollector } from "./idle_collector.ts";
 import type { LoopExit } from "./pool_loop.ts";
-import {
-  errorReply,
-  replyTooLargeReason,
-  type RequestLimits,
-  unreadRepliesReason,
-} from "../protocol/mod.ts";
+import { errorReply, type RequestLimits } from "../protocol/mod.ts";
 import { type RateLimiter, ReplyBuffer } from "../lookup/mod.ts";
 import { RequestCounter } from "../lookup/mod.ts";
 import type { GeoipResponder } from "../lookup/mod.ts";
 import type { ServiceMetrics } from "../metrics/mod.ts";
 import type { ConnectionBudget } from "./connection_budget.ts";
 
-/** Requests up to this many bytes are answered by the front end itself. */
+/** Requests up to this many bytes are answered by the router worker itself. */
 export const SMALL_REQUEST_BYTES = 64;
 
-/** Envelope frames kept per request; a longer envelope is dropped. */
-const MAX_ENVELOPE_FRAMES = 16;
-/** The largest envelope frame (ZeroMQ routing ids are at most 255 bytes). */
-const MAX_ENVELOPE_FRAME_BYTES = 255;
 const EMPTY = new Uint8Array(0);
 /**
  * Requests in the pool at most: beyond, a batch is answered "busy" at once rather than
@@ -61,42 +52,16 @@ const RATE_LIMITED = errorReply("rate limited");
 /** The pool marker: whether the reply needs a delimiter (1 byte), the client's fd (4). */
 const MARKER_BYTES = 5;
 
-/** What the front end's loop works with. */
-export interface RouterLoopOptions {
-  /** The library, opened on this thread. */
-  lib: Libzmq;
-  /** The ROUTER bound to the service's endpoints. */
-  router: ZmqSocket;
-  /** A DEALER bound to the pool's `inproc://` endpoint, or null without a pool. */
-  pool: ZmqSocket | null;
-  /** Answers requests. */
-  responder: GeoipResponder;
-  /** Request bounds. */
-  limits: RequestLimits;
-  /** The main thread's requests. */
-  control: LoopControl;
-  /** Where requests are counted. */
-  metrics: ServiceMetrics;
-  /** The per-connection budgets (and the connections' peer addresses). */
-  budget: ConnectionBudget;
-  /** The per-address rate limit, or null. */
-  rateLimiter: RateLimiter | null;
-  /** The endpoints the ROUTER connects to (`--connect`); default none. */
-  connect?: readonly string[];
-  /** The ROUTER's frame limit for bound endpoints, put back after connecting again. */
-  frameLimit?: number;
-}
-
 /** The message property that holds a peer's IP address. */
 const PEER_ADDRESS = new TextEncoder().encode("Peer-Address\0");
 
-/** How long a stopping front end waits for the pool's replies, in milliseconds. */
+/** How long a stopping router worker waits for the pool's replies, in milliseconds. */
 const DRAIN_TIMEOUT_MS = 2000;
 /** Requests left at the end of a drain are counted up to this many. */
 const MAX_DROPS_COUNTED = 100_000;
 
 /**
- * The front end: its sockets and reusable buffers, kept across database switches. The
+ * The router worker's loop: its sockets and reusable buffers, kept across database switches. The
  * ROUTER needs a receive timeout ({@linkcode CONTROL_POLL_MS}) so an idle loop looks at
  * the control.
  */
@@ -121,17 +86,15 @@ export class RouterLoop {
   readonly #reply = new ReplyBuffer();
   /** An ERROR sent instead of a pool worker's reply. */
   readonly #refusal = new ReplyBuffer();
-  readonly #envelope: Uint8Array[];
-  readonly #envelopeSizes = new Int32Array(MAX_ENVELOPE_FRAMES);
+  readonly #envelope = new Envelope();
   readonly #marker = new Uint8Array(MARKER_BYTES);
   readonly #idle: IdleCollector;
   readonly #markerView = new DataView(this.#marker.buffer);
   readonly #budget: ConnectionBudget;
   readonly #rateLimiter: RateLimiter | null;
+  readonly #outbound: OutboundRefusals;
   /** Receives each request's first frame, to learn its connection. */
   readonly #first: ZmqMessage;
-  #envelopeCount = 0;
-  #hasDelimiter = false;
   #inPool = 0;
   readonly #connect: readonly string[];
   readonly #frameLimit: number;
@@ -158,14 +121,11 @@ export class RouterLoop {
     this.#first = new ZmqMessage(options.lib);
     this.#budget = options.budget;
     this.#rateLimiter = options.rateLimiter;
+    this.#outbound = new OutboundRefusals(options.budget, options.metrics);
     // Envelope frames (routing ids, up to 255 bytes) are received into it too: never
     // smaller than one, or a small --max-request-bytes would cut routing ids short.
     this.#request = new Uint8Array(
       Math.max(options.limits.maxRequestBytes, MAX_ENVELOPE_FRAME_BYTES) + 1,
-    );
-    this.#envelope = Array.from(
-      { length: MAX_ENVELOPE_FRAMES },
-      () => new Uint8Array(MAX_ENVELOPE_FRAME_BYTES),
     );
   }
 
@@ -260,7 +220,6 @@ export class RouterLoop {
     });
   }
 
-  /** Takes no new requests; passes on the pool's replies still due, then returns. */
   /**
    * Takes no new requests beyond those already waiting: answers (or hands to the pool)
    * every request queued in the ROUTER, passes on the pool's replies still due, until
@@ -297,6 +256,7 @@ export class RouterLoop {
     const router = this.#router;
     const request = this.#request;
     const budget = this.#budget;
+    const envelope = this.#envelope;
     // The routing id, with the connection it came through.
     const first = this.#first;
     let size = first.tryReceive(router, flags);
@@ -311,134 +271,86 @@ export class RouterLoop {
     const started = this.#clock.now();
     let wireBytes = 0;
     let wireFrames = 0;
-    this.#envelopeCount = 0;
-    this.#hasDelimiter = false;
+    envelope.reset();
     let problem: string | undefined;
     // A ROUTER's first frame is the routing id it prepends, always followed by more: ask
     // libzmq (ZMQ_RCVMORE) only from the second frame on.
     do {
       // The frame just received was part of the envelope: keep it for the reply.
-      if (problem !== undefined) {
-        // Already refused: receive the rest, noting the delimiter the reply needs.
-        if (size === 0) this.#hasDelimiter = true;
-      } else if (this.#hasDelimiter) {
-        problem = "a request must be a single frame";
-      } else if (size > MAX_ENVELOPE_FRAME_BYTES) {
-        problem = `an envelope frame of ${size} bytes; routing frames are at most ` +
-          `${MAX_ENVELOPE_FRAME_BYTES}`;
-      } else if (size === 0) {
-        this.#hasDelimiter = true;
-      } else if (this.#envelopeCount < MAX_ENVELOPE_FRAMES) {
-        const kept = this.#envelope[this.#envelopeCount]!;
-        for (let i = 0; i < size; i++) kept[i] = request[i]!;
-        this.#envelopeSizes[this.#envelopeCount++] = size;
-      } else {
-        problem = `more than ${MAX_ENVELOPE_FRAMES} envelope frames`;
-      }
+      problem = envelope.take(request, size, problem);
       size = router.receiveFrameInto(request, 0);
       wireBytes += size;
       wireFrames++;
     } while (router.hasMore());
-    if (this.#envelopeCount === 0) return true; // no routing id to answer: drop
+    if (envelope.count === 0) return true; // no routing id to answer: drop
     if (!budget.took(fd, wireBytes, wireFrames)) {
       // Its peer has not read the replies it has: answering would only queue more.
       this.#metrics.recordLimited("not_reading");
       return true;
     }
-    if (address !== undefined && address !== "") {
-      // Date.now(): the clock of every thread that shares the limiter's buckets.
-      if (!this.#rateLimiter!.allow(address, Date.now())) {
-        this.#metrics.recordLimited("rate");
-        if (problem === undefined || this.#hasDelimiter) {
-          this.#reply.encode(RATE_LIMITED);
-          if (this.#sendEnvelope()) {
-            router.sendBytes(this.#reply.bytes, this.#reply.length, ZMQ_DONTWAIT);
-          }
+    // Date.now(): the clock of every thread that shares the limiter's buckets.
+    if (address !== undefined && address !== "" && !this.#rateLimiter!.allow(address, Date.now())) {
+      this.#metrics.recordLimited("rate");
+      if (problem === undefined || envelope.hasDelimiter) {
+        this.#reply.encode(RATE_LIMITED);
+        if (this.#sendEnvelope()) {
+          router.sendBytes(this.#reply.bytes, this.#reply.length, ZMQ_DONTWAIT);
         }
-        return true;
       }
+      return true;
     }
+    if (problem !== undefined && !envelope.hasDelimiter) return true; // cannot be answered
+    this.#answer(size, fd, problem, started);
+    return true;
+  }
+
+  /**
+   * Answers the request in the buffer (or an `ERROR` for its problem, its size, a full
+   * pool or the client's outbound budget), or hands it to the pool.
+   */
+  #answer(size: number, fd: number, problem: string | undefined, started: number): void {
     const reply = this.#reply;
     let answered = false;
     if (problem !== undefined) {
-      if (!this.#hasDelimiter) return true; // an envelope we cannot send back: drop
       reply.encode(errorReply(problem));
     } else if (size > this.#limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
     } else if (size > SMALL_REQUEST_BYTES && this.#pool !== null) {
-      if (this.#inPool < MAX_IN_POOL && budget.mayQueue(fd)) {
-        if (this.#toPool(size, fd)) return true; // counted by the pool worker that answers it
+      if (this.#inPool < MAX_IN_POOL && this.#budget.mayQueue(fd)) {
+        if (this.#toPool(size, fd)) return; // counted by the pool worker that answers it
       }
       reply.encode(BUSY);
     } else {
       try {
-        this.#responder.respondInto(request, size, reply);
+        this.#responder.respondInto(this.#request, size, reply);
         answered = true;
       } catch (error) {
-        // The front end owns the ROUTER and cannot be replaced without dropping every
+        // The router thread owns the ROUTER and cannot be replaced without dropping every
         // connection: it answers ERROR and goes on.
         reply.encode(
           errorReply(`internal error: ${error instanceof Error ? error.message : error}`),
         );
       }
     }
-    const refusal = this.#outboundRefusal(fd, reply.length);
+    const refusal = this.#outbound.refusal(fd, reply.length);
     if (refusal !== undefined) {
       reply.encode(refusal);
       answered = false;
     }
     if (this.#sendEnvelope()) {
-      router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
-      budget.sent(fd, reply.length);
+      this.#router.sendBytes(reply.bytes, reply.length, ZMQ_DONTWAIT);
+      this.#budget.sent(fd, reply.length);
     }
     if (answered) this.#counter.answered(started);
     else this.#counter.refused(started);
-    return true;
   }
 
-  /**
-   * Sends the kept envelope (and delimiter) to the client, ahead of the reply. The
-   * ROUTER is `ZMQ_ROUTER_MANDATORY`: a client whose queue is full (it does not read) or
-   * who is gone makes the first frame fail, and then nothing is sent.
-   *
-   * @returns whether the reply may follow
-   */
+  /** @returns whether the reply may follow the envelope (see `Envelope.sendTo`) */
   #sendEnvelope(): boolean {
-    const router = this.#router;
-    const refused = router.trySendBytes(
-      this.#envelope[0]!,
-      this.#envelopeSizes[0]!,
-      ZMQ_SNDMORE | ZMQ_DONTWAIT,
-    );
-    if (refused !== 0) {
-      this.#replyDropped(refused);
-      return false;
-    }
-    for (let i = 1; i < this.#envelopeCount; i++) {
-      router.sendBytes(this.#envelope[i]!, this.#envelopeSizes[i]!, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    }
-    if (this.#hasDelimiter) router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    return true;
-  }
-
-  /**
-   * The `ERROR` to send instead of a reply that does not fit the client's outbound
-   * budget: a reply larger than the whole budget, or one that would pass it on top of what
-   * the client has not read yet. Nothing is dropped in silence for a client that reads.
-   *
-   * @returns the ERROR reply, or undefined when the reply may go
-   */
-  #outboundRefusal(fd: number, bytes: number): string | undefined {
-    const budget = this.#budget;
-    const max = budget.maxOutboundBytes;
-    if (max <= 0) return undefined;
-    if (bytes > max) {
-      this.#metrics.recordLimited("reply_size");
-      return errorReply(replyTooLargeReason(bytes, max));
-    }
-    if (budget.mayReply(fd, bytes)) return undefined;
-    this.#metrics.recordLimited("outbound_bytes");
-    return errorReply(unreadRepliesReason(budget.unreadBytes(fd), max));
+    const refused = this.#envelope.sendTo(this.#router);
+    if (refused === 0) return true;
+    this.#replyDropped(refused);
+    return false;
   }
 
   /** Counts a reply the ROUTER refused: a full queue is a peer that does not read. */
@@ -456,13 +368,10 @@ export class RouterLoop {
     const pool = this.#pool;
     if (pool === null) return false;
     const marker = this.#marker;
-    marker[0] = this.#hasDelimiter ? 1 : 0;
+    marker[0] = this.#envelope.hasDelimiter ? 1 : 0;
     this.#markerView.setInt32(1, fd, true);
     if (!pool.sendFrame(marker, ZMQ_SNDMORE | ZMQ_DONTWAIT)) return false;
-    for (let i = 0; i < this.#envelopeCount; i++) {
-      pool.sendBytes(this.#envelope[i]!, this.#envelopeSizes[i]!, ZMQ_SNDMORE);
-    }
-    pool.sendFrame(EMPTY, ZMQ_SNDMORE);
+    this.#envelope.sendToPool(pool);
     pool.sendBytes(this.#request, size, 0);
     this.#inPool++;
     this.#budget.queued(fd);
@@ -505,7 +414,7 @@ export class RouterLoop {
         continue;
       }
       if (withDelimiter) router.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-      const refusal = this.#outboundRefusal(fd, size);
+      const refusal = this.#outbound.refusal(fd, size);
       if (refusal === undefined) {
         message.send(router, ZMQ_DONTWAIT);
         this.#budget.sent(fd, size);

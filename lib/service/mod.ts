@@ -6,12 +6,9 @@
  * @module
  */
 
-export {
-  Service,
-  type ServiceContext,
-  type ServiceOptions,
-  startService,
-  StartupError,
-} from "./service.ts";
+export { Service } from "./service.ts";
+export { startService } from "./start_service.ts";
+export { type ServiceContext, type ServiceOptions } from "./service_options.ts";
+export { StartupError } from "./startup_error.ts";
 export { runServe } from "./serve_command.ts";
 export { VERSION } from "./version.ts";

@@ -5,8 +5,10 @@
  */
 
 import type { Logger } from "../log/mod.ts";
-import { type ServiceOptions, startService, StartupError } from "./service.ts";
-import { describeDatabase } from "./service.ts";
+import type { ServiceOptions } from "./service_options.ts";
+import { startService } from "./start_service.ts";
+import { StartupError } from "./startup_error.ts";
+import { describeDatabase } from "./service_log.ts";
 import { VERSION } from "./version.ts";
 
 /**

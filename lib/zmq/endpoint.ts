@@ -38,3 +38,21 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
   if (isIpv4Mapped(address)) return bytes[12] === 127;
   return bytes.every((byte, i) => byte === (i === 15 ? 1 : 0));
 }
+
+/**
+ * Whether a TCP endpoint needs `ZMQ_IPV6`: an IPv6 literal, or a wildcard (dual stack).
+ *
+ * @example
+ * ```ts
+ * import { wantsIpv6 } from "./endpoint.ts";
+ * console.log(wantsIpv6("tcp://[::1]:5555")); // true
+ * console.log(wantsIpv6("tcp://*:5555")); // true
+ * console.log(wantsIpv6("tcp://127.0.0.1:5555")); // false
+ * ```
+ *
+ * @param endpoint e.g. `tcp://[::1]:5555`
+ * @returns true when the socket should accept IPv6
+ */
+export function wantsIpv6(endpoint: string): boolean {
+  return /^tcp:\/\/(\[|\*:)/.test(endpoint);
+}

@@ -38,7 +38,7 @@ export {
   parsePrebuiltManifest,
 } from "./locator.ts";
 export { compiledBinaryRoot, isEmbeddedPath, libzmqPathForDlopen } from "./embedded.ts";
-export { isLoopbackEndpoint } from "./endpoint.ts";
+export { isLoopbackEndpoint, wantsIpv6 } from "./endpoint.ts";
 export {
   openFileLimit,
   shutdownConnection,

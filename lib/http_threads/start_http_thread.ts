@@ -1,0 +1,100 @@
+/**
+ * One HTTP thread's listener, the same on the main thread and in each HTTP worker: the
+ * HTTP routes on the shared address, CORS and the trusted proxies from their flags, the
+ * rate limit counted as `transport="http"`.
+ *
+ * @module
+ */
+
+import {
+  CorsPolicy,
+  type HttpFace,
+  type HttpFaceLimits,
+  type RequestRateLimiter,
+  startHttpFace,
+  type TlsPem,
+  TrustedProxies,
+} from "../http/mod.ts";
+import type { GeoipResponder, RateLimiter } from "../lookup/mod.ts";
+import type { ServiceMetrics } from "../metrics/mod.ts";
+
+/** Where and how one HTTP thread listens (plain data: it crosses threads). */
+export interface HttpListenSetup {
+  /** The address to listen on (in a worker: the port the main thread actually bound). */
+  hostname: string;
+  port: number;
+  /** Most addresses in one batch. */
+  maxAddresses: number;
+  /** This thread's share of the connection cap, and the deadlines. */
+  httpLimits: HttpFaceLimits;
+  /** The origins browsers may call from (`--http-cors-origin`); none: no CORS. */
+  cors?: string[];
+  /** The CIDR blocks of trusted proxies (`--http-trusted-proxy`). */
+  trustedProxies?: string[];
+  /** The TLS certificate chain and key; none: plain HTTP. */
+  tls?: TlsPem;
+}
+
+/** What the thread answers with: its lookups, and what other threads know. */
+export interface HttpThreadHooks {
+  /** The responder of the moment (asked once per lookup request). */
+  responder: () => GeoipResponder;
+  /** Where lookups and refusals are counted. */
+  metrics: ServiceMetrics;
+  /** The thread's rate limiter, or null without a rate limit. */
+  rateLimiter: RateLimiter | null;
+  /** `/healthz`. */
+  health: () =>
+    | { ok: boolean; reason: string }
+    | Promise<{ ok: boolean; reason: string }>;
+  /** `/metrics`. */
+  renderMetrics: () => string | Promise<string>;
+}
+
+/**
+ * Starts one thread's HTTP listener.
+ *
+ * @param setup where and how it listens, and whether other threads listen on the same
+ *   address (`SO_REUSEPORT`)
+ * @param hooks what it answers with
+ * @returns the running listener
+ */
+export function startHttpThread(
+  setup: HttpListenSetup & { reusePort: boolean },
+  hooks: HttpThreadHooks,
+): HttpFace {
+  const { metrics, rateLimiter } = hooks;
+  return startHttpFace({
+    hostname: setup.hostname,
+    port: setup.port,
+    ...(setup.reusePort ? { reusePort: true } : {}),
+    responder: hooks.responder,
+    maxAddresses: setup.maxAddresses,
+    limits: setup.httpLimits,
+    metrics,
+    ...(setup.cors === undefined ? {} : { cors: CorsPolicy.parse(setup.cors) }),
+    ...(setup.trustedProxies === undefined
+      ? {}
+      : { trustedProxies: TrustedProxies.parse(setup.trustedProxies) }),
+    ...(setup.tls === undefined ? {} : { tls: setup.tls }),
+    ...(rateLimiter === null ? {} : { rateLimiter: countedRateLimit(rateLimiter, metrics) }),
+    health: hooks.health,
+    renderMetrics: hooks.renderMetrics,
+  });
+}
+
+/**
+ * @param limiter a rate limiter
+ * @param metrics where a refusal is counted, as `transport="http"`
+ * @returns the limiter as HTTP asks it, counting each refusal
+ */
+function countedRateLimit(limiter: RateLimiter, metrics: ServiceMetrics): RequestRateLimiter {
+  return {
+    allow: (peer: string, nowMs: number) => {
+      if (limiter.allow(peer, nowMs)) return true;
+      metrics.recordLimited("rate", "http");
+      return false;
+    },
+    retryAfterSeconds: (peer: string, nowMs: number) => limiter.retryAfterSeconds(peer, nowMs),
+  };
+}
