@@ -213,7 +213,7 @@ export class LookupPool {
   }
 
   /**
-   * Switches every worker to another database at once, or none of them (see
+   * Switches every worker to other databases at once, or none of them (see
    * `database_switch.ts`). Requests that arrive meanwhile wait in the sockets; none is
    * lost. Switches run one after another.
    *

@@ -54,7 +54,7 @@ export interface LookupPoolOptions {
 
 /** CURVE settings of the lookup pool. */
 export interface CurveOptions {
-  /** The server's secret key, 32 bytes. */
+  /** The lookup pool's CURVE secret key, 32 bytes. */
   secretKey: Uint8Array;
   /** The client public keys let in, in Z85. */
   allowList: readonly string[];

@@ -2,7 +2,7 @@
  * A lookup worker: a Web Worker that answers requests in a blocking loop, the C loop in
  * TypeScript. Worker 0 is the router worker (it owns the ROUTER the main thread bound,
  * see `router_loop.ts`); the others form the pool behind it (REP sockets, see
- * `pool_loop.ts`). The database bytes are shared with the main thread, not copied.
+ * `pool_loop.ts`). The databases' bytes are shared with the main thread, not copied.
  *
  * It speaks the service's one worker channel (`lib/worker`): one {@linkcode LookupSetup},
  * then a {@linkcode DatabaseUpdate} before each switch the main thread announces through

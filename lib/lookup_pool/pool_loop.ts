@@ -37,7 +37,7 @@ export interface PoolLoopOptions {
 }
 
 /**
- * Answers requests until the database changes ("switch") or the context is shut down
+ * Answers requests until the databases change ("switch") or the context is shut down
  * ("terminated"). The pool keeps serving while the router worker drains on a stop.
  *
  * @param options the socket, the responder, the limits and the control
@@ -77,7 +77,7 @@ export function servePool(options: PoolLoopOptions): LoopExit {
         counted = true;
       } catch (error) {
         // A fault in this worker: the request gets ERROR, then the worker ends and the
-        // server starts a fresh one in its place.
+        // lookup pool starts a fresh one in its place.
         reply.encode(errorReply("internal error: the worker failed and is being replaced"));
         socket.sendBytes(reply.bytes, reply.length, 0);
         throw error;

@@ -1,7 +1,8 @@
 /**
- * Runs database reloads one at a time: a reload asked for while one runs is done once
- * more after it, however many times it was asked (a burst of SIGHUPs or file events is
- * one more reload, not many).
+ * Runs the reloads of one kind of file (the databases, the CURVE allow-list, the TLS
+ * pair) one at a time: a reload asked for while one runs is done once more after it,
+ * however many times it was asked (a burst of SIGHUPs or file events is one more reload,
+ * not many).
  *
  * @module
  */

@@ -54,7 +54,7 @@ export interface ServiceOptions {
   maxOutboundMb?: number;
   /** Requests per second per peer IP address; 0 (the default): no limit. */
   rateLimit?: number;
-  /** The server's CURVE secret key file, or undefined for CURVE off. */
+  /** The service's CURVE secret key file, or undefined for CURVE off. */
   curveSecretKeyFile: string | undefined;
   /** The file of client public keys let in; set exactly when CURVE is on. */
   curveAllowFile: string | undefined;
@@ -64,7 +64,7 @@ export interface ServiceOptions {
    * share bounds what its caches' entries really cost. 0 disables the caches.
    */
   cacheMb: number;
-  /** Reload the database when its file is replaced. */
+  /** Reload the databases when one of their files is replaced. */
   watch: boolean;
   /** Where to serve HTTP (port 0 picks one), or undefined for no HTTP. */
   http: { hostname: string; port: number } | undefined;
@@ -94,16 +94,6 @@ export interface ServiceOptions {
    * each reload. Left out: plain HTTP.
    */
   httpTls?: { certFile: string; keyFile: string };
-}
-
-/** What `startService` needs beside the options. */
-export interface ServiceContext {
-  /** Where events go. */
-  log: Logger;
-  /** The lookup worker's module (tests swap in a faulty one). */
-  workerModule?: URL;
-  /** How long workers have to reach a database switch (default 10 s; tests shorten it). */
-  switchTimeoutMs?: number;
 }
 
 /** What `startService` needs beside the options. */

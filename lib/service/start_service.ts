@@ -51,7 +51,7 @@ import { VERSION } from "./version.ts";
  * @param options what to serve and where
  * @param context the logger, and test hooks
  * @returns the running service
- * @throws {StartupError} with one line when libzmq, CURVE, the database, an endpoint or
+ * @throws {StartupError} with one line when libzmq, CURVE, a database, an endpoint or
  *   the HTTP address cannot be used
  */
 export async function startService(

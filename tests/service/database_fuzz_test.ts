@@ -331,7 +331,7 @@ function askMutantService(client: TestClient, endpoint: string): string | undefi
 // - at start the service exits 1 with "unexpected error: Invalid time value", a line that
 //   does not name the database;
 // - on a reload (SIGHUP or --watch) main.ts has already switched the workers to the new
-//   database when describeDatabase() throws inside DatabaseReloader: the promise
+//   database when describeDatabase() throws inside FileReloader: the promise
 //   rejection is not handled and the whole service dies with exit 1 and a stack trace,
 //   instead of refusing the file and serving on.
 // Mutants that change the size of build_epoch's uint64 in the metadata reach it.
