@@ -1,0 +1,14 @@
+/**
+ * A stand-in for a lookup worker at a database switch, for the switch's unit tests: told a
+ * generation, it arrives at the barrier of the shared {@linkcode LoopControl} (blocking,
+ * as a lookup worker does) and answers the verdict it got.
+ *
+ * @module
+ */
+
+import { LoopControl } from "../../../lib/lookup_pool/loop_control.ts";
+
+self.onmessage = (event: MessageEvent<{ control: SharedArrayBuffer; generation: number }>) => {
+  const control = LoopControl.fromBuffer(event.data.control);
+  self.postMessage(control.arriveAndAwaitVerdict(event.data.generation));
+};
