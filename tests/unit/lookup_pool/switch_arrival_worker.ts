@@ -8,7 +8,13 @@
 
 import { LoopControl } from "../../../lib/lookup_pool/loop_control.ts";
 
-self.onmessage = (event: MessageEvent<{ control: SharedArrayBuffer; generation: number }>) => {
+/** This thread's scope, as a worker sees it. */
+const scope = globalThis as unknown as {
+  onmessage: (event: MessageEvent<{ control: SharedArrayBuffer; generation: number }>) => void;
+  postMessage: (verdict: boolean) => void;
+};
+
+scope.onmessage = (event) => {
   const control = LoopControl.fromBuffer(event.data.control);
-  self.postMessage(control.arriveAndAwaitVerdict(event.data.generation));
+  scope.postMessage(control.arriveAndAwaitVerdict(event.data.generation));
 };
