@@ -10,7 +10,8 @@ import type { UpdateOutcome, WorkerPort } from "../../../lib/worker/mod.ts";
 
 /**
  * A participant in a switch: what the switch asks of a lookup worker's handle. One that
- * arrives does so from a real thread, blocking at the barrier like a lookup worker.
+ * arrives does so from a real thread, started (and loaded) before the switch, blocking at
+ * the barrier like a lookup worker.
  */
 class Participant {
   readonly name: string;
@@ -18,27 +19,43 @@ class Participant {
   readonly updates: DatabaseUpdate[] = [];
   readonly verdicts: boolean[] = [];
   readonly #control: LoopControl;
-  readonly #arrives: boolean;
-  readonly #threads: Worker[] = [];
+  readonly #thread: Worker | undefined;
+  readonly #loaded: Promise<void>;
+  #answered: (verdict: boolean) => void = () => {};
 
-  constructor(name: string, control: LoopControl, arrives: boolean) {
+  private constructor(name: string, control: LoopControl, arrives: boolean) {
     this.name = name;
     this.#control = control;
-    this.#arrives = arrives;
+    if (!arrives) {
+      this.#loaded = Promise.resolve();
+      return;
+    }
+    const thread = new Worker(new URL("./switch_arrival_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    this.#thread = thread;
+    this.#loaded = new Promise((resolve) => {
+      thread.onmessage = (event: MessageEvent<boolean | "ready">) => {
+        if (event.data === "ready") return resolve();
+        this.verdicts.push(event.data);
+        this.#answered(event.data);
+      };
+    });
+  }
+
+  /** @returns a participant whose thread, if it arrives, is loaded */
+  static async start(name: string, control: LoopControl, arrives: boolean): Promise<Participant> {
+    const participant = new Participant(name, control, arrives);
+    await participant.#loaded;
+    return participant;
   }
 
   update(update: DatabaseUpdate): Promise<UpdateOutcome> {
     this.updates.push(update);
-    if (!this.#arrives) return new Promise(() => {});
-    const thread = new Worker(new URL("./switch_arrival_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    this.#threads.push(thread);
+    const thread = this.#thread;
+    if (thread === undefined) return new Promise(() => {});
     return new Promise((resolve) => {
-      thread.onmessage = (event: MessageEvent<boolean>) => {
-        this.verdicts.push(event.data);
-        resolve(event.data ? "taken" : "kept");
-      };
+      this.#answered = (verdict) => resolve(verdict ? "taken" : "kept");
       thread.postMessage({ control: this.#control.buffer, generation: update.generation });
     });
   }
@@ -48,14 +65,14 @@ class Participant {
   }
 
   [Symbol.dispose](): void {
-    for (const thread of this.#threads) thread.terminate();
+    this.#thread?.terminate();
   }
 }
 
 Deno.test("runSwitch() commits when every worker reaches the barrier", async () => {
   const control = LoopControl.create();
-  using a = new Participant("lookup worker 0", control, true);
-  using b = new Participant("lookup worker 1", control, true);
+  using a = await Participant.start("lookup worker 0", control, true);
+  using b = await Participant.start("lookup worker 1", control, true);
   const outcome = await runSwitch(control, {
     workers: [a.asParticipant, b.asParticipant],
     databases: [],
@@ -70,16 +87,16 @@ Deno.test("runSwitch() commits when every worker reaches the barrier", async () 
 
 Deno.test("runSwitch() aborts when a worker does not arrive in time, and says how many", async () => {
   const control = LoopControl.create();
-  using arrives = new Participant("lookup worker 0", control, true);
-  using late = new Participant("lookup worker 1", control, false);
+  using arrives = await Participant.start("lookup worker 0", control, true);
+  using late = await Participant.start("lookup worker 1", control, false);
   const outcome = await runSwitch(control, {
     workers: [arrives.asParticipant, late.asParticipant],
     databases: [],
-    timeoutMs: 200,
+    timeoutMs: 1000,
   });
   assert.equal(outcome.committed, false);
   assert.equal(outcome.generation, 1);
-  assert.equal(outcome.reason, "1 of 2 workers did not reach the switch within 200 ms");
+  assert.equal(outcome.reason, "1 of 2 workers did not reach the switch within 1000 ms");
   // The one that arrived is told to keep what it serves.
   while (arrives.verdicts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.deepEqual(arrives.verdicts, [false]);
@@ -87,7 +104,7 @@ Deno.test("runSwitch() aborts when a worker does not arrive in time, and says ho
 
 Deno.test("runSwitch() aborts at once when a worker ends during the switch", async () => {
   const control = LoopControl.create();
-  using dead = new Participant("lookup worker 2", control, false);
+  using dead = await Participant.start("lookup worker 2", control, false);
   dead.alive = false;
   const started = Date.now();
   const outcome = await runSwitch(control, {
@@ -105,7 +122,7 @@ Deno.test("runSwitch() aborts at once when a worker ends during the switch", asy
 
 Deno.test("runSwitch() numbers switches one after another", async () => {
   const control = LoopControl.create();
-  using worker = new Participant("lookup worker 0", control, true);
+  using worker = await Participant.start("lookup worker 0", control, true);
   const first = await runSwitch(control, { workers: [worker.asParticipant], databases: [] });
   const second = await runSwitch(control, { workers: [worker.asParticipant], databases: [] });
   assert.deepEqual([first.generation, second.generation], [1, 2]);

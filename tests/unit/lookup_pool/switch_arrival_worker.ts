@@ -1,7 +1,8 @@
 /**
  * A stand-in for a lookup worker at a database switch, for the switch's unit tests: told a
- * generation, it arrives at the barrier of the shared {@linkcode LoopControl} (blocking,
- * as a lookup worker does) and answers the verdict it got.
+ * generation, it waits for the switch to be announced, then arrives at the barrier of the
+ * shared {@linkcode LoopControl} (blocking, as a lookup worker does) and answers the
+ * verdict it got. It says `ready` once loaded.
  *
  * @module
  */
@@ -10,11 +11,18 @@ import { LoopControl } from "../../../lib/lookup_pool/loop_control.ts";
 
 /** This thread's scope, as a worker sees it. */
 const scope = globalThis as unknown as {
-  onmessage: (event: MessageEvent<{ control: SharedArrayBuffer; generation: number }>) => void;
-  postMessage: (verdict: boolean) => void;
+  onmessage: (
+    event: MessageEvent<{ control: SharedArrayBuffer; generation: number }>,
+  ) => Promise<void>;
+  postMessage: (message: boolean | "ready") => void;
 };
 
-scope.onmessage = (event) => {
+scope.onmessage = async (event) => {
   const control = LoopControl.fromBuffer(event.data.control);
-  scope.postMessage(control.arriveAndAwaitVerdict(event.data.generation));
+  const { generation } = event.data;
+  // A lookup worker takes the update only once its loop has seen the switch announced
+  // (the announcement starts the count of arrivals afresh): so does this one.
+  while (control.generation < generation) await new Promise((resolve) => setTimeout(resolve, 1));
+  scope.postMessage(control.arriveAndAwaitVerdict(generation));
 };
+scope.postMessage("ready");
