@@ -28,7 +28,32 @@ export interface HttpThreadAnswers {
 
 type Handle = WorkerHandle<HttpWorkerSetup, HttpWorkerUpdate, HttpWorkerQuestion>;
 
-/** The running HTTP workers. */
+/**
+ * The running HTTP workers.
+ *
+ * @example
+ * ```ts
+ * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
+ * import { ServiceMetrics } from "../metrics/mod.ts";
+ * import { HttpThreads } from "./http_threads.ts";
+ * const metrics = ServiceMetrics.create({ version: "1.0.0" });
+ * const threads = await HttpThreads.start(1, {
+ *   hostname: "127.0.0.1",
+ *   port: 0, // a worker alone: any port
+ *   databases: [await GeoDatabase.open(bundledDatabasePath())],
+ *   languages: ["en"],
+ *   limits: { maxRequestBytes: 65536, maxAddresses: 100 },
+ *   server: { version: "1.0.0", libzmqVersion: "4.3.5", startedAt: Date.now() },
+ *   cache: { maxBytes: 0 },
+ *   ratePerSecond: 0,
+ *   maxAddresses: 100,
+ *   httpLimits: {},
+ *   metrics: metrics.buffer,
+ * }, { health: () => ({ ok: true, reason: "" }), metrics: () => "" });
+ * console.log(threads.count, threads.alive); // 1 1
+ * await threads.stop(3000);
+ * ```
+ */
 export class HttpThreads {
   readonly #handles: Handle[] = [];
   readonly #generations = new Map<Handle, number>();

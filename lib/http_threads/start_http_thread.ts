@@ -54,6 +54,38 @@ export interface HttpThreadHooks {
 /**
  * Starts one thread's HTTP listener.
  *
+ * @example
+ * ```ts
+ * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
+ * import { threadLookups } from "../lookup/mod.ts";
+ * import { ServiceMetrics } from "../metrics/mod.ts";
+ * import { startHttpThread } from "./start_http_thread.ts";
+ * const metrics = ServiceMetrics.create({ version: "1.0.0" });
+ * const lookups = threadLookups({
+ *   languages: ["en"],
+ *   limits: { maxRequestBytes: 65536, maxAddresses: 100 },
+ *   server: { version: "1.0.0", libzmqVersion: "4.3.5", startedAt: Date.now() },
+ *   cache: { maxBytes: 0 },
+ *   ratePerSecond: 0,
+ * }, { metrics });
+ * const responder = lookups.responderFor([await GeoDatabase.open(bundledDatabasePath())]);
+ * const listener = startHttpThread(
+ *   { hostname: "127.0.0.1", port: 0, maxAddresses: 100, httpLimits: {}, reusePort: false },
+ *   {
+ *     responder: () => responder,
+ *     metrics,
+ *     rateLimiter: lookups.rateLimiter,
+ *     health: () => ({ ok: true, reason: "" }),
+ *     renderMetrics: () => metrics.renderPrometheus(),
+ *   },
+ * );
+ * const { port } = listener.addr;
+ * const answer = await fetch(`http://127.0.0.1:${port}/healthz`);
+ * console.log(answer.status); // 200
+ * await answer.body?.cancel();
+ * await listener.shutdown();
+ * ```
+ *
  * @param setup where and how it listens, and whether other threads listen on the same
  *   address (`SO_REUSEPORT`)
  * @param hooks what it answers with

@@ -40,6 +40,30 @@ type LookupHandle = WorkerHandle<LookupSetup, DatabaseUpdate, ClientEvent>;
  * {@linkcode LookupPool.start}, switch its databases with
  * {@linkcode LookupPool.switchDatabases}, stop it with {@linkcode LookupPool.stop}; several
  * can run in one process.
+ *
+ * @example
+ * ```ts
+ * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
+ * import { ServiceMetrics } from "../metrics/mod.ts";
+ * import { openLibzmq } from "../zmq/mod.ts";
+ * import { LookupPool } from "./lookup_pool.ts";
+ * const database = await GeoDatabase.open(bundledDatabasePath());
+ * const pool = await LookupPool.start({
+ *   lib: openLibzmq(undefined),
+ *   databases: [database],
+ *   languages: ["en"],
+ *   bind: ["tcp://127.0.0.1:*"],
+ *   connect: [],
+ *   workers: 1,
+ *   limits: { maxRequestBytes: 65536, maxAddresses: 100 },
+ *   cache: { maxBytes: 0 },
+ *   server: { version: "1.0.0", libzmqVersion: "4.3.5", startedAt: Date.now() },
+ *   metrics: ServiceMetrics.create({ version: "1.0.0" }),
+ *   hwm: 1000,
+ * });
+ * console.log(pool.endpoints[0]!.startsWith("tcp://127.0.0.1:"), pool.workersAlive); // true 1
+ * await pool.stop();
+ * ```
  */
 export class LookupPool {
   /** The endpoints bound, with the ports actually chosen. */

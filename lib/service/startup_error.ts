@@ -6,7 +6,16 @@
 
 import { oneLine } from "../log/mod.ts";
 
-/** A failure that stops the start-up, with a one-line message. */
+/**
+ * A failure that stops the start-up, with a one-line message.
+ *
+ * @example
+ * ```ts
+ * import { StartupError } from "./startup_error.ts";
+ * const error = new StartupError("Cannot open database \"x.mmdb\":\nnot a MaxMind DB file");
+ * console.log(error.name, error.message.includes("\n")); // StartupError false
+ * ```
+ */
 export class StartupError extends Error {
   /**
    * @param message one line saying what failed
