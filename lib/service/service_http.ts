@@ -104,7 +104,7 @@ export class ServiceHttp {
         throw error;
       }
     }
-    logExposedHttp(options.log, { addr: listener.addr, url: http.url });
+    logExposedHttp(options.log, http.url);
     return http;
   }
 

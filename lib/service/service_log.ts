@@ -51,20 +51,15 @@ export function logExposedEndpoints(log: Logger, endpoints: readonly string[]): 
  * Warns when HTTP listens where other hosts can reach it.
  *
  * @param log where to log
- * @param http where HTTP listens, and its URL as the line says it
+ * @param url the URL HTTP is served at, e.g. `http://[::1]:8080`
  */
-export function logExposedHttp(
-  log: Logger,
-  http: { addr: { hostname: string; port: number }; url: string },
-): void {
-  const { hostname, port } = http.addr;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  if (isLoopbackEndpoint(`tcp://${host}:${port}`)) return;
+export function logExposedHttp(log: Logger, url: string): void {
+  if (isLoopbackEndpoint(url.replace(/^https?:/, "tcp:"))) return;
   log.warn(
     "exposed",
-    `${http.url} is reachable from other hosts and HTTP has no access control ` +
+    `${url} is reachable from other hosts and HTTP has no access control ` +
       "(CURVE covers ZeroMQ only): anyone who can reach it can use it",
-    { http: http.url },
+    { http: url },
   );
 }
 
