@@ -9,7 +9,7 @@
  * service's VmRSS passes its value before the attack plus `--rss-cap-mb`, and the table
  * says so ("capped"). The hostile clients of the newer surfaces (unfinished chunked
  * bodies, clients from other loopback addresses, a reader of big replies, distinct field
- * lists) are those of `tests/support`, which the tests run scaled down.
+ * lists) are those of `tooling/`, which the tests run scaled down.
  *
  * ```sh
  * deno task attack                       # every attack, 15 s each
@@ -37,21 +37,28 @@ import {
   type ZmqSocket,
 } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
-import { gunzip, SERVICE_FLAGS, spawnQuiet, textLines } from "./service_child.ts";
-import type { ProbeResult, ProbeStart } from "./attack_probe_worker.ts";
 import {
+  concatBytes,
+  describeBigReplies,
+  describeHttpProbe,
   encodeFrame,
   encodeGreeting,
+  gunzip,
+  oneAddressAllowance,
+  PipelinedDealer,
+  readBigReplies,
+  reusedConnectionRounds,
+  sendDistinctFieldLists,
+  serviceFlags,
+  spawnQuiet,
+  startHttpProbe,
   tcpAddress,
+  textLines,
+  UnfinishedChunkedBodies,
+  writeAll,
   ZmtpSpeaker,
-} from "../tests/support/zmtp_speaker.ts";
-import { concatBytes, writeAll } from "../tests/support/bytes.ts";
-import { describeHttpProbe, startHttpProbe } from "../tests/support/http_probe.ts";
-import { UnfinishedChunkedBodies } from "../tests/support/unfinished_chunked_bodies.ts";
-import { oneAddressAllowance, reusedConnectionRounds } from "../tests/support/rate_limit_rounds.ts";
-import { describeBigReplies, readBigReplies } from "../tests/support/big_reply_reader.ts";
-import { sendDistinctFieldLists } from "../tests/support/distinct_field_lists.ts";
-import { PipelinedDealer } from "../tests/support/pipelined_dealer.ts";
+} from "../tooling/mod.ts";
+import type { ProbeResult, ProbeStart } from "./attack_probe_worker.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -116,7 +123,7 @@ async function spawnMain(
     ...prefix.slice(1),
     ...(prefix.length > 0 ? [Deno.execPath()] : []),
     "run",
-    ...SERVICE_FLAGS,
+    ...serviceFlags(),
     MAIN,
     ...args,
   ];

@@ -9,7 +9,7 @@
 import { Libzmq } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
 import { fetchAnswers, requestPoolOf } from "./load_generator.ts";
-import { shapeAddresses, type ShapeName, type ShapeSource } from "./native_load.ts";
+import { shapeAddresses, type ShapeName, type ShapeSource } from "../tooling/mod.ts";
 import { compareHttp } from "./bench_http.ts";
 import { BATCH_SIZE } from "./bench_plan.ts";
 import type { Prepared } from "./bench_prepare.ts";

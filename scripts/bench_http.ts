@@ -1,14 +1,13 @@
 /**
  * The bench's HTTP load: `wrk` on `GET /json/<ip>` in the traffic shapes of
- * `c_load/wrk_shapes.lua`, with the server's CPU time read from `/proc` around the measured
+ * `scripts/baselines/c_load/wrk_shapes.lua`, with the server's CPU time read from `/proc` around the measured
  * run; and a comparison of two servers' answers.
  *
  * @module
  */
 
 import { isDeepStrictEqual } from "node:util";
-import { runCommand, WRK_SHAPES_SCRIPT } from "./bench_builds.ts";
-import type { ShapeSource } from "./native_load.ts";
+import { runCommand, type ShapeSource, WRK_SHAPES_SCRIPT } from "../tooling/mod.ts";
 import { cpuSeconds } from "./load_generator.ts";
 
 /** `wrk` connections. */

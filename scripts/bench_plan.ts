@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ShapeName } from "./native_load.ts";
+import { type ShapeName } from "../tooling/mod.ts";
 import { HTTP_CONNECTIONS } from "./bench_http.ts";
 
 /** The loads. */

@@ -7,8 +7,6 @@
  */
 
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
-import { gunzip, SERVICE_FLAGS } from "./service_child.ts";
-import { makeRequestPool, type RequestPool } from "./load_generator.ts";
 import {
   type Build,
   buildCLoop,
@@ -16,8 +14,11 @@ import {
   buildLoadGenerator,
   C_PACKAGES,
   GO_PACKAGES,
+  gunzip,
   runCommand,
-} from "./bench_builds.ts";
+  serviceFlags,
+} from "../tooling/mod.ts";
+import { makeRequestPool, type RequestPool } from "./load_generator.ts";
 import type { ProcessRegistry } from "./bench_servers.ts";
 import { BATCH_SIZE, type ServerKey } from "./bench_plan.ts";
 import type { Options } from "./bench_plan.ts";
@@ -150,7 +151,7 @@ export async function prepare(options: Options, registry: ProcessRegistry): Prom
   const [database, { builds, problems }, help] = await Promise.all([
     prepareDatabase(options.db, directory),
     buildAll(options, directory),
-    runCommand(Deno.execPath(), ["run", ...SERVICE_FLAGS, MAIN, "--help"]),
+    runCommand(Deno.execPath(), ["run", ...serviceFlags(), MAIN, "--help"]),
   ]);
   const hasWrk = host.wrk !== "not installed";
   if (!hasWrk) {

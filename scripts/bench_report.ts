@@ -7,7 +7,7 @@
  */
 
 import { type LoadName, LOADS, type Shape } from "./bench_plan.ts";
-import type { ShapeName } from "./native_load.ts";
+import { type ShapeName } from "../tooling/mod.ts";
 
 /** One measured run of one load of one shape on one server. */
 export interface Sample {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { runLoad } from "./native_load.ts";
+import { runLoad } from "../tooling/mod.ts";
 import { runHttp } from "./bench_http.ts";
 import { type Load, LOADS, runOffset, serversFor, type Shape, SHAPES } from "./bench_plan.ts";
 import { fmtInt, fmtPercent, type Sample } from "./bench_report.ts";

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { type ServiceProcess, spawnService } from "../lib/server/mod.ts";
-import { spawnQuiet } from "./service_child.ts";
+import { type ServiceProcess, spawnQuiet, spawnService } from "../tooling/mod.ts";
 
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -284,7 +283,7 @@ export function startCLoop(
 ): Promise<Server> {
   return Server.start(registry, {
     key: "C",
-    label: "C loop: scripts/c_baseline/geoip_rep.c (cc -O2), one thread",
+    label: "C loop: scripts/baselines/c_baseline/geoip_rep.c (cc -O2), one thread",
     command: spec.binary,
     args: ["tcp://127.0.0.1:*", spec.database],
     ready: (line) => {
@@ -307,7 +306,8 @@ export function startGoPeer(
 ): Promise<Server> {
   return Server.start(registry, {
     key: "Go",
-    label: "Go: scripts/go_baseline/geoip_http.go (net/http + maxminddb-golang, no cache)",
+    label:
+      "Go: scripts/baselines/go_baseline/geoip_http.go (net/http + maxminddb-golang, no cache)",
     command: spec.binary,
     args: ["127.0.0.1:0", spec.database],
     ready: (line) => {

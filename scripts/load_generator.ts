@@ -3,7 +3,7 @@
  * driven by one thread with `zmq_poll`, sending `geoip` requests from a fixed pool of
  * addresses for a fixed time and measuring throughput, latency and the correctness of every
  * reply. `scripts/lockstep_load.ts` runs it against one service; `deno task bench` loads
- * servers with the native generator (`c_load/geoip_load.c`), which leaves the cores to the
+ * servers with the native generator (`scripts/baselines/c_load/geoip_load.c`), which leaves the cores to the
  * server, and takes from here the request pool, the reference answers and `/proc` CPU times.
  *
  * The hot loop allocates nothing per request: requests are encoded once into the pool,

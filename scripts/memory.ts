@@ -29,7 +29,7 @@
 
 import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
-import { serviceFlags, spawnService } from "../lib/server/mod.ts";
+import { gunzip, serviceFlags, spawnService } from "../tooling/mod.ts";
 import {
   bundledLibzmqPath,
   Libzmq,
@@ -39,7 +39,6 @@ import {
   ZmqContext,
 } from "../lib/zmq/mod.ts";
 import { mulberry32 } from "./load_generator.ts";
-import { gunzip } from "./service_child.ts";
 
 const USAGE = `Usage: deno task memory [options] [-- service flags]
 

@@ -15,8 +15,7 @@ import { GeoDatabase } from "../lib/database/mod.ts";
 import { GeoipResponder, ReplyBuffer } from "../lib/lookup/mod.ts";
 import { DEFAULT_LIMITS } from "../lib/protocol/mod.ts";
 import { GeoipClient } from "../lib/client/mod.ts";
-import { spawnService } from "../lib/server/mod.ts";
-import { buildMmdb, type MmdbNetwork } from "../tests/support/mmdb_writer.ts";
+import { buildMmdb, type MmdbNetwork, spawnService } from "../tooling/mod.ts";
 import { mulberry32 } from "./load_generator.ts";
 
 /** What one round measured, lookups per second. */

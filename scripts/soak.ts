@@ -27,7 +27,7 @@
  */
 
 import { mulberry32 } from "./load_generator.ts";
-import { gunzip } from "./service_child.ts";
+import { gunzip, type ServiceProcess, spawnService } from "../tooling/mod.ts";
 import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
 import {
@@ -39,7 +39,6 @@ import {
   type ZmqSocket,
 } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
-import { type ServiceProcess, spawnService } from "../lib/server/mod.ts";
 
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 10_000;

@@ -21,17 +21,6 @@ export { SMALL_REQUEST_BYTES } from "./router_loop.ts";
 export { SWITCH_TIMEOUT_MS } from "./database_switch.ts";
 export { VERSION } from "./version.ts";
 export { IDLE_COLLECT_INTERVAL_MS, IdleCollector } from "./idle_collector.ts";
-export {
-  type ProbeCurveKeys,
-  runToExit,
-  serviceFlags,
-  type ServiceOutput,
-  type ServiceProbe,
-  ServiceProcess,
-  type SpawnOptions,
-  spawnService,
-} from "./service_process.ts";
-export { startTaskPermissions } from "./start_task.ts";
 
 /** The lookup worker's module, for a test that runs it with a fault injected. */
 export const LOOKUP_WORKER_MODULE: URL = new URL("./lookup_worker.ts", import.meta.url);

@@ -17,7 +17,7 @@ import {
   shellQuote,
   startTaskPermissions,
   zeromqManifestPath,
-} from "../../scripts/compile.ts";
+} from "../../tooling/mod.ts";
 import { type CommandOutput, commandOutput } from "../support/command_output.ts";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { TestClient } from "../support/test_client.ts";

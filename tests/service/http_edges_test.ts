@@ -19,7 +19,7 @@ import {
   TrustedProxies,
 } from "../../lib/http/mod.ts";
 import { openFixture } from "../support/fixtures.ts";
-import { buildMmdb } from "../support/mmdb_writer.ts";
+import { buildMmdb } from "../../tooling/mod.ts";
 import { rawRequest } from "../support/raw_http.ts";
 import { makeTlsPair } from "../support/tls_pair.ts";
 

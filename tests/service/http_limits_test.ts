@@ -18,7 +18,7 @@ import {
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
-import { writeAll } from "../support/bytes.ts";
+import { writeAll } from "../../tooling/mod.ts";
 import { cityFixture, LONDON_TSV, openFixture, withTempFile } from "../support/fixtures.ts";
 import { freeLoopbackPort, metricValue, sleep } from "../support/live_service.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";

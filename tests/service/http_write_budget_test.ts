@@ -12,7 +12,7 @@ import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
 import { openFixture } from "../support/fixtures.ts";
-import { buildMmdb } from "../support/mmdb_writer.ts";
+import { buildMmdb } from "../../tooling/mod.ts";
 
 /** 81.2.69.160/27: a city whose name alone is several write budgets of UTF-8. */
 const LONG_NAME = "ミュンヘン🙂".repeat(Math.ceil((3 * WRITE_BUDGET_BYTES) / 10));

@@ -16,7 +16,6 @@ const STILL_TO_CUT: ReadonlySet<string> = new Set([
   "lib/http/http_server.ts lib/http/http_server.ts",
   "lib/metrics/service_metrics.ts lib/metrics/service_metrics.ts",
   "lib/http/http_face.ts lib/http/http_face.ts",
-  "lib/server/service_process.ts lib/server/service_process.ts",
   "lib/server/router_loop.ts lib/server/router_loop.ts",
   "lib/server/lookup_pool.ts lib/server/lookup_pool.ts",
   "scripts/load_generator.ts runScenario",

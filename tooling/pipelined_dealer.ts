@@ -24,7 +24,7 @@ import {
   SocketType,
   ZmqContext,
   type ZmqSocket,
-} from "../../lib/zmq/mod.ts";
+} from "../lib/zmq/mod.ts";
 import { tcpAddress } from "./zmtp_speaker.ts";
 
 const decoder = new TextDecoder();

@@ -1,19 +1,22 @@
 /**
  * The bench's native programs, built from source on the machine that runs it: the C loop
- * (`c_baseline/geoip_rep.c`), the load generator (`c_load/geoip_load.c`) and the Go peer
- * (`go_baseline/geoip_http.go`, offline from Debian's packages). A missing toolchain gives a
+ * (`scripts/baselines/c_baseline/geoip_rep.c`), the load generator (`scripts/baselines/c_load/geoip_load.c`) and the Go peer
+ * (`scripts/baselines/go_baseline/geoip_http.go`, offline from Debian's packages). A missing toolchain gives a
  * one-line problem instead of a program.
  *
  * @module
  */
 
-import { childEnvironment } from "./service_child.ts";
+import { childEnvironment } from "./child_environment.ts";
 
-const C_LOOP_SOURCE = new URL("./c_baseline/geoip_rep.c", import.meta.url).pathname;
-const LOAD_SOURCE = new URL("./c_load/geoip_load.c", import.meta.url).pathname;
-const GO_SOURCE = new URL("./go_baseline/geoip_http.go", import.meta.url).pathname;
+const C_LOOP_SOURCE =
+  new URL("../scripts/baselines/c_baseline/geoip_rep.c", import.meta.url).pathname;
+const LOAD_SOURCE = new URL("../scripts/baselines/c_load/geoip_load.c", import.meta.url).pathname;
+const GO_SOURCE =
+  new URL("../scripts/baselines/go_baseline/geoip_http.go", import.meta.url).pathname;
 /** The wrk script of the traffic shapes. */
-export const WRK_SHAPES_SCRIPT = new URL("./c_load/wrk_shapes.lua", import.meta.url).pathname;
+export const WRK_SHAPES_SCRIPT =
+  new URL("../scripts/baselines/c_load/wrk_shapes.lua", import.meta.url).pathname;
 /** What the C programs need. */
 export const C_PACKAGES = "build-essential libzmq3-dev libmaxminddb-dev";
 /** What the Go peer needs. */

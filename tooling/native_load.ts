@@ -1,5 +1,5 @@
 /**
- * Runs the bench's native load generator (`c_load/geoip_load.c`, built by
+ * Runs the bench's native load generator (`scripts/baselines/c_load/geoip_load.c`, built by
  * {@linkcode buildLoadGenerator}) and reads its one-line JSON report; also asks it for the
  * addresses of a traffic shape, so that they can be checked against a reference server.
  *
@@ -7,9 +7,8 @@
  */
 
 import { runCommand } from "./bench_builds.ts";
-export { buildLoadGenerator } from "./bench_builds.ts";
 
-/** The traffic shapes the generator knows (see `c_load/geoip_load.c`). */
+/** The traffic shapes the generator knows (see `scripts/baselines/c_load/geoip_load.c`). */
 export type ShapeName = "uniform" | "pool" | "zipf" | "same" | "v6";
 
 /** Where the addresses of a shape come from. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-const DEFAULT_CONFIG = new URL("../../deno.json", import.meta.url);
+const DEFAULT_CONFIG = new URL("../deno.json", import.meta.url);
 
 /**
  * The permission, unstable-feature and V8 flags of the `start` task in `deno.json` (today
