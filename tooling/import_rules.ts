@@ -7,10 +7,17 @@
  *   there);
  * - **cycle**: the folders of `lib/` never import each other in a loop;
  * - **layer**: `lib/protocol`, `lib/database` and `lib/zmq` import nothing from
- *   `lib/server`, `lib/http`, `lib/cli` or `lib/client`.
+ *   `lib/server`, `lib/http`, `lib/cli` or `lib/client`;
+ * - **tree**: `lib/` and `main.ts` import nothing from `tooling/`, `tests/` or `scripts/`;
+ *   `tooling/` nothing from `tests/` or `scripts/`; `tests/` and `scripts/` nothing from
+ *   each other (both import `tooling/` and `lib/`). A `new URL(…)` is not an import here: a
+ *   test may name a script it runs as a process, and the tooling the C sources it builds;
+ * - **face** again for `tooling/`: code outside it imports only `tooling/mod.ts`, except
+ *   a module's own unit test (`tests/unit/<name>_test.ts` for `tooling/<name>.ts`, or one
+ *   under `tests/unit/tooling/`).
  *
- * It reads every `.ts` and `.mjs` file under `lib/`, `tests/` and `scripts/`, and
- * `main.ts`, and follows the relative specifiers of static `import` and `export … from`,
+ * It reads every `.ts` and `.mjs` file under `lib/`, `tooling/`, `tests/` and `scripts/`,
+ * and `main.ts`, and follows the relative specifiers of static `import` and `export … from`,
  * of `import("…")`, and of `new URL("…", import.meta.url)`. Comments, template literals and
  * the insides of other strings are not read as code.
  *
@@ -24,10 +31,24 @@ export const LOWER_FOLDERS: readonly string[] = ["protocol", "database", "zmq"];
 /** The service and its faces. */
 export const UPPER_FOLDERS: readonly string[] = ["server", "http", "cli", "client"];
 
+/**
+ * For each top-level part of the repository, the parts it must not import (`lib` stands for
+ * `lib/` and `main.ts`).
+ */
+export const FORBIDDEN_PARTS: Readonly<Record<TreePart, readonly TreePart[]>> = {
+  lib: ["tooling", "tests", "scripts"],
+  tooling: ["tests", "scripts"],
+  tests: ["scripts"],
+  scripts: ["tests"],
+};
+
+/** A top-level part of the repository: `lib` holds `lib/` and `main.ts`. */
+export type TreePart = "lib" | "tooling" | "tests" | "scripts";
+
 /** One broken rule. */
 export interface ImportViolation {
   /** Which rule. */
-  rule: "face" | "cycle" | "layer";
+  rule: "face" | "cycle" | "layer" | "tree";
   /** The importing file, relative to the root, with `/` separators. */
   file: string;
   /** The line of the import in that file (1-based). */
@@ -56,8 +77,8 @@ export interface Reference {
  * for (const v of violations) console.log(formatViolation(v));
  * ```
  *
- * @param root the repository root (holds `lib/`, `tests/`, `scripts/`, `main.ts`)
- * @returns the violations, faces first, then cycles, then layers
+ * @param root the repository root (holds `lib/`, `tooling/`, `tests/`, `scripts/`, `main.ts`)
+ * @returns the violations, faces first, then cycles, then layers, then the tree
  */
 export async function checkImportRules(root: string): Promise<ImportViolation[]> {
   const files = await sourceFiles(root);
@@ -70,6 +91,7 @@ export async function checkImportRules(root: string): Promise<ImportViolation[]>
     ...faceViolations(references),
     ...cycleViolations(references),
     ...layerViolations(references),
+    ...treeViolations(references),
   ];
 }
 
@@ -98,7 +120,7 @@ async function sourceFiles(root: string): Promise<string[]> {
       else if (entry.isFile && /\.(ts|mjs)$/.test(entry.name)) found.push(path);
     }
   };
-  for (const directory of ["lib", "tests", "scripts"]) await walk(directory);
+  for (const directory of ["lib", "tooling", "tests", "scripts"]) await walk(directory);
   try {
     if ((await Deno.stat(join(root, "main.ts"))).isFile) found.push("main.ts");
   } catch {
@@ -112,9 +134,61 @@ function libFolder(path: string): string | undefined {
   return path.match(/^lib\/([^/]+)\/./)?.[1];
 }
 
+/**
+ * Whether `test` is the unit test of the tooling module `module`: `tests/unit/<name>_test.ts`
+ * for `tooling/<name>.ts`, or anything under `tests/unit/tooling/`. Like a lib folder's own
+ * unit tests, it may reach past `tooling/mod.ts` (the repository's checks are not in it: the
+ * size check loads the TypeScript compiler, which every user of `mod.ts` would then load).
+ */
+function unitTestOf(test: string, module: string): boolean {
+  if (test.startsWith("tests/unit/tooling/")) return true;
+  const name = module.match(/^tooling\/([^/]+)\.ts$/)?.[1];
+  return name !== undefined && test === `tests/unit/${name}_test.ts`;
+}
+
+/** The top-level part a path belongs to, or undefined for anything else. */
+function treePart(path: string): TreePart | undefined {
+  if (path === "main.ts") return "lib";
+  const top = path.split("/")[0];
+  return top === "lib" || top === "tooling" || top === "tests" || top === "scripts"
+    ? top
+    : undefined;
+}
+
+function treeViolations(references: Reference[]): ImportViolation[] {
+  const violations: ImportViolation[] = [];
+  for (const reference of references) {
+    if (reference.kind === "new URL") continue;
+    const from = treePart(reference.from);
+    const to = treePart(reference.to);
+    if (from === undefined || to === undefined || !FORBIDDEN_PARTS[from].includes(to)) continue;
+    const who = from === "lib" ? "lib/ and main.ts" : `${from}/`;
+    violations.push({
+      rule: "tree",
+      file: reference.from,
+      line: reference.line,
+      message: `${reference.kind} of ${reference.to}: ${who} must not import ${to}/`,
+    });
+  }
+  return violations;
+}
+
 function faceViolations(references: Reference[]): ImportViolation[] {
   const violations: ImportViolation[] = [];
   for (const reference of references) {
+    if (
+      reference.to.startsWith("tooling/") && !reference.from.startsWith("tooling/") &&
+      reference.to !== "tooling/mod.ts" && !unitTestOf(reference.from, reference.to)
+    ) {
+      violations.push({
+        rule: "face",
+        file: reference.from,
+        line: reference.line,
+        message: `${reference.kind} of ${reference.to}: outside tooling/ only ` +
+          "tooling/mod.ts may be imported",
+      });
+      continue;
+    }
     const folder = libFolder(reference.to);
     if (folder === undefined || libFolder(reference.from) === folder) continue;
     if (reference.to === `lib/${folder}/mod.ts`) continue;
