@@ -58,12 +58,12 @@ import {
   writeAll,
   ZmtpSpeaker,
 } from "../tooling/mod.ts";
-import type { ProbeResult, ProbeStart } from "./attack_probe_worker.ts";
+import { PROBE_WORKER_MODULE, type ProbeResult, type ProbeStart } from "./attack/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const PROBE_WORKER = new URL("./attack_probe_worker.ts", import.meta.url).href;
+const PROBE_WORKER = PROBE_WORKER_MODULE.href;
 
 /** How long a well-behaved request may take to count as answered. */
 const ANSWER_WITHIN_MS = 2000;

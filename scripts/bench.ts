@@ -27,18 +27,31 @@
  */
 
 import { parseArgs } from "node:util";
-import { measureSeveralDatabases, writeSyntheticAsn } from "./several_databases_bench.ts";
-import { prepare, type Prepared } from "./bench_prepare.ts";
-import { type RunningServers, startServers } from "./bench_start.ts";
-import { checkAnswers } from "./bench_checks.ts";
-import { runRounds } from "./bench_rounds.ts";
-import { printHeader, printResults, printTotals } from "./bench_print.ts";
-import { ProcessRegistry } from "./bench_servers.ts";
-import { LOADS, MAX_ROUNDS, SERVER_KEYS, SHAPES } from "./bench_plan.ts";
-import { fmtInt, fmtMb, fmtRatio, table } from "./bench_report.ts";
+import {
+  checkAnswers,
+  fmtInt,
+  fmtMb,
+  fmtRatio,
+  LOADS,
+  MAX_ROUNDS,
+  measureSeveralDatabases,
+  type Options,
+  prepare,
+  type Prepared,
+  printHeader,
+  printResults,
+  printTotals,
+  ProcessRegistry,
+  type RunningServers,
+  runRounds,
+  SERVER_KEYS,
+  SHAPES,
+  startServers,
+  table,
+  writeSyntheticAsn,
+} from "./bench/mod.ts";
 import { C_PACKAGES, GO_PACKAGES } from "../tooling/mod.ts";
 
-import type { Options } from "./bench_plan.ts";
 export type { Options };
 
 const USAGE = `Usage: deno task bench [options]

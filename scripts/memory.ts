@@ -38,7 +38,7 @@ import {
   ZMQ_SNDMORE,
   ZmqContext,
 } from "../lib/zmq/mod.ts";
-import { mulberry32 } from "./load_generator.ts";
+import { mulberry32 } from "./bench/mod.ts";
 
 const USAGE = `Usage: deno task memory [options] [-- service flags]
 

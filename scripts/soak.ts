@@ -26,7 +26,7 @@
  * @module
  */
 
-import { mulberry32 } from "./load_generator.ts";
+import { mulberry32 } from "./bench/mod.ts";
 import { gunzip, type ServiceProcess, spawnService } from "../tooling/mod.ts";
 import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { type LoadName, LOADS, type Shape } from "./bench_plan.ts";
-import { type ShapeName } from "../tooling/mod.ts";
+import { type LoadName, LOADS, type Shape } from "./plan.ts";
+import { type ShapeName } from "../../tooling/mod.ts";
 
 /** One measured run of one load of one shape on one server. */
 export interface Sample {
@@ -128,7 +128,7 @@ function spread(values: number[]): Spread {
  *
  * @example
  * ```ts
- * import { SHAPES } from "./bench_plan.ts";
+ * import { SHAPES } from "./plan.ts";
  * console.log(compareShape([], SHAPES[0]!).length); // 16
  * ```
  *
@@ -211,7 +211,7 @@ function fmtMeasure(value: number, measure: string): string {
  *
  * @example
  * ```ts
- * import { SHAPES } from "./bench_plan.ts";
+ * import { SHAPES } from "./plan.ts";
  * console.log(renderShape(SHAPES[0]!, compareShape([], SHAPES[0]!)).split("\n")[0]);
  * ```
  *

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
+import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../../lib/database/mod.ts";
 import {
   type Build,
   buildCLoop,
@@ -17,13 +17,13 @@ import {
   gunzip,
   runCommand,
   serviceFlags,
-} from "../tooling/mod.ts";
+} from "../../tooling/mod.ts";
 import { makeRequestPool, type RequestPool } from "./load_generator.ts";
-import type { ProcessRegistry } from "./bench_servers.ts";
-import { BATCH_SIZE, type ServerKey } from "./bench_plan.ts";
-import type { Options } from "./bench_plan.ts";
+import type { ProcessRegistry } from "./servers.ts";
+import { BATCH_SIZE, type ServerKey } from "./plan.ts";
+import type { Options } from "./plan.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** The database every server reads. */
 export interface DatabaseFile {

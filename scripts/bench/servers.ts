@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ServiceProcess, spawnQuiet, spawnService } from "../tooling/mod.ts";
+import { type ServiceProcess, spawnQuiet, spawnService } from "../../tooling/mod.ts";
 
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 5_000;

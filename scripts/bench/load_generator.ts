@@ -30,7 +30,7 @@ import {
   ZmqError,
   ZmqPoller,
   type ZmqSocket,
-} from "../lib/zmq/mod.ts";
+} from "../../lib/zmq/mod.ts";
 
 /** `ZMQ_EVENTS` from `zmq.h`: which of POLLIN/POLLOUT a socket could do now. */
 const ZMQ_EVENTS = 15;

@@ -6,14 +6,14 @@
  * @module
  */
 
-import { runLoad } from "../tooling/mod.ts";
-import { runHttp } from "./bench_http.ts";
-import { type Load, LOADS, runOffset, serversFor, type Shape, SHAPES } from "./bench_plan.ts";
-import { fmtInt, fmtPercent, type Sample } from "./bench_report.ts";
-import { shapeSource } from "./bench_checks.ts";
-import type { Prepared } from "./bench_prepare.ts";
-import type { RunningServers } from "./bench_start.ts";
-import type { Server } from "./bench_servers.ts";
+import { runLoad } from "../../tooling/mod.ts";
+import { runHttp } from "./http_load.ts";
+import { type Load, LOADS, runOffset, serversFor, type Shape, SHAPES } from "./plan.ts";
+import { fmtInt, fmtPercent, type Sample } from "./report.ts";
+import { shapeSource } from "./checks.ts";
+import type { Prepared } from "./prepare.ts";
+import type { RunningServers } from "./start.ts";
+import type { Server } from "./servers.ts";
 
 /** Warm-up of every run after the first round: the server is already warm. */
 const RAMP_SECONDS = 1;

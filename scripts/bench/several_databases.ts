@@ -11,11 +11,11 @@
  * @module
  */
 
-import { GeoDatabase } from "../lib/database/mod.ts";
-import { GeoipResponder, ReplyBuffer } from "../lib/lookup/mod.ts";
-import { DEFAULT_LIMITS } from "../lib/protocol/mod.ts";
-import { GeoipClient } from "../lib/client/mod.ts";
-import { buildMmdb, type MmdbNetwork, spawnService } from "../tooling/mod.ts";
+import { GeoDatabase } from "../../lib/database/mod.ts";
+import { GeoipResponder, ReplyBuffer } from "../../lib/lookup/mod.ts";
+import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
+import { GeoipClient } from "../../lib/client/mod.ts";
+import { buildMmdb, type MmdbNetwork, spawnService } from "../../tooling/mod.ts";
 import { mulberry32 } from "./load_generator.ts";
 
 /** What one round measured, lookups per second. */

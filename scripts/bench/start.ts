@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { Prepared } from "./bench_prepare.ts";
-import { type Server, startCLoop, startGeoipmq, startGoPeer } from "./bench_servers.ts";
-import type { ServerKey } from "./bench_plan.ts";
+import type { Prepared } from "./prepare.ts";
+import { type Server, startCLoop, startGeoipmq, startGoPeer } from "./servers.ts";
+import type { ServerKey } from "./plan.ts";
 
 /** The servers that run. */
 export interface RunningServers {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type ShapeName } from "../tooling/mod.ts";
-import { HTTP_CONNECTIONS } from "./bench_http.ts";
+import { type ShapeName } from "../../tooling/mod.ts";
+import { HTTP_CONNECTIONS } from "./http_load.ts";
 
 /** The loads. */
 export type LoadName = "lockstep" | "pipelined" | "batch" | "http";

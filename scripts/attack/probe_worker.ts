@@ -9,7 +9,7 @@
  * @module
  */
 
-import * as zmq from "../lib/zmq/mod.ts";
+import * as zmq from "../../lib/zmq/mod.ts";
 
 /** What the worker is started with. */
 export interface ProbeStart {

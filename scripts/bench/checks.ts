@@ -6,14 +6,14 @@
  * @module
  */
 
-import { Libzmq } from "../lib/zmq/mod.ts";
-import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
+import { Libzmq } from "../../lib/zmq/mod.ts";
+import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 import { fetchAnswers, requestPoolOf } from "./load_generator.ts";
-import { shapeAddresses, type ShapeName, type ShapeSource } from "../tooling/mod.ts";
-import { compareHttp } from "./bench_http.ts";
-import { BATCH_SIZE } from "./bench_plan.ts";
-import type { Prepared } from "./bench_prepare.ts";
-import type { RunningServers } from "./bench_start.ts";
+import { shapeAddresses, type ShapeName, type ShapeSource } from "../../tooling/mod.ts";
+import { compareHttp } from "./http_load.ts";
+import { BATCH_SIZE } from "./plan.ts";
+import type { Prepared } from "./prepare.ts";
+import type { RunningServers } from "./start.ts";
 
 /** Addresses per shape compared over ZeroMQ, and over HTTP. */
 const ZMQ_SAMPLE = 2000;

@@ -7,7 +7,7 @@
  */
 
 import { isDeepStrictEqual } from "node:util";
-import { runCommand, type ShapeSource, WRK_SHAPES_SCRIPT } from "../tooling/mod.ts";
+import { runCommand, type ShapeSource, WRK_SHAPES_SCRIPT } from "../../tooling/mod.ts";
 import { cpuSeconds } from "./load_generator.ts";
 
 /** `wrk` connections. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LOADS, SHAPES } from "./bench_plan.ts";
+import { LOADS, SHAPES } from "./plan.ts";
 import {
   compareShape,
   type Comparison,
@@ -15,11 +15,11 @@ import {
   renderDetails,
   renderShape,
   type Sample,
-} from "./bench_report.ts";
-import { HTTP_CONNECTIONS, HTTP_THREADS } from "./bench_http.ts";
-import type { ShapeCheck } from "./bench_checks.ts";
-import type { Prepared } from "./bench_prepare.ts";
-import type { RunningServers } from "./bench_start.ts";
+} from "./report.ts";
+import { HTTP_CONNECTIONS, HTTP_THREADS } from "./http_load.ts";
+import type { ShapeCheck } from "./checks.ts";
+import type { Prepared } from "./prepare.ts";
+import type { RunningServers } from "./start.ts";
 
 function printSoftware(prepared: Prepared, running: RunningServers): void {
   const { host, say } = prepared;
