@@ -8,7 +8,7 @@
 
 import { isDeepStrictEqual } from "node:util";
 import { runCommand, type ShapeSource, WRK_SHAPES_SCRIPT } from "../../tooling/mod.ts";
-import { cpuSeconds } from "./load_generator.ts";
+import { cpuSeconds } from "./cpu_time.ts";
 
 /** `wrk` connections. */
 export const HTTP_CONNECTIONS = 50;

@@ -23,20 +23,15 @@ import {
   Libzmq,
   SocketOption,
   SocketType,
-  ZMQ_DONTWAIT,
-  ZMQ_POLLIN,
-  ZMQ_SNDMORE,
   ZmqContext,
   ZmqError,
   ZmqPoller,
-  type ZmqSocket,
 } from "../../lib/zmq/mod.ts";
+import { CpuWindow } from "./cpu_time.ts";
+import { sameBytes, ScenarioClients } from "./scenario_clients.ts";
 
-/** `ZMQ_EVENTS` from `zmq.h`: which of POLLIN/POLLOUT a socket could do now. */
-const ZMQ_EVENTS = 15;
-const NEWLINE = 10;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const NEWLINE = 10;
 
 /** The requests every server is sent: the same addresses, encoded once. */
 export interface RequestPool {
@@ -289,99 +284,8 @@ export interface RunResult {
   generatorThreadCpuPercent: number;
   /** CPU time of the server process over the window, in % of one core, if its pid was given. */
   serverCpuPercent: number | null;
-  /** The same by thread role ({@linkcode threadRole}), e.g. `{"lookup workers": 80}`. */
+  /** The same by thread role (see `cpu_time.ts`), e.g. `{"lookup workers": 80}`. */
   serverThreadsCpuPercent: Record<string, number> | null;
-}
-
-const REPLY_BUFFER_BYTES = 256 * 1024;
-const EMPTY = new Uint8Array(0);
-const UNANSWERED_MS = 1000;
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/**
- * utime + stime from `/proc/<pid>/stat` in seconds (all threads of a process), null when
- * the process is gone. `thread-self` is the calling thread only (the read is a synchronous
- * op on this thread).
- *
- * @param pid a process id, `self` or `thread-self`
- * @returns CPU seconds used so far, in clock ticks of 10 ms
- */
-export function cpuSeconds(pid: number | "self" | "thread-self"): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-
-/** The thread roles {@linkcode RunResult.serverThreadsCpuPercent} reports, in table order. */
-export const THREAD_ROLES = [
-  "main",
-  "lookup workers",
-  "proxy (tokio)",
-  "ZMQ I/O",
-  "V8 GC/JIT",
-  "other",
-] as const;
-
-/**
- * What a thread of a server does, from its name: geoipmq's Web Workers are `worker-N`, its
- * `zmq_proxy` runs on a tokio blocking-pool thread, V8's GC and compiler threads are
- * `V8 DefaultWorker`, libzmq's are `ZMQbg/...`; the C loop's main thread is `geoip_rep`.
- */
-function threadRole(name: string): typeof THREAD_ROLES[number] {
-  if (/^worker-\d+$/.test(name)) return "lookup workers";
-  if (name === "tokio-runtime-w") return "proxy (tokio)";
-  if (name.startsWith("ZMQbg/IO")) return "ZMQ I/O";
-  if (name.startsWith("V8 ")) return "V8 GC/JIT";
-  if (name === "deno" || name === "geoip_rep") return "main";
-  return "other";
-}
-
-/** CPU seconds of every thread of a process, summed by {@linkcode threadRole}. */
-function threadCpuSeconds(pid: number): Map<string, number> | null {
-  const roles = new Map<string, number>();
-  try {
-    for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
-      const base = `/proc/${pid}/task/${entry.name}`;
-      try {
-        const stat = Deno.readTextFileSync(`${base}/stat`);
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-        const role = threadRole(stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
-        roles.set(role, (roles.get(role) ?? 0) + seconds);
-      } catch {
-        // The thread ended in between.
-      }
-    }
-  } catch {
-    return null;
-  }
-  return roles;
-}
-
-function startsWithError(buffer: Uint8Array, size: number): boolean {
-  return size >= 5 && buffer[0] === 69 && buffer[1] === 82 && buffer[2] === 82 &&
-    buffer[3] === 79 && buffer[4] === 82;
-}
-
-function countLines(buffer: Uint8Array, size: number): number {
-  let lines = 1;
-  for (let i = 0; i < size; i++) if (buffer[i] === NEWLINE) lines++;
-  return lines;
-}
-
-function sameBytes(buffer: Uint8Array, size: number, expected: Uint8Array): boolean {
-  if (expected.length !== size) return false;
-  for (let i = 0; i < size; i++) if (buffer[i] !== expected[i]) return false;
-  return true;
-}
-
-function percentile(sorted: Float64Array, fraction: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))]!;
 }
 
 /**
@@ -407,128 +311,33 @@ export function runScenario(
   options: RunOptions,
 ): RunResult {
   const { scenario } = options;
-  const requests = scenario.batch ? pool.batches : pool.singles;
-  const expected = answers === null ? null : scenario.batch ? answers.batches : answers.singles;
   const lookupsPerRequest = scenario.batch ? pool.batchSize : 1;
-  const dealer = scenario.socketType === SocketType.DEALER;
-  const clients = scenario.clients;
-  const slots = scenario.inFlight;
-
+  const clients = new ScenarioClients({
+    name: scenario.name,
+    socketType: scenario.socketType,
+    clients: scenario.clients,
+    inFlight: scenario.inFlight,
+    requests: scenario.batch ? pool.batches : pool.singles,
+    expected: answers === null ? null : scenario.batch ? answers.batches : answers.singles,
+    lookupsPerRequest,
+    poolOffset: options.poolOffset,
+  });
+  const cpu = new CpuWindow(options.serverPid);
   const context = ZmqContext.create(lib);
-  const sockets: ZmqSocket[] = [];
-  const reply = new Uint8Array(REPLY_BUFFER_BYTES);
-  let latencies = new Float64Array(1 << 20);
-  let measured = 0;
-  let errors = 0;
-  let wrong = 0;
-  let checked = 0;
-  const examples: string[] = [];
-  const note = (problem: string, size: number) => {
-    if (examples.length < 5) {
-      const text = decoder.decode(reply.subarray(0, Math.min(size, 200, reply.length)));
-      examples.push(`${scenario.name}: ${problem}: ${JSON.stringify(text)}`);
-    }
-  };
-
-  // Slot s of client c is at c * slots + s: the pool index in flight there (-1: free) and
-  // when it was sent.
-  const slotRequest = new Int32Array(clients * slots).fill(-1);
-  const slotSentAt = new Float64Array(clients * slots);
-  const live = new Int32Array(clients);
-  let cursor = options.poolOffset % requests.length;
-  let blocked = false;
-
-  const sendInto = (client: number, slot: number): boolean => {
-    const socket = sockets[client]!;
-    const index = cursor;
-    const request = requests[index]!;
-    if (dealer) {
-      if (!socket.sendFrame(EMPTY, ZMQ_SNDMORE | ZMQ_DONTWAIT)) return false;
-      socket.sendFrame(request, 0);
-    } else if (!socket.sendFrame(request, ZMQ_DONTWAIT)) {
-      return false;
-    }
-    cursor = cursor + 1 === requests.length ? 0 : cursor + 1;
-    slotRequest[client * slots + slot] = index;
-    slotSentAt[client * slots + slot] = performance.now();
-    live[client]!++;
-    return true;
-  };
-  const fill = (client: number): void => {
-    for (let slot = 0; slot < slots && live[client]! < slots; slot++) {
-      if (slotRequest[client * slots + slot] !== -1) continue;
-      if (!sendInto(client, slot)) {
-        blocked = true;
-        return;
-      }
-    }
-  };
-
-  /** Picks the slot a reply belongs to; counts a wrong reply. */
-  const matchSlot = (client: number, size: number, isError: boolean): number => {
-    const base = client * slots;
-    let oldest = -1;
-    let oldestMatching = -1;
-    for (let slot = base; slot < base + slots; slot++) {
-      const index = slotRequest[slot]!;
-      if (index === -1) continue;
-      if (oldest === -1 || slotSentAt[slot]! < slotSentAt[oldest]!) oldest = slot;
-      if (
-        expected !== null && !isError &&
-        (oldestMatching === -1 || slotSentAt[slot]! < slotSentAt[oldestMatching]!) &&
-        sameBytes(reply, size, expected[index]!)
-      ) {
-        oldestMatching = slot;
-      }
-    }
-    if (expected !== null && !isError) {
-      checked++;
-      if (oldestMatching === -1) {
-        wrong++;
-        note("differs from the C loop", size);
-      }
-    }
-    return oldestMatching !== -1 ? oldestMatching : oldest;
-  };
-
-  const started = performance.now();
-  const warmEnd = started + options.warmupMs;
+  const warmEnd = performance.now() + options.warmupMs;
   const end = warmEnd + options.measureMs;
-  let measuring = false;
   let polls = 0;
-  let cpu0 = 0;
-  let threadCpu0 = 0;
-  let serverCpu0: number | null = null;
-  let serverThreads0: Map<string, number> | null = null;
-
   try {
-    for (let c = 0; c < clients; c++) {
-      const socket = context.socket(scenario.socketType);
-      socket.setOption(SocketOption.LINGER, 0);
-      socket.connect(options.endpoint);
-      sockets.push(socket);
-    }
-    const poller = new ZmqPoller(lib, sockets);
-    for (let c = 0; c < clients; c++) fill(c);
-
+    clients.connect(context, options.endpoint);
+    const poller = new ZmqPoller(lib, clients.sockets);
+    clients.fillAll();
     while (true) {
       const now = performance.now();
       if (now >= end) break;
-      if (!measuring && now >= warmEnd) {
-        measuring = true;
-        cpu0 = cpuSeconds("self") ?? 0;
-        threadCpu0 = cpuSeconds("thread-self") ?? 0;
-        serverCpu0 = options.serverPid === undefined ? null : cpuSeconds(options.serverPid);
-        serverThreads0 = options.serverPid === undefined
-          ? null
-          : threadCpuSeconds(options.serverPid);
-      }
-      if (blocked) {
-        blocked = false;
-        for (let c = 0; c < clients; c++) fill(c);
-      }
+      if (!cpu.started && now >= warmEnd) cpu.start();
+      if (clients.blocked) clients.fillAll();
       let ready: number;
-      if (measuring) polls++;
+      if (cpu.started) polls++;
       try {
         ready = poller.poll(Math.max(1, Math.min(100, Math.ceil(end - now))));
       } catch (error) {
@@ -536,94 +345,18 @@ export function runScenario(
         throw error;
       }
       if (ready === 0) continue;
-      for (let c = 0; c < clients; c++) {
-        if (!poller.readable(c)) continue;
-        const socket = sockets[c]!;
-        // A DEALER may have several replies waiting: take at most one round of them, so
-        // that a fast server cannot keep the loop on one socket past the end time.
-        let round = slots;
-        do {
-          let size: number;
-          if (dealer) {
-            const delimiter = socket.receiveFrameInto(reply, ZMQ_DONTWAIT);
-            if (delimiter !== 0 || !socket.hasMore()) {
-              while (socket.hasMore()) socket.receiveFrameInto(reply, 0);
-              errors++;
-              note("reply without the empty delimiter frame", Math.min(delimiter, reply.length));
-              continue;
-            }
-            size = socket.receiveFrameInto(reply, 0);
-          } else {
-            size = socket.receiveFrameInto(reply, ZMQ_DONTWAIT);
-          }
-          const at = performance.now();
-          let isError = false;
-          if (size > reply.length) {
-            isError = true;
-            note(`reply of ${size} bytes, larger than the buffer`, reply.length);
-          } else if (startsWithError(reply, size)) {
-            isError = true;
-            note("ERROR reply", size);
-          } else if (
-            expected === null && countLines(reply, size) !== lookupsPerRequest
-          ) {
-            isError = true;
-            note(`reply without ${lookupsPerRequest} line(s)`, size);
-          }
-          if (isError) errors++;
-          const slot = dealer ? matchSlot(c, size, isError) : c;
-          if (!dealer && expected !== null && !isError) {
-            checked++;
-            if (!sameBytes(reply, size, expected[slotRequest[slot]!]!)) {
-              wrong++;
-              note("differs from the C loop", size);
-            }
-          }
-          if (slot >= 0) {
-            if (at >= warmEnd) {
-              if (measured === latencies.length) {
-                const larger = new Float64Array(latencies.length * 2);
-                larger.set(latencies);
-                latencies = larger;
-              }
-              latencies[measured++] = at - slotSentAt[slot]!;
-            }
-            slotRequest[slot] = -1;
-            live[c]!--;
-          }
-          fill(c);
-        } while (--round > 0 && (socket.getOption(ZMQ_EVENTS) & ZMQ_POLLIN) !== 0);
+      for (let c = 0; c < scenario.clients; c++) {
+        if (poller.readable(c)) clients.drain(c, warmEnd);
       }
     }
   } finally {
-    for (const socket of sockets) socket.close();
+    clients.close();
     void context.terminate();
   }
-
   const finished = performance.now();
-  const cpu1 = cpuSeconds("self") ?? 0;
-  const threadCpu1 = cpuSeconds("thread-self") ?? 0;
-  const serverCpu1 = options.serverPid === undefined ? null : cpuSeconds(options.serverPid);
-  const serverThreads1 = options.serverPid === undefined
-    ? null
-    : threadCpuSeconds(options.serverPid);
-  let serverThreadsCpuPercent: Record<string, number> | null = null;
-  if (serverThreads0 !== null && serverThreads1 !== null) {
-    serverThreadsCpuPercent = {};
-    for (const [role, seconds1] of serverThreads1) {
-      // A thread that ended in the window takes its time with it; clamp at 0.
-      const used = Math.max(0, seconds1 - (serverThreads0.get(role) ?? 0));
-      serverThreadsCpuPercent[role] = (used / (options.measureMs / 1000)) * 100;
-    }
-  }
-  for (let slot = 0; slot < slotRequest.length; slot++) {
-    if (slotRequest[slot] !== -1 && finished - slotSentAt[slot]! > UNANSWERED_MS) {
-      errors++;
-      if (examples.length < 5) examples.push(`${scenario.name}: a request unanswered for > 1 s`);
-    }
-  }
   const seconds = options.measureMs / 1000;
-  const sorted = latencies.subarray(0, measured).sort();
+  const cpuUsed = cpu.finish(seconds);
+  const { measured, ...replies } = clients.finish(finished);
   return {
     scenario: scenario.name,
     requests: measured,
@@ -631,20 +364,9 @@ export function runScenario(
     seconds,
     requestsPerSecond: measured / seconds,
     lookupsPerSecond: (measured * lookupsPerRequest) / seconds,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-    maxMs: measured > 0 ? sorted[measured - 1]! : NaN,
+    ...replies,
     pollsPerReply: measured > 0 ? polls / measured : NaN,
-    errors,
-    wrong,
-    checked,
-    examples,
-    generatorCpuPercent: measuring ? ((cpu1 - cpu0) / seconds) * 100 : 0,
-    generatorThreadCpuPercent: measuring ? ((threadCpu1 - threadCpu0) / seconds) * 100 : 0,
-    serverCpuPercent: serverCpu0 === null || serverCpu1 === null
-      ? null
-      : ((serverCpu1 - serverCpu0) / seconds) * 100,
-    serverThreadsCpuPercent,
+    ...cpuUsed,
   };
 }
 

@@ -18,7 +18,6 @@ const STILL_TO_CUT: ReadonlySet<string> = new Set([
   "lib/http/http_face.ts lib/http/http_face.ts",
   "lib/server/router_loop.ts lib/server/router_loop.ts",
   "lib/server/lookup_pool.ts lib/server/lookup_pool.ts",
-  "scripts/bench/load_generator.ts runScenario",
   "lib/http/http_face.ts startHttpFace",
   "scripts/soak.ts main",
   "lib/cli/serve_options.ts parseServeOptions",
