@@ -47,6 +47,7 @@ import {
   oneAddressAllowance,
   PipelinedDealer,
   readBigReplies,
+  residentBytes,
   reusedConnectionRounds,
   sendDistinctFieldLists,
   serviceFlags,
@@ -187,12 +188,7 @@ function describeStatus(status: Deno.CommandStatus): string {
 
 /** @returns VmRSS of a process in bytes, or undefined once it has exited */
 function rssOf(pid: number): number | undefined {
-  try {
-    const match = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmRSS:\s+(\d+) kB/m);
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
+  return residentBytes(pid) ?? undefined;
 }
 
 /** The soft limit on open files of a process (`self` for the bench). */
@@ -1044,14 +1040,24 @@ function printTable(rows: readonly Row[]): void {
   for (const line of lines) console.log(`| ${line.join(" | ")} |`);
 }
 
+/** What the flags ask for. */
+interface AttackOptions {
+  /** Seconds each attack may run. */
+  seconds: number;
+  /** How much the service's VmRSS may grow before an attack is stopped, in MB. */
+  capMb: number;
+  /** Connections of the unfinished chunked bodies attack. */
+  chunkedConnections: number;
+  /** The attacks to run. */
+  chosen: Attack[];
+}
+
 /**
- * Runs the bench.
+ * Reads the flags; prints the usage or a one-line reason when there is nothing to run.
  *
- * @param args command-line arguments
- * @returns the exit code: 0 when every attack ran, 1 when one could not be set up, 2 for
- *   bad flags
+ * @returns the options, or the exit code: 0 after `--help`, 2 for a bad flag
  */
-export async function main(args: string[]): Promise<number> {
+function readOptions(args: string[]): AttackOptions | number {
   const names = ATTACKS.map((attack) => attack.name);
   const usage = USAGE.replace("{names}", names.filter((n) => n !== "baseline").join(", "));
   let values;
@@ -1102,6 +1108,20 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const chosen = ATTACKS.filter((attack) => only === undefined ? true : only.includes(attack.name));
+  return { seconds, capMb, chunkedConnections, chosen };
+}
+
+/**
+ * Runs the bench.
+ *
+ * @param args command-line arguments
+ * @returns the exit code: 0 when every attack ran, 1 when one could not be set up, 2 for
+ *   bad flags
+ */
+export async function main(args: string[]): Promise<number> {
+  const options = readOptions(args);
+  if (typeof options === "number") return options;
+  const { seconds, capMb, chunkedConnections, chosen } = options;
   const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-" });
   const database = `${directory}/GeoLite2-City.mmdb`;
   const rows: Row[] = [];

@@ -37,6 +37,7 @@ export { childEnvironment } from "./child_environment.ts";
 export { textLines } from "./text_lines.ts";
 export { gunzip, spawnQuiet } from "./service_child.ts";
 export { PROJECT_ROOT } from "./project_root.ts";
+export { residentBytes } from "./resident_memory.ts";
 
 export { concatBytes, writeAll } from "./bytes.ts";
 export {
