@@ -8,6 +8,7 @@
  */
 
 import { childEnvironment } from "./child_environment.ts";
+import { type CommandOutput, commandOutput } from "./command_output.ts";
 
 const C_LOOP_SOURCE =
   new URL("../scripts/baselines/c_baseline/geoip_rep.c", import.meta.url).pathname;
@@ -26,13 +27,6 @@ const DEBIAN_GOPATH = "/usr/share/gocode";
 
 /** A built program, or why it could not be built. */
 export type Build = { binary: string } | { problem: string };
-
-/** What a finished command printed. */
-export interface CommandOutput {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * Runs a command to completion in the clean child environment.
@@ -54,19 +48,12 @@ export async function runCommand(
   options: { env?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<CommandOutput | null> {
   try {
-    const output = await new Deno.Command(command, {
+    return await commandOutput(command, {
       args,
-      env: { ...childEnvironment(), ...options.env },
+      env: childEnvironment(options.env),
       clearEnv: true,
-      stdin: "null",
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
+    });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;

@@ -34,6 +34,7 @@ export { type ProbeCurveKeys, type ServiceProbe } from "./readiness_probe.ts";
 export { type EndpointPlan, planEndpoints } from "./endpoint_plan.ts";
 export { startTaskPermissions } from "./start_task.ts";
 export { childEnvironment } from "./child_environment.ts";
+export { type CommandOutput, commandOutput } from "./command_output.ts";
 export { textLines } from "./text_lines.ts";
 export { gunzip, spawnQuiet } from "./service_child.ts";
 export { PROJECT_ROOT } from "./project_root.ts";

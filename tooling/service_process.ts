@@ -22,6 +22,7 @@
  */
 
 import { childEnvironment } from "./child_environment.ts";
+import type { CommandOutput } from "./command_output.ts";
 import { planEndpoints } from "./endpoint_plan.ts";
 import { type ServiceProbe, waitUntilReady } from "./readiness_probe.ts";
 import {
@@ -44,15 +45,8 @@ export interface SpawnOptions extends CommandChoice {
   signal?: AbortSignal;
 }
 
-/** What a finished run wrote. */
-export interface ServiceOutput {
-  /** The exit code. */
-  code: number;
-  /** Everything written to stdout. */
-  stdout: string;
-  /** Everything written to stderr. */
-  stderr: string;
-}
+/** What a finished run wrote: its exit code, stdout and stderr. */
+export type ServiceOutput = CommandOutput;
 
 /** A running service process. */
 export class ServiceProcess implements AsyncDisposable {

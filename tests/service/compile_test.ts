@@ -9,6 +9,8 @@ import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 import { VERSION } from "../../lib/server/mod.ts";
 import {
   CANNOT_RUN_HERE,
+  type CommandOutput,
+  commandOutput,
   type CompilePlan,
   parseCompileArgs,
   planCompile,
@@ -18,7 +20,6 @@ import {
   startTaskPermissions,
   zeromqManifestPath,
 } from "../../tooling/mod.ts";
-import { type CommandOutput, commandOutput } from "../support/command_output.ts";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { TestClient } from "../support/test_client.ts";
 import { runToExit, spawnService } from "../support/service_process.ts";
