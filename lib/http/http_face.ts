@@ -14,13 +14,9 @@
  */
 
 import { type AddressAnswer, type GeoipResponder, RequestCounter } from "../lookup/mod.ts";
-import {
-  DEFAULT_HTTP_LIMITS,
-  type HttpAnswer,
-  type HttpLimits,
-  type HttpRequest,
-  HttpServer,
-} from "./http_server.ts";
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from "./http_limits.ts";
+import type { HttpAnswer, HttpRequest } from "./http_messages.ts";
+import { HttpServer } from "./http_server.ts";
 import type { RequestRateLimiter } from "./rate_limit.ts";
 import { QueryError, type QuerySchema, readQuery } from "./query_parameters.ts";
 import { acceptedLanguages } from "./accept_language.ts";

@@ -18,8 +18,8 @@ export {
   DEFAULT_MAX_CONNECTIONS,
   defaultMaxConnections,
   type HttpLimits,
-  WRITE_BUDGET_BYTES,
-} from "./http_server.ts";
+} from "./http_limits.ts";
+export { WRITE_BUDGET_BYTES } from "./answer_writer.ts";
 export type { RequestRateLimiter } from "./rate_limit.ts";
 export { CORS_MAX_AGE_SECONDS, CorsPolicy } from "./cors.ts";
 export { TrustedProxies } from "./trusted_proxies.ts";
