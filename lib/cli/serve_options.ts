@@ -8,7 +8,7 @@
 import {
   CorsPolicy,
   DEFAULT_HTTP_LIMITS,
-  type HttpFaceLimits,
+  type HttpRoutesLimits,
   TrustedProxies,
 } from "../http/mod.ts";
 import {
@@ -43,7 +43,7 @@ export interface ServeOptions extends ServiceOptions {
   /** How log lines are written. */
   logFormat: "text" | "json";
   /** HTTP's connection cap (absent: derived from the open-file limit) and deadlines. */
-  httpLimits: HttpFaceLimits;
+  httpLimits: HttpRoutesLimits;
 }
 
 /**
@@ -275,7 +275,7 @@ export function parseServeOptions(args: string[], env: Env): ServeOptions | "hel
   };
 }
 
-/** The HTTP limits given; the cap is left out when not given (the face derives it). */
+/** The HTTP limits given; the cap is left out when not given (the HTTP routes derive it). */
 function httpLimits(
   text: (flag: "http-max-connections", variable: string) => string | undefined,
   number: (
@@ -283,8 +283,8 @@ function httpLimits(
     variable: string,
     bounds: { min: number; max: number; fallback: number },
   ) => number,
-): HttpFaceLimits {
-  const limits: HttpFaceLimits = {
+): HttpRoutesLimits {
+  const limits: HttpRoutesLimits = {
     headerTimeoutMs: number("http-header-timeout-ms", "GEOIPMQ_HTTP_HEADER_TIMEOUT_MS", {
       min: 10,
       max: 3_600_000,

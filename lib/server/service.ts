@@ -28,10 +28,10 @@ import {
 import {
   CorsPolicy,
   defaultMaxConnections,
-  type HttpFace,
-  type HttpFaceLimits,
+  type HttpRoutes as HttpFace,
+  type HttpRoutesLimits as HttpFaceLimits,
   readTlsFiles,
-  startHttpFace,
+  startHttpRoutes as startHttpFace,
   type TlsPem,
   TrustedProxies,
 } from "../http/mod.ts";
