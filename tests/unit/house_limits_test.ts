@@ -18,7 +18,6 @@ const STILL_TO_CUT: ReadonlySet<string> = new Set([
   "lib/server/lookup_pool.ts lib/server/lookup_pool.ts",
   "scripts/load_generator.ts runScenario",
   "scripts/soak.ts main",
-  "lib/cli/serve_options.ts parseServeOptions",
   "lib/server/lookup_pool.ts LookupPool.start",
   "lib/server/service.ts startService",
   "lib/server/lookup_worker.ts serveLookups",
