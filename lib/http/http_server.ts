@@ -4,9 +4,13 @@
  * to send a request head and a whole request (deadlines; a slow client is closed), the
  * bytes of a head and of a body, and what is held for a client that does not read (one
  * request at a time per connection, the answer written in pieces of at most
- * {@linkcode WRITE_PIECE_BYTES}, the next piece made only once the last one was taken).
+ * `WRITE_PIECE_BYTES`, the next piece made only once the last one was taken).
  * An accept that fails (e.g. EMFILE, too many open files) is counted, waited out and
  * retried: it never ends the process.
+ *
+ * This file holds the accept loop and one connection's conversation; the pieces it calls
+ * are named after their jobs: `http_listener.ts`, `http_connection.ts` (deadlines),
+ * `request_framing.ts`, `answer_writer.ts`, `write_pacer.ts` and `refusals.ts`.
  *
  * Why not `Deno.serve`: measured with Deno 2.9.6, it has no header-read timeout (a
  * slowloris connection was still open after 40 s), no connection cap, and an accept
