@@ -123,7 +123,7 @@ export function drawFolderPicture(imports: FolderImports): string {
  * ```ts
  * import { PICTURE_BEGIN, PICTURE_END, replacePicture } from "./folder_picture.ts";
  * const document = `# Design\n${PICTURE_BEGIN}\nold\n${PICTURE_END}\nmore\n`;
- * console.log(replacePicture(document, "log/\n").split("\n")[3]); // "log/"
+ * console.log(replacePicture(document, "log/\n").split("\n")[4]); // "log/"
  * ```
  *
  * @param document the text of `docs/DESIGN.md`
@@ -133,7 +133,8 @@ export function drawFolderPicture(imports: FolderImports): string {
  */
 export function replacePicture(document: string, picture: string): string {
   const { before, after } = splitAtPicture(document);
-  return `${before}${PICTURE_BEGIN}\n\`\`\`text\n${picture}\`\`\`\n${PICTURE_END}${after}`;
+  // Blank lines around the fence, as `deno fmt` keeps Markdown.
+  return `${before}${PICTURE_BEGIN}\n\n\`\`\`text\n${picture}\`\`\`\n\n${PICTURE_END}${after}`;
 }
 
 /**
@@ -142,7 +143,8 @@ export function replacePicture(document: string, picture: string): string {
  * @example
  * ```ts
  * import { pictureIn, PICTURE_BEGIN, PICTURE_END } from "./folder_picture.ts";
- * console.log(pictureIn(`${PICTURE_BEGIN}\n\`\`\`text\nlog/\n\`\`\`\n${PICTURE_END}\n`)); // "```text\nlog/\n```\n"
+ * const document = `${PICTURE_BEGIN}\n\n\`\`\`text\nlog/\n\`\`\`\n\n${PICTURE_END}\n`;
+ * console.log(pictureIn(document)); // "\n```text\nlog/\n```\n\n"
  * ```
  *
  * @param document the text of `docs/DESIGN.md`
