@@ -82,7 +82,7 @@ export function formatViolation(violation: ImportViolation): string {
 }
 
 /** The `.ts` and `.mjs` files to read, relative to `root`, `/`-separated. */
-async function sourceFiles(root: string): Promise<string[]> {
+export async function sourceFiles(root: string): Promise<string[]> {
   const found: string[] = [];
   const walk = async (directory: string) => {
     let entries: Deno.DirEntry[];
@@ -108,7 +108,7 @@ async function sourceFiles(root: string): Promise<string[]> {
 }
 
 /** `lib/<folder>` of a path, or undefined outside lib/ (or directly in it). */
-function libFolder(path: string): string | undefined {
+export function libFolder(path: string): string | undefined {
   return path.match(/^lib\/([^/]+)\/./)?.[1];
 }
 

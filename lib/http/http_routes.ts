@@ -34,8 +34,8 @@ export interface HttpRoutesOptions {
   port: number;
   /**
    * The responder to answer a lookup with. Called once per lookup request, whose every
-   * address is then answered by that responder, so that swapping the database never mixes
-   * two databases in one answer.
+   * address is then answered by that responder, so that a database switch never mixes
+   * old and new databases in one answer.
    */
   responder: () => GeoipResponder;
   /** Most addresses in one batch (`/json?ip=...`, `POST /json`). */
