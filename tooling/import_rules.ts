@@ -13,8 +13,7 @@
  *   each other (both import `tooling/` and `lib/`). A `new URL(…)` is not an import here: a
  *   test may name a script it runs as a process, and the tooling the C sources it builds;
  * - **face** again for `tooling/`: code outside it imports only `tooling/mod.ts`, except
- *   a module's own unit test (`tests/unit/<name>_test.ts` for `tooling/<name>.ts`, or one
- *   under `tests/unit/tooling/`).
+ *   the unit tests of `tooling/` (directly in `tests/unit/`, or under `tests/unit/tooling/`).
  *
  * It reads every `.ts` and `.mjs` file under `lib/`, `tooling/`, `tests/` and `scripts/`,
  * and `main.ts`, and follows the relative specifiers of static `import` and `export … from`,
@@ -104,7 +103,7 @@ export function formatViolation(violation: ImportViolation): string {
 }
 
 /** The `.ts` and `.mjs` files to read, relative to `root`, `/`-separated. */
-async function sourceFiles(root: string): Promise<string[]> {
+export async function sourceFiles(root: string): Promise<string[]> {
   const found: string[] = [];
   const walk = async (directory: string) => {
     let entries: Deno.DirEntry[];
@@ -130,20 +129,19 @@ async function sourceFiles(root: string): Promise<string[]> {
 }
 
 /** `lib/<folder>` of a path, or undefined outside lib/ (or directly in it). */
-function libFolder(path: string): string | undefined {
+export function libFolder(path: string): string | undefined {
   return path.match(/^lib\/([^/]+)\/./)?.[1];
 }
 
 /**
- * Whether `test` is the unit test of the tooling module `module`: `tests/unit/<name>_test.ts`
- * for `tooling/<name>.ts`, or anything under `tests/unit/tooling/`. Like a lib folder's own
- * unit tests, it may reach past `tooling/mod.ts` (the repository's checks are not in it: the
- * size check loads the TypeScript compiler, which every user of `mod.ts` would then load).
+ * Whether `file` is a unit test of `tooling/`: one directly in `tests/unit/` (the tests
+ * there check the repository's own tools) or under `tests/unit/tooling/`. Like a lib
+ * folder's own unit tests, it may reach past `tooling/mod.ts` (the repository's checks are
+ * not in it: the size check loads the TypeScript compiler, which every user of `mod.ts`
+ * would then load).
  */
-function unitTestOf(test: string, module: string): boolean {
-  if (test.startsWith("tests/unit/tooling/")) return true;
-  const name = module.match(/^tooling\/([^/]+)\.ts$/)?.[1];
-  return name !== undefined && test === `tests/unit/${name}_test.ts`;
+function toolingUnitTest(file: string): boolean {
+  return file.startsWith("tests/unit/tooling/") || /^tests\/unit\/[^/]+$/.test(file);
 }
 
 /** The top-level part a path belongs to, or undefined for anything else. */
@@ -178,7 +176,7 @@ function faceViolations(references: Reference[]): ImportViolation[] {
   for (const reference of references) {
     if (
       reference.to.startsWith("tooling/") && !reference.from.startsWith("tooling/") &&
-      reference.to !== "tooling/mod.ts" && !unitTestOf(reference.from, reference.to)
+      reference.to !== "tooling/mod.ts" && !toolingUnitTest(reference.from)
     ) {
       violations.push({
         rule: "face",

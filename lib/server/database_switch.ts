@@ -1,14 +1,14 @@
 /**
  * The database switch, in one place: one generation, one timeout, one verdict.
  *
- * 1. The main thread posts every live worker the new database (already opened and
+ * 1. The main thread posts every live worker the new databases (already opened and
  *    checked), then announces the switch's generation through the {@linkcode LoopControl}.
  * 2. Each worker's loop leaves at its next look at the control, takes the message,
- *    prepares a responder for the new database, and arrives at the barrier.
+ *    prepares a responder for the new databases, and arrives at the barrier.
  * 3. When every worker has arrived, the main thread commits: all switch together, so once
- *    any reply comes from the new database, no later one comes from the old. When one
+ *    any reply comes from the new databases, no later one comes from the old. When one
  *    has not arrived within {@linkcode SWITCH_TIMEOUT_MS} (or died meanwhile), it aborts:
- *    every worker keeps the old database, and the switch is a failure.
+ *    every worker keeps the old databases, and the switch is a failure.
  * 4. Each worker acknowledges the generation, saying whether it switched.
  *
  * @module
@@ -39,7 +39,7 @@ export interface DatabaseUpdate extends Update {
 export interface SwitchOutcome {
   /** The switch's generation. */
   generation: number;
-  /** Whether every worker now serves the new database (else every one kept the old). */
+  /** Whether every worker now serves the new databases (else every one kept the old). */
   committed: boolean;
   /** Why it was not committed; empty when it was. */
   reason: string;
@@ -109,7 +109,7 @@ export async function runSwitch(
     return { generation, committed, reason };
   }
   // Every worker arrived and switches now; each acknowledges at once (one that dies
-  // after arriving is replaced by a worker on the new database).
+  // after arriving is replaced by a worker on the new databases).
   await Promise.all(acknowledged);
   return { generation, committed: true, reason: "" };
 }

@@ -15,8 +15,8 @@
 import { GeoDatabase, releaseReplacedDatabase } from "../database/mod.ts";
 import {
   CorsPolicy,
-  type HttpFaceLimits,
-  startHttpFace,
+  type HttpRoutesLimits as HttpFaceLimits,
+  startHttpRoutes as startHttpFace,
   type TlsPem,
   TrustedProxies,
 } from "../http/mod.ts";

@@ -1,7 +1,7 @@
 /**
  * The geoipmq server, after the ZeroMQ Guide's multithreaded server: a ROUTER bound to
  * every endpoint, an `inproc://` DEALER to a pool of REP workers, and lookup workers (Web
- * Workers with blocking receive loops) that share one copy of the database.
+ * Workers with blocking receive loops) that share one copy of each database.
  *
  * Unlike the Guide's version there is no proxy thread: worker 0 owns the ROUTER and
  * answers small requests itself, which spares every such request two thread hand-offs,
@@ -146,8 +146,8 @@ type LookupHandle = WorkerHandle<LookupSetup, DatabaseUpdate, ClientEvent>;
 
 /**
  * The running lookup workers and their sockets. Start it with
- * {@linkcode LookupPool.start}, switch its database with
- * {@linkcode LookupPool.switchDatabase}, stop it with {@linkcode LookupPool.stop}; several
+ * {@linkcode LookupPool.start}, switch its databases with
+ * {@linkcode LookupPool.switchDatabases}, stop it with {@linkcode LookupPool.stop}; several
  * can run in one process.
  */
 export class LookupPool {

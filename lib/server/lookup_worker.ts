@@ -75,7 +75,7 @@ export interface LookupSetup {
 const STOP_LINGER_MS = 1000;
 
 /**
- * Serves requests until the context is shut down, switching database when told.
+ * Serves requests until the context is shut down, switching databases when told.
  *
  * @param setup what the main thread sent first
  * @param port the channel to the main thread

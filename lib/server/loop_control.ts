@@ -75,7 +75,7 @@ export class LoopControl {
 
   /**
    * Main thread: announces a switch; each loop leaves for it at its next look at the
-   * control. Post each worker the new database first.
+   * control. Post each worker the new databases first.
    *
    * @returns the switch's generation
    */
@@ -90,17 +90,16 @@ export class LoopControl {
    * that arrives later finds the verdict there.
    *
    * @param generation the switch's generation
-   * @param commit true: every worker takes the new database; false: every worker keeps
-   *   the one it serves
+   * @param commit true: every worker takes the new databases; false: every worker keeps
+   *   the ones it serves
    */
   decide(generation: number, commit: boolean): void {
     Atomics.store(this.#slots, VERDICT, commit ? generation : -generation);
     Atomics.notify(this.#slots, VERDICT);
   }
 
-  /** Main thread: asks the loops to stop taking requests. */
   /**
-   * Asks the router worker to connect again to every `--connect` endpoint (after libzmq
+   * Main thread: asks the router worker to connect again to every `--connect` endpoint (after libzmq
    * gave one up: it does not reconnect after a protocol error).
    */
   askReconnect(): void {
@@ -112,6 +111,7 @@ export class LoopControl {
     return Atomics.load(this.#slots, RECONNECT);
   }
 
+  /** Main thread: asks the loops to stop taking requests. */
   announceStop(): void {
     Atomics.store(this.#slots, STOP, 1);
     Atomics.notify(this.#slots, VERDICT);
@@ -137,12 +137,12 @@ export class LoopControl {
   }
 
   /**
-   * Worker: arrives at the barrier of a switch, ready to serve the new database, and
+   * Worker: arrives at the barrier of a switch, ready to serve the new databases, and
    * blocks until the main thread decides it (or a stop is asked, or a later switch is
    * announced meanwhile).
    *
    * @param generation the switch's generation
-   * @returns true to take the new database; false to keep the one served
+   * @returns true to take the new databases; false to keep the ones served
    */
   arriveAndAwaitVerdict(generation: number): boolean {
     const slots = this.#slots;

@@ -260,7 +260,6 @@ export class RouterLoop {
     });
   }
 
-  /** Takes no new requests; passes on the pool's replies still due, then returns. */
   /**
    * Takes no new requests beyond those already waiting: answers (or hands to the pool)
    * every request queued in the ROUTER, passes on the pool's replies still due, until

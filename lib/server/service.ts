@@ -1,7 +1,7 @@
 /**
  * The service as one object: `startService(options)` loads libzmq, CURVE and the
- * database, starts the lookup workers and the HTTP face, and resolves once the service
- * answers; `reload()` re-reads the database (and the CURVE allow-list); `stop()` answers
+ * databases, starts the lookup workers and the HTTP face, and resolves once the service
+ * answers; `reload()` re-reads the databases (and the CURVE allow-list); `stop()` answers
  * what is in flight and closes everything. The `serve` command, the tests and the
  * benchmarks all start and stop the service this way.
  *
@@ -28,10 +28,10 @@ import {
 import {
   CorsPolicy,
   defaultMaxConnections,
-  type HttpFace,
-  type HttpFaceLimits,
+  type HttpRoutes as HttpFace,
+  type HttpRoutesLimits as HttpFaceLimits,
   readTlsFiles,
-  startHttpFace,
+  startHttpRoutes as startHttpFace,
   type TlsPem,
   TrustedProxies,
 } from "../http/mod.ts";
@@ -101,7 +101,7 @@ export interface ServiceOptions {
    * share bounds what its caches' entries really cost. 0 disables the caches.
    */
   cacheMb: number;
-  /** Reload the database when its file is replaced. */
+  /** Reload a database when its file is replaced. */
   watch: boolean;
   /** Where to serve HTTP (port 0 picks one), or undefined for no HTTP. */
   http: { hostname: string; port: number } | undefined;
@@ -179,7 +179,7 @@ const HTTP_STOP_TIMEOUT_MS = 3000;
  * @param options what to serve and where
  * @param context the logger, and test hooks
  * @returns the running service
- * @throws {StartupError} with one line when libzmq, CURVE, the database, an endpoint or
+ * @throws {StartupError} with one line when libzmq, CURVE, a database, an endpoint or
  *   the HTTP address cannot be used
  */
 export async function startService(
@@ -466,9 +466,10 @@ export class Service {
   }
 
   /**
-   * Re-reads the database from its path (and the CURVE allow-list from its file): the new
-   * file is checked first, then every worker switches to it together; a bad file, or a
-   * switch a worker does not take part in, leaves the old one serving. Reloads run one
+   * Re-reads each database from its path (and the CURVE allow-list from its file): each
+   * new file is checked first, then every worker switches to the new set together; a bad
+   * file leaves its old version serving, and a switch a worker does not take part in
+   * leaves the old set serving. Reloads run one
    * at a time; asking while one runs asks for one more.
    *
    * @returns a promise that settles when no reload is running or due
@@ -621,7 +622,7 @@ export class Service {
     return pool.brokers?.health() ?? { ok: true, reason: "" };
   }
 
-  /** Reloads the database whenever its file is replaced (from {@linkcode startService}). */
+  /** Reloads a database whenever its file is replaced (from {@linkcode startService}). */
   watch(): void {
     const watchers = this.#parts.databasePaths.map((path) =>
       watchDatabase(path, () => {
@@ -632,7 +633,7 @@ export class Service {
     this.#watcher = { close: () => watchers.forEach((watcher) => watcher.close()) };
   }
 
-  /** Whether the database file is watched. */
+  /** Whether the database files are watched. */
   get watching(): boolean {
     return this.#watcher !== undefined;
   }

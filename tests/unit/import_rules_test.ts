@@ -230,13 +230,15 @@ Deno.test("checkImportRules() lets only tooling/mod.ts be imported from outside 
       "tooling/mod.ts may be imported",
     ]);
   });
-  await t.step("from a test that is not the module's own unit test", async () => {
+  await t.step("from a service test or a lib folder's unit test", async () => {
     const violations = await checkTree({
       ...CLEAN,
-      "tests/unit/other_test.ts": 'import "../../tooling/harness.ts";\n',
+      "tests/service/harness_test.ts": 'import "../../tooling/harness.ts";\n',
+      "tests/unit/a/harness_test.ts": 'import "../../../tooling/harness.ts";\n',
     });
     assert.deepEqual(violations.map((v) => [v.rule, v.file]), [
-      ["face", "tests/unit/other_test.ts"],
+      ["face", "tests/service/harness_test.ts"],
+      ["face", "tests/unit/a/harness_test.ts"],
     ]);
   });
   await t.step(

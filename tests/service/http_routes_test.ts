@@ -1,7 +1,7 @@
 import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import assert from "node:assert/strict";
 import { GeoDatabase } from "../../lib/database/mod.ts";
-import { type HttpFace, startHttpFace } from "../../lib/http/mod.ts";
+import { type HttpRoutes, startHttpRoutes } from "../../lib/http/mod.ts";
 import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import {
@@ -32,10 +32,10 @@ class Harness {
   metrics: () => string = () => METRICS_TEXT;
   readonly counters = ServiceMetrics.create({ version: "0.0.0" });
   listenedOn: { hostname: string; port: number } | undefined;
-  readonly front: HttpFace;
+  readonly front: HttpRoutes;
 
   constructor() {
-    this.front = startHttpFace({
+    this.front = startHttpRoutes({
       hostname: "127.0.0.1",
       port: 0,
       responder: () => {
@@ -315,12 +315,12 @@ Deno.test("the HTTP front answers every route over real HTTP", async (t) => {
   await h.front.shutdown();
 });
 
-Deno.test("startHttpFace fails with one line when the port is taken", () => {
+Deno.test("startHttpRoutes fails with one line when the port is taken", () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   assert.throws(
     () =>
-      startHttpFace({
+      startHttpRoutes({
         hostname: "127.0.0.1",
         port,
         responder: () => responderFor(openFixture(cityFixture())),
