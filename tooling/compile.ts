@@ -38,6 +38,7 @@ import { parseArgs } from "node:util";
 import { bundledDatabasePath } from "../lib/database/mod.ts";
 import { bundledLibzmqPath, choosePrebuilt, parsePrebuiltManifest } from "../lib/zmq/mod.ts";
 import { startTaskPermissions } from "./start_task.ts";
+import { UsageError } from "../lib/cli/mod.ts";
 import { PROJECT_ROOT } from "./project_root.ts";
 
 /** The program's entry module, relative to {@linkcode PROJECT_ROOT}. */
@@ -63,15 +64,6 @@ export const TARGET_PLATFORMS: Readonly<
   "aarch64-apple-darwin": { os: "darwin", arch: "arm64", libc: "libc" },
   "x86_64-pc-windows-msvc": { os: "win32", arch: "x64", libc: "msvc" },
 };
-
-/** A bad command line. */
-export class UsageError extends Error {
-  /** @param message one line naming the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 /** What to build. */
 export interface CompileOptions {

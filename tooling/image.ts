@@ -36,6 +36,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { VERSION } from "../lib/server/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
+import { UsageError } from "../lib/cli/mod.ts";
 import { PROJECT_ROOT } from "./project_root.ts";
 
 /** The Containerfile, relative to {@linkcode PROJECT_ROOT}. */
@@ -63,15 +64,6 @@ export const CA_CERTIFICATES = "/etc/ssl/certs/ca-certificates.crt";
 
 /** The user (and group) the service runs as in the image. */
 export const IMAGE_USER = { name: "geoipmq", id: 10001 } as const;
-
-/** A bad command line. */
-export class UsageError extends Error {
-  /** @param message one line naming the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 /**
  * Reads what `ldd` prints: the libraries a binary loads, and the dynamic loader.

@@ -11,6 +11,9 @@
  * service starts. Should another process take such a port in the meantime, the service is
  * started again on other ports, a bounded number of times.
  *
+ * The command and its child are in `service_command.ts`, the endpoints decided before start
+ * in `endpoint_plan.ts`, the readiness questions in `readiness_probe.ts`.
+ *
  * @example
  * ```ts ignore
  * await using service = await spawnService(["--db", "city.mmdb", "--workers", "2"]);
@@ -31,6 +34,7 @@ import {
   startChild,
   type StartedChild,
 } from "./service_command.ts";
+
 /** How many times a service is started when a port chosen here was taken meanwhile. */
 const PORT_ATTEMPTS = 4;
 const DEFAULT_TIMEOUT_MS = 60_000;
