@@ -9,7 +9,7 @@
  * service's VmRSS passes its value before the attack plus `--rss-cap-mb`, and the table
  * says so ("capped"). The hostile clients of the newer surfaces (unfinished chunked
  * bodies, clients from other loopback addresses, a reader of big replies, distinct field
- * lists) are those of `tests/support`, which the tests run scaled down.
+ * lists) are those of `tooling/`, which the tests run scaled down.
  *
  * ```sh
  * deno task attack                       # every attack, 15 s each
@@ -37,26 +37,34 @@ import {
   type ZmqSocket,
 } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
-import { gunzip, SERVICE_FLAGS, spawnQuiet, textLines } from "./service_child.ts";
-import type { ProbeResult, ProbeStart } from "./attack_probe_worker.ts";
 import {
+  concatBytes,
+  describeBigReplies,
+  describeHttpProbe,
   encodeFrame,
   encodeGreeting,
+  gunzip,
+  oneAddressAllowance,
+  PipelinedDealer,
+  readBigReplies,
+  residentBytes,
+  reusedConnectionRounds,
+  sendDistinctFieldLists,
+  serviceFlags,
+  spawnQuiet,
+  startHttpProbe,
   tcpAddress,
+  textLines,
+  UnfinishedChunkedBodies,
+  writeAll,
   ZmtpSpeaker,
-} from "../tests/support/zmtp_speaker.ts";
-import { concatBytes, writeAll } from "../tests/support/bytes.ts";
-import { describeHttpProbe, startHttpProbe } from "../tests/support/http_probe.ts";
-import { UnfinishedChunkedBodies } from "../tests/support/unfinished_chunked_bodies.ts";
-import { oneAddressAllowance, reusedConnectionRounds } from "../tests/support/rate_limit_rounds.ts";
-import { describeBigReplies, readBigReplies } from "../tests/support/big_reply_reader.ts";
-import { sendDistinctFieldLists } from "../tests/support/distinct_field_lists.ts";
-import { PipelinedDealer } from "../tests/support/pipelined_dealer.ts";
+} from "../tooling/mod.ts";
+import { PROBE_WORKER_MODULE, type ProbeResult, type ProbeStart } from "./attack/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const PROBE_WORKER = new URL("./attack_probe_worker.ts", import.meta.url).href;
+const PROBE_WORKER = PROBE_WORKER_MODULE.href;
 
 /** How long a well-behaved request may take to count as answered. */
 const ANSWER_WITHIN_MS = 2000;
@@ -116,7 +124,7 @@ async function spawnMain(
     ...prefix.slice(1),
     ...(prefix.length > 0 ? [Deno.execPath()] : []),
     "run",
-    ...SERVICE_FLAGS,
+    ...serviceFlags(),
     MAIN,
     ...args,
   ];
@@ -180,12 +188,7 @@ function describeStatus(status: Deno.CommandStatus): string {
 
 /** @returns VmRSS of a process in bytes, or undefined once it has exited */
 function rssOf(pid: number): number | undefined {
-  try {
-    const match = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmRSS:\s+(\d+) kB/m);
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
+  return residentBytes(pid) ?? undefined;
 }
 
 /** The soft limit on open files of a process (`self` for the bench). */
@@ -1037,14 +1040,24 @@ function printTable(rows: readonly Row[]): void {
   for (const line of lines) console.log(`| ${line.join(" | ")} |`);
 }
 
+/** What the flags ask for. */
+interface AttackOptions {
+  /** Seconds each attack may run. */
+  seconds: number;
+  /** How much the service's VmRSS may grow before an attack is stopped, in MB. */
+  capMb: number;
+  /** Connections of the unfinished chunked bodies attack. */
+  chunkedConnections: number;
+  /** The attacks to run. */
+  chosen: Attack[];
+}
+
 /**
- * Runs the bench.
+ * Reads the flags; prints the usage or a one-line reason when there is nothing to run.
  *
- * @param args command-line arguments
- * @returns the exit code: 0 when every attack ran, 1 when one could not be set up, 2 for
- *   bad flags
+ * @returns the options, or the exit code: 0 after `--help`, 2 for a bad flag
  */
-export async function main(args: string[]): Promise<number> {
+function readOptions(args: string[]): AttackOptions | number {
   const names = ATTACKS.map((attack) => attack.name);
   const usage = USAGE.replace("{names}", names.filter((n) => n !== "baseline").join(", "));
   let values;
@@ -1095,6 +1108,20 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const chosen = ATTACKS.filter((attack) => only === undefined ? true : only.includes(attack.name));
+  return { seconds, capMb, chunkedConnections, chosen };
+}
+
+/**
+ * Runs the bench.
+ *
+ * @param args command-line arguments
+ * @returns the exit code: 0 when every attack ran, 1 when one could not be set up, 2 for
+ *   bad flags
+ */
+export async function main(args: string[]): Promise<number> {
+  const options = readOptions(args);
+  if (typeof options === "number") return options;
+  const { seconds, capMb, chunkedConnections, chosen } = options;
   const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-" });
   const database = `${directory}/GeoLite2-City.mmdb`;
   const rows: Row[] = [];

@@ -6,11 +6,11 @@
  * Servers, all on 127.0.0.1 and serving the same `.mmdb` file:
  * - geoipmq at its defaults (`--http 127.0.0.1:0` added): `geoipmq`;
  * - geoipmq without its answer cache (`--cache-mb 0`): `nocache`;
- * - the C loop `scripts/c_baseline/geoip_rep.c` (libzmq REP + libmaxminddb, one thread);
- * - the Go peer `scripts/go_baseline/geoip_http.go` (net/http + maxminddb-golang).
+ * - the C loop `scripts/baselines/c_baseline/geoip_rep.c` (libzmq REP + libmaxminddb, one thread);
+ * - the Go peer `scripts/baselines/go_baseline/geoip_http.go` (net/http + maxminddb-golang).
  *
- * Load: the native generator `scripts/c_load/geoip_load.c` (a thread per client, libzmq)
- * for ZeroMQ, `wrk` with `scripts/c_load/wrk_shapes.lua` for HTTP; both built or found here.
+ * Load: the native generator `scripts/baselines/c_load/geoip_load.c` (a thread per client, libzmq)
+ * for ZeroMQ, `wrk` with `scripts/baselines/c_load/wrk_shapes.lua` for HTTP; both built or found here.
  * Loads: lock-step REQ, pipelined DEALERs, batches of 100 addresses, HTTP `GET /json/<ip>`.
  * Shapes (see `bench_plan.ts`): uniform random IPv4 never repeated, a pool of 100,000,
  * Zipf over a million, IPv6, and one address asked again and again. Every (shape, load) runs
@@ -27,18 +27,31 @@
  */
 
 import { parseArgs } from "node:util";
-import { measureSeveralDatabases, writeSyntheticAsn } from "./several_databases_bench.ts";
-import { prepare, type Prepared } from "./bench_prepare.ts";
-import { type RunningServers, startServers } from "./bench_start.ts";
-import { checkAnswers } from "./bench_checks.ts";
-import { runRounds } from "./bench_rounds.ts";
-import { printHeader, printResults, printTotals } from "./bench_print.ts";
-import { ProcessRegistry } from "./bench_servers.ts";
-import { LOADS, MAX_ROUNDS, SERVER_KEYS, SHAPES } from "./bench_plan.ts";
-import { fmtInt, fmtMb, fmtRatio, table } from "./bench_report.ts";
-import { C_PACKAGES, GO_PACKAGES } from "./bench_builds.ts";
+import {
+  checkAnswers,
+  fmtInt,
+  fmtMb,
+  fmtRatio,
+  LOADS,
+  MAX_ROUNDS,
+  measureSeveralDatabases,
+  type Options,
+  prepare,
+  type Prepared,
+  printHeader,
+  printResults,
+  printTotals,
+  ProcessRegistry,
+  type RunningServers,
+  runRounds,
+  SERVER_KEYS,
+  SHAPES,
+  startServers,
+  table,
+  writeSyntheticAsn,
+} from "./bench/mod.ts";
+import { C_PACKAGES, GO_PACKAGES } from "../tooling/mod.ts";
 
-import type { Options } from "./bench_plan.ts";
 export type { Options };
 
 const USAGE = `Usage: deno task bench [options]

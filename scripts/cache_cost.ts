@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { bundledDatabasePath, collectGarbage, GeoDatabase } from "../lib/database/mod.ts";
 import { GeoipResponder } from "../lib/lookup/mod.ts";
 import { DEFAULT_LIMITS } from "../lib/protocol/mod.ts";
-import { mulberry32 } from "./load_generator.ts";
+import { mulberry32 } from "./bench/mod.ts";
 
 const encoder = new TextEncoder();
 

@@ -15,7 +15,7 @@
  */
 
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
-import { LoadGenerator, SCENARIOS } from "./load_generator.ts";
+import { LoadGenerator, SCENARIOS } from "./bench/mod.ts";
 
 if (import.meta.main) {
   const [endpoint, seconds = "10", name = "lockstep"] = Deno.args;

@@ -29,7 +29,13 @@
 
 import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
-import { serviceFlags, spawnService } from "../lib/server/mod.ts";
+import {
+  gunzip,
+  residentBytes,
+  serviceFlags,
+  type ServiceProcess,
+  spawnService,
+} from "../tooling/mod.ts";
 import {
   bundledLibzmqPath,
   Libzmq,
@@ -38,8 +44,7 @@ import {
   ZMQ_SNDMORE,
   ZmqContext,
 } from "../lib/zmq/mod.ts";
-import { mulberry32 } from "./load_generator.ts";
-import { gunzip } from "./service_child.ts";
+import { mulberry32 } from "./bench/mod.ts";
 
 const USAGE = `Usage: deno task memory [options] [-- service flags]
 
@@ -64,8 +69,9 @@ const decoder = new TextDecoder();
 
 /** @returns VmRSS of a process in MB */
 function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)![1]) / 1024;
+  const bytes = residentBytes(pid);
+  if (bytes === null) throw new Error(`no VmRSS for process ${pid}: it has exited`);
+  return bytes / 1024 / 1024;
 }
 
 /** Resident memory of a process by what it holds, in MB, from `/proc/<pid>/smaps`. */
@@ -190,6 +196,42 @@ async function checkKnownAnswer(lib: Libzmq, endpoint: string): Promise<void> {
   }
 }
 
+/**
+ * The `deno run` arguments of the service: the flags of `deno task start`, its V8 flags
+ * with those asked for added, and the database on a free loopback port.
+ */
+function denoRunArgs(db: string, extra: { exposeGc: boolean; v8: string }): string[] {
+  const startFlags = serviceFlags();
+  const v8Flags = [
+    ...startFlags.filter((flag) => flag.startsWith("--v8-flags="))
+      .flatMap((flag) => flag.slice("--v8-flags=".length).split(",")),
+    ...(extra.exposeGc ? ["--expose-gc"] : []),
+    ...extra.v8.split(",").filter((flag) => flag !== ""),
+  ];
+  const v8 = `--v8-flags=${v8Flags.join(",")}`;
+  const flags = startFlags.filter((flag) => !flag.startsWith("--v8-flags="));
+  return ["run", ...flags, v8, MAIN, "--db", db, "--bind", "tcp://127.0.0.1:*"];
+}
+
+/** Puts a fresh copy of the database in place, sends SIGHUP, and waits for "reloaded". */
+async function reload(
+  service: ServiceProcess,
+  files: { plain: string; db: string; number: number },
+): Promise<void> {
+  const { plain, db, number } = files;
+  await Deno.copyFile(plain, `${db}.new`);
+  await Deno.rename(`${db}.new`, db);
+  const before = service.log.filter((line) => /reloaded/.test(line)).length;
+  Deno.kill(service.pid, "SIGHUP");
+  const deadline = Date.now() + 30_000;
+  while (service.log.filter((line) => /reloaded/.test(line)).length <= before) {
+    if (Date.now() > deadline) {
+      throw new Error(`reload ${number} not done:\n${service.log.join("\n")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Deno.args,
@@ -221,16 +263,7 @@ async function main(): Promise<number> {
     await Deno.copyFile(plain, db);
     const fileBytes = (await Deno.stat(db)).size;
     const fileMb = fileBytes / 1024 / 1024;
-    const startFlags = serviceFlags();
-    const v8Flags = [
-      ...startFlags.filter((flag) => flag.startsWith("--v8-flags="))
-        .flatMap((flag) => flag.slice("--v8-flags=".length).split(",")),
-      ...(values["expose-gc"] ? ["--expose-gc"] : []),
-      ...values.v8.split(",").filter((flag) => flag !== ""),
-    ];
-    const v8 = `--v8-flags=${v8Flags.join(",")}`;
-    const flags = startFlags.filter((flag) => !flag.startsWith("--v8-flags="));
-    const args = ["run", ...flags, v8, MAIN, "--db", db, "--bind", "tcp://127.0.0.1:*"];
+    const args = denoRunArgs(db, { exposeGc: values["expose-gc"], v8: values.v8 });
     console.log(
       `memory: ${values.db ?? BUNDLED_DATABASE_PACKAGE} (${fileMb.toFixed(1)} MB), ` +
         `deno ${args.slice(1, -5).join(" ")} main.ts --db … ${positionals.join(" ")}`,
@@ -253,17 +286,7 @@ async function main(): Promise<number> {
     );
     console.log(`memory:   ${formatParts(residentParts(service.pid, fileBytes))}`);
     for (let i = 1; i <= reloads; i++) {
-      await Deno.copyFile(plain, `${db}.new`);
-      await Deno.rename(`${db}.new`, db);
-      const before = service.log.filter((line) => /reloaded/.test(line)).length;
-      Deno.kill(service.pid, "SIGHUP");
-      const deadline = Date.now() + 30_000;
-      while (service.log.filter((line) => /reloaded/.test(line)).length <= before) {
-        if (Date.now() > deadline) {
-          throw new Error(`reload ${i} not done:\n${service.log.join("\n")}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await reload(service, { plain, db, number: i });
       await checkKnownAnswer(lib, service.endpoint);
       console.log(
         `memory: VmRSS ${(await settledRss(service.pid)).toFixed(0)} MB after reload ${i}`,

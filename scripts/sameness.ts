@@ -33,8 +33,7 @@ import {
 } from "../lib/database/mod.ts";
 import { ReplyBuffer } from "../lib/lookup/mod.ts";
 import { formatFields, formatTsv, parseFieldList, stringifyJson } from "../lib/protocol/mod.ts";
-import { serviceFlags, spawnService } from "../lib/server/mod.ts";
-import { gunzip } from "./service_child.ts";
+import { gunzip, serviceFlags, spawnService } from "../tooling/mod.ts";
 
 /** The `get` fields compared for every record: strings, names, numbers, maps, lists. */
 const GET_FIELDS = "country.iso_code,city.name,subdivisions.0.iso_code,subdivisions.1.name," +

@@ -29,7 +29,7 @@ import {
   type ZmqSocket,
 } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
-import { encodeFrame, ZmtpSpeaker } from "../tests/support/zmtp_speaker.ts";
+import { encodeFrame, ZmtpSpeaker } from "../tooling/mod.ts";
 
 function rssMb(): number {
   const match = Deno.readTextFileSync("/proc/self/status").match(/^VmRSS:\s+(\d+) kB/m);

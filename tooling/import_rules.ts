@@ -7,10 +7,17 @@
  *   there);
  * - **cycle**: the folders of `lib/` never import each other in a loop;
  * - **layer**: `lib/protocol`, `lib/database` and `lib/zmq` import nothing from
- *   `lib/server`, `lib/http`, `lib/cli` or `lib/client`.
+ *   `lib/service`, `lib/lookup_pool`, `lib/http_threads`, `lib/http`, `lib/cli` or
+ *   `lib/client`;
+ * - **tree**: `lib/` and `main.ts` import nothing from `tooling/`, `tests/` or `scripts/`;
+ *   `tooling/` nothing from `tests/` or `scripts/`; `tests/` and `scripts/` nothing from
+ *   each other (both import `tooling/` and `lib/`). A `new URL(…)` is not an import here: a
+ *   test may name a script it runs as a process, and the tooling the C sources it builds;
+ * - **face** again for `tooling/`: code outside it imports only `tooling/mod.ts`, except
+ *   the unit tests of `tooling/` (directly in `tests/unit/`, or under `tests/unit/tooling/`).
  *
- * It reads every `.ts` and `.mjs` file under `lib/`, `tests/` and `scripts/`, and
- * `main.ts`, and follows the relative specifiers of static `import` and `export … from`,
+ * It reads every `.ts` and `.mjs` file under `lib/`, `tooling/`, `tests/` and `scripts/`,
+ * and `main.ts`, and follows the relative specifiers of static `import` and `export … from`,
  * of `import("…")`, and of `new URL("…", import.meta.url)`. Comments, template literals and
  * the insides of other strings are not read as code.
  *
@@ -21,9 +28,8 @@ import { dirname, join, normalize } from "node:path";
 
 /** The folders below which nothing may import the folders in {@linkcode UPPER_FOLDERS}. */
 export const LOWER_FOLDERS: readonly string[] = ["protocol", "database", "zmq"];
-/** The service and its faces. */
+/** The service, its lookup pool and HTTP threads, and the folders that use them. */
 export const UPPER_FOLDERS: readonly string[] = [
-  "server",
   "service",
   "lookup_pool",
   "http_threads",
@@ -32,10 +38,24 @@ export const UPPER_FOLDERS: readonly string[] = [
   "client",
 ];
 
+/**
+ * For each top-level part of the repository, the parts it must not import (`lib` stands for
+ * `lib/` and `main.ts`).
+ */
+export const FORBIDDEN_PARTS: Readonly<Record<TreePart, readonly TreePart[]>> = {
+  lib: ["tooling", "tests", "scripts"],
+  tooling: ["tests", "scripts"],
+  tests: ["scripts"],
+  scripts: ["tests"],
+};
+
+/** A top-level part of the repository: `lib` holds `lib/` and `main.ts`. */
+export type TreePart = "lib" | "tooling" | "tests" | "scripts";
+
 /** One broken rule. */
 export interface ImportViolation {
   /** Which rule. */
-  rule: "face" | "cycle" | "layer";
+  rule: "face" | "cycle" | "layer" | "tree";
   /** The importing file, relative to the root, with `/` separators. */
   file: string;
   /** The line of the import in that file (1-based). */
@@ -64,8 +84,8 @@ export interface Reference {
  * for (const v of violations) console.log(formatViolation(v));
  * ```
  *
- * @param root the repository root (holds `lib/`, `tests/`, `scripts/`, `main.ts`)
- * @returns the violations, faces first, then cycles, then layers
+ * @param root the repository root (holds `lib/`, `tooling/`, `tests/`, `scripts/`, `main.ts`)
+ * @returns the violations, faces first, then cycles, then layers, then the tree
  */
 export async function checkImportRules(root: string): Promise<ImportViolation[]> {
   const files = await sourceFiles(root);
@@ -78,6 +98,7 @@ export async function checkImportRules(root: string): Promise<ImportViolation[]>
     ...faceViolations(references),
     ...cycleViolations(references),
     ...layerViolations(references),
+    ...treeViolations(references),
   ];
 }
 
@@ -90,7 +111,7 @@ export function formatViolation(violation: ImportViolation): string {
 }
 
 /** The `.ts` and `.mjs` files to read, relative to `root`, `/`-separated. */
-async function sourceFiles(root: string): Promise<string[]> {
+export async function sourceFiles(root: string): Promise<string[]> {
   const found: string[] = [];
   const walk = async (directory: string) => {
     let entries: Deno.DirEntry[];
@@ -106,7 +127,7 @@ async function sourceFiles(root: string): Promise<string[]> {
       else if (entry.isFile && /\.(ts|mjs)$/.test(entry.name)) found.push(path);
     }
   };
-  for (const directory of ["lib", "tests", "scripts"]) await walk(directory);
+  for (const directory of ["lib", "tooling", "tests", "scripts"]) await walk(directory);
   try {
     if ((await Deno.stat(join(root, "main.ts"))).isFile) found.push("main.ts");
   } catch {
@@ -116,13 +137,64 @@ async function sourceFiles(root: string): Promise<string[]> {
 }
 
 /** `lib/<folder>` of a path, or undefined outside lib/ (or directly in it). */
-function libFolder(path: string): string | undefined {
+export function libFolder(path: string): string | undefined {
   return path.match(/^lib\/([^/]+)\/./)?.[1];
+}
+
+/**
+ * Whether `file` is a unit test of `tooling/`: one directly in `tests/unit/` (the tests
+ * there check the repository's own tools) or under `tests/unit/tooling/`. Like a lib
+ * folder's own unit tests, it may reach past `tooling/mod.ts` (the repository's checks are
+ * not in it: the size check loads the TypeScript compiler, which every user of `mod.ts`
+ * would then load).
+ */
+function toolingUnitTest(file: string): boolean {
+  return file.startsWith("tests/unit/tooling/") || /^tests\/unit\/[^/]+$/.test(file);
+}
+
+/** The top-level part a path belongs to, or undefined for anything else. */
+function treePart(path: string): TreePart | undefined {
+  if (path === "main.ts") return "lib";
+  const top = path.split("/")[0];
+  return top === "lib" || top === "tooling" || top === "tests" || top === "scripts"
+    ? top
+    : undefined;
+}
+
+function treeViolations(references: Reference[]): ImportViolation[] {
+  const violations: ImportViolation[] = [];
+  for (const reference of references) {
+    if (reference.kind === "new URL") continue;
+    const from = treePart(reference.from);
+    const to = treePart(reference.to);
+    if (from === undefined || to === undefined || !FORBIDDEN_PARTS[from].includes(to)) continue;
+    const who = from === "lib" ? "lib/ and main.ts" : `${from}/`;
+    violations.push({
+      rule: "tree",
+      file: reference.from,
+      line: reference.line,
+      message: `${reference.kind} of ${reference.to}: ${who} must not import ${to}/`,
+    });
+  }
+  return violations;
 }
 
 function faceViolations(references: Reference[]): ImportViolation[] {
   const violations: ImportViolation[] = [];
   for (const reference of references) {
+    if (
+      reference.to.startsWith("tooling/") && !reference.from.startsWith("tooling/") &&
+      reference.to !== "tooling/mod.ts" && !toolingUnitTest(reference.from)
+    ) {
+      violations.push({
+        rule: "face",
+        file: reference.from,
+        line: reference.line,
+        message: `${reference.kind} of ${reference.to}: outside tooling/ only ` +
+          "tooling/mod.ts may be imported",
+      });
+      continue;
+    }
     const folder = libFolder(reference.to);
     if (folder === undefined || libFolder(reference.from) === folder) continue;
     if (reference.to === `lib/${folder}/mod.ts`) continue;

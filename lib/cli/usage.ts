@@ -9,9 +9,8 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_INBOUND_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
+  MIB,
 } from "../protocol/mod.ts";
-
-const MIB = 1024 * 1024;
 import { DEFAULT_KEY_PREFIX } from "./keygen_options.ts";
 import {
   DEFAULT_QUERY_ATTEMPTS,

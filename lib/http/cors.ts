@@ -1,6 +1,6 @@
 /**
  * Cross-origin resource sharing (CORS): which web origins a browser may let call the
- * HTTP face, the headers that tell it so on every answer, and the answer to a preflight
+ * HTTP routes, the headers that tell it so on every answer, and the answer to a preflight
  * `OPTIONS` request.
  *
  * @module
@@ -15,7 +15,7 @@ const EXPOSED_HEADERS = "Retry-After";
 const HEADER_NAMES = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\s*,\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*$/;
 
 /**
- * The origins allowed to call the HTTP face from a browser: `*` (any), or a list of
+ * The origins allowed to call the HTTP routes from a browser: `*` (any), or a list of
  * origins (`https://example.com`, `http://localhost:3000`), compared exactly.
  */
 export class CorsPolicy {

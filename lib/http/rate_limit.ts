@@ -1,11 +1,11 @@
 /**
- * What the HTTP face asks before answering a lookup, when a rate limit is in force.
+ * What the HTTP routes ask before answering a lookup, when a rate limit is in force.
  *
  * @module
  */
 
 /**
- * A per-peer request rate limit, as the HTTP face uses it: asked once per lookup request
+ * A per-peer request rate limit, as the HTTP routes use it: asked once per lookup request
  * with the peer's IP address; a refusal is answered 429 with `Retry-After`.
  *
  * @example

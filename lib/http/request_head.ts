@@ -44,12 +44,12 @@ export class HeadError extends Error {
 const latin1 = new TextDecoder("latin1");
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
-/** A path that needs the URL parser's normalisation (dot segments, escapes, odd bytes). */
 /** Spaces and tabs around a field value. */
 const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 /** Control characters other than the tab, which no field value may hold. */
 // deno-lint-ignore no-control-regex -- control characters are what it looks for
 const CONTROL = /[\0-\x08\x0a-\x1f\x7f]/;
+/** A path the URL parser need not normalise (no dot segments, escapes or odd bytes). */
 const PLAIN_PATH = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@/]*$/;
 
 /**

@@ -8,10 +8,10 @@
 
 import {
   CorsPolicy,
-  type HttpFace,
-  type HttpFaceLimits,
+  type HttpRoutes,
+  type HttpRoutesLimits,
   type RequestRateLimiter,
-  startHttpFace,
+  startHttpRoutes,
   type TlsPem,
   TrustedProxies,
 } from "../http/mod.ts";
@@ -26,7 +26,7 @@ export interface HttpListenSetup {
   /** Most addresses in one batch. */
   maxAddresses: number;
   /** This thread's share of the connection cap, and the deadlines. */
-  httpLimits: HttpFaceLimits;
+  httpLimits: HttpRoutesLimits;
   /** The origins browsers may call from (`--http-cors-origin`); none: no CORS. */
   cors?: string[];
   /** The CIDR blocks of trusted proxies (`--http-trusted-proxy`). */
@@ -94,9 +94,9 @@ export interface HttpThreadHooks {
 export function startHttpThread(
   setup: HttpListenSetup & { reusePort: boolean },
   hooks: HttpThreadHooks,
-): HttpFace {
+): HttpRoutes {
   const { metrics, rateLimiter } = hooks;
-  return startHttpFace({
+  return startHttpRoutes({
     hostname: setup.hostname,
     port: setup.port,
     ...(setup.reusePort ? { reusePort: true } : {}),

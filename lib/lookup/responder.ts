@@ -132,8 +132,8 @@ const TRAITS_KEY = encoder.encode("traits");
 const TRAITS_OPEN = encoder.encode(',"traits":{');
 
 /**
- * Answers requests from one database, keeping the rendered answer of each record it has
- * met in bounded caches, so a repeated record costs a tree walk and a copy.
+ * Answers requests from one database or several merged, keeping the rendered answer of
+ * each record it has met in bounded caches, so a repeated record costs a tree walk and a copy.
  *
  * @example
  * ```ts

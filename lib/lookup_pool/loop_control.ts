@@ -91,7 +91,7 @@ export class LoopControl {
    *
    * @param generation the switch's generation
    * @param commit true: every worker takes the new databases; false: every worker keeps
-   *   those it serves
+   *   the ones it serves
    */
   decide(generation: number, commit: boolean): void {
     Atomics.store(this.#slots, VERDICT, commit ? generation : -generation);
@@ -142,7 +142,7 @@ export class LoopControl {
    * announced meanwhile).
    *
    * @param generation the switch's generation
-   * @returns true to take the new databases; false to keep those served
+   * @returns true to take the new databases; false to keep the ones served
    */
   arriveAndAwaitVerdict(generation: number): boolean {
     const slots = this.#slots;

@@ -26,5 +26,6 @@ export {
   type RequestOutcome,
   type RequestTransport,
   type RequestVerb,
-  ServiceMetrics,
-} from "./service_metrics.ts";
+} from "./metric_kinds.ts";
+export { renderPrometheus } from "./prometheus_text.ts";
+export { ServiceMetrics } from "./service_metrics.ts";

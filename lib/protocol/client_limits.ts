@@ -5,10 +5,22 @@
  * @module
  */
 
+/**
+ * Bytes in a mebibyte (MiB), the unit of the budgets' flags (`--max-inbound-mb`,
+ * `--max-outbound-mb`) and of the sizes the service's messages write.
+ *
+ * @example
+ * ```ts
+ * import { MIB } from "./client_limits.ts";
+ * console.log(32 * MIB); // 33554432
+ * ```
+ */
+export const MIB = 1024 * 1024;
+
 /** The default inbound budget per connection: 32 MiB. */
-export const DEFAULT_MAX_INBOUND_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_INBOUND_BYTES = 32 * MIB;
 /** The default outbound budget per connection: 16 MiB. */
-export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * MIB;
 
 /** The limits, as the router worker receives them; 0 turns one off. */
 export interface ClientLimits {
@@ -31,8 +43,6 @@ export const NO_CLIENT_LIMITS: ClientLimits = Object.freeze({
   maxOutboundBytes: 0,
   ratePerSecond: 0,
 });
-
-const MIB = 1024 * 1024;
 
 /**
  * A size in MiB with one decimal, as the service's messages write sizes.

@@ -64,6 +64,7 @@ export {
   DEFAULT_MAX_INBOUND_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
   formatMib,
+  MIB,
   NO_CLIENT_LIMITS,
   replyTooLargeReason,
   unreadRepliesReason,

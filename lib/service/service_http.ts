@@ -6,7 +6,7 @@
  */
 
 import type { GeoDatabase } from "../database/mod.ts";
-import { type HttpFace, readTlsFiles, type TlsPem } from "../http/mod.ts";
+import { type HttpRoutes, readTlsFiles, type TlsPem } from "../http/mod.ts";
 import { type Health, HttpThreads, type HttpWorkerSetup } from "../http_threads/mod.ts";
 import { startHttpThread } from "../http_threads/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -55,11 +55,11 @@ export interface ServiceHttpHooks {
 export class ServiceHttp {
   /** Re-reads the TLS pair, or undefined for plain HTTP. */
   readonly tlsReloader: FileReloader | undefined;
-  readonly #listener: HttpFace;
+  readonly #listener: HttpRoutes;
   readonly #log: Logger;
   #threads: HttpThreads | undefined;
 
-  private constructor(listener: HttpFace, options: ServiceHttpOptions) {
+  private constructor(listener: HttpRoutes, options: ServiceHttpOptions) {
     this.#listener = listener;
     this.#log = options.log;
     const { tlsFiles } = options;

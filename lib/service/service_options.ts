@@ -7,7 +7,7 @@
  * @module
  */
 
-import { defaultMaxConnections, type HttpFaceLimits } from "../http/mod.ts";
+import { defaultMaxConnections, type HttpRoutesLimits } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { RateLimiter, type ThreadLookupSetup } from "../lookup/mod.ts";
 import {
@@ -72,7 +72,7 @@ export interface ServiceOptions {
    * HTTP's connection cap and deadlines; each one left out takes its default (the cap:
    * 1024, or half the soft open-file limit when lower).
    */
-  httpLimits?: HttpFaceLimits;
+  httpLimits?: HttpRoutesLimits;
   /**
    * Threads serving HTTP (left out: 1, the main thread only; `serve` defaults to 2). Above 1, the main thread and
    * `httpThreads - 1` HTTP workers listen on the same address (`SO_REUSEPORT`), the
@@ -204,7 +204,7 @@ export function clientLimits(
 export function httpLimits(
   options: Pick<ServiceOptions, "httpLimits" | "httpThreads">,
   openFiles: number | undefined,
-): HttpFaceLimits {
+): HttpRoutesLimits {
   const merged = { maxConnections: defaultMaxConnections(openFiles), ...options.httpLimits };
   const threads = Math.max(1, options.httpThreads ?? 1);
   if (merged.maxConnections === undefined) return merged;

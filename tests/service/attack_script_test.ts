@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type CommandOutput, commandOutput } from "../support/command_output.ts";
+import { type CommandOutput, commandOutput } from "../../tooling/mod.ts";
 
 const SCRIPT = new URL("../../scripts/attack.ts", import.meta.url).pathname;
 

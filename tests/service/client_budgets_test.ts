@@ -14,7 +14,7 @@ import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { askOrNull, CurveClient, SocketType } from "../support/curve_client.ts";
 import { freeLoopbackPort } from "../support/live_service.ts";
 import { startOnDatabase } from "../support/service_process.ts";
-import { encodeFrame, ZmtpSpeaker } from "../support/zmtp_speaker.ts";
+import { encodeFrame, ZmtpSpeaker } from "../../tooling/mod.ts";
 
 const encoder = new TextEncoder();
 

@@ -9,6 +9,8 @@ import { bundledLibzmqPath } from "../../lib/zmq/mod.ts";
 import { VERSION } from "../../lib/service/mod.ts";
 import {
   CANNOT_RUN_HERE,
+  type CommandOutput,
+  commandOutput,
   type CompilePlan,
   parseCompileArgs,
   planCompile,
@@ -17,8 +19,7 @@ import {
   shellQuote,
   startTaskPermissions,
   zeromqManifestPath,
-} from "../../scripts/compile.ts";
-import { type CommandOutput, commandOutput } from "../support/command_output.ts";
+} from "../../tooling/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { TestClient } from "../support/test_client.ts";
 import { runToExit, spawnService } from "../support/service_process.ts";

@@ -15,12 +15,17 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { VERSION } from "../../lib/service/mod.ts";
-import { commandOutput } from "../support/command_output.ts";
 import { freeLoopbackPort, sleep } from "../support/live_service.ts";
 import { Podman } from "../support/podman.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { TestClient } from "../support/test_client.ts";
-import { type DenoInfo, imageConfig, parseLdd, usedPackages } from "../../scripts/image.ts";
+import {
+  commandOutput,
+  type DenoInfo,
+  imageConfig,
+  parseLdd,
+  usedPackages,
+} from "../../tooling/mod.ts";
 
 const IMAGE_SCRIPT = new URL("../../scripts/image.ts", import.meta.url).pathname;
 const PROJECT_ROOT = new URL("../../", import.meta.url).pathname;

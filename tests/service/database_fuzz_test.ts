@@ -21,7 +21,7 @@ import {
   writeTempFile,
 } from "../support/fixtures.ts";
 import { parseIpAddress } from "../../lib/protocol/mod.ts";
-import { buildMmdb, bytes } from "../support/mmdb_writer.ts";
+import { buildMmdb, bytes } from "../../tooling/mod.ts";
 import { FUZZ_LIMITS, randomValidAddress } from "../support/fuzz_inputs.ts";
 import { caseSeed, fuzzSettings, Random, scaled } from "../support/fuzz_random.ts";
 import { makeMutant, type MutantBase, mutantBases } from "../support/mmdb_mutants.ts";

@@ -16,10 +16,8 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Service } from "kubernetes-models/v1";
 import { parse, parseAllDocuments } from "yaml";
-import { startTaskPermissions } from "../../lib/server/mod.ts";
 import { VERSION } from "../../lib/service/mod.ts";
-import { IMAGE_USER } from "../../scripts/image.ts";
-import { commandOutput } from "../support/command_output.ts";
+import { commandOutput, IMAGE_USER, startTaskPermissions } from "../../tooling/mod.ts";
 import { exitWithin, sleep, waitFor } from "../support/live_service.ts";
 
 const DEPLOY = fileURLToPath(new URL("../../deploy/", import.meta.url));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type CommandOutput, commandOutput } from "../support/command_output.ts";
+import { type CommandOutput, commandOutput } from "../../tooling/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile, writeTempFile } from "../support/fixtures.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";

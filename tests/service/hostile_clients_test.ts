@@ -1,7 +1,7 @@
 /**
  * The attacks of `deno task attack` on the newer surfaces, scaled down to seconds, against
  * the real service process on the fixture database, with the same clients the bench uses
- * (tests/support): unfinished chunked HTTP bodies cost a bounded amount of memory while a
+ * (tooling/): unfinished chunked HTTP bodies cost a bounded amount of memory while a
  * well-behaved HTTP client is served; `--rate-limit` charges the client that caused it;
  * a client that reads everything gets a reply or an `ERROR` to every request, never
  * silence; distinct `get` field lists stay within a budget.
@@ -11,14 +11,18 @@
 
 import { rssOf } from "../support/service_readings.ts";
 import assert from "node:assert/strict";
-import { describeBigReplies, readBigReplies } from "../support/big_reply_reader.ts";
-import { sendDistinctFieldLists } from "../support/distinct_field_lists.ts";
+import {
+  describeBigReplies,
+  describeHttpProbe,
+  readBigReplies,
+  reusedConnectionRounds,
+  sendDistinctFieldLists,
+  startHttpProbe,
+  UnfinishedChunkedBodies,
+} from "../../tooling/mod.ts";
 import { cityFixture, withTempFile } from "../support/fixtures.ts";
-import { describeHttpProbe, startHttpProbe } from "../support/http_probe.ts";
 import { freeLoopbackPort, sleep } from "../support/live_service.ts";
-import { reusedConnectionRounds } from "../support/rate_limit_rounds.ts";
 import { startOnDatabase } from "../support/service_process.ts";
-import { UnfinishedChunkedBodies } from "../support/unfinished_chunked_bodies.ts";
 
 const MIB = 1024 * 1024;
 

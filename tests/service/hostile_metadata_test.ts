@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { LONDON } from "../support/fixtures.ts";
-import { buildMmdb, type MmdbValue } from "../support/mmdb_writer.ts";
+import { buildMmdb, type MmdbValue } from "../../tooling/mod.ts";
 import { runService, startOnDatabase } from "../support/service_process.ts";
 
 /** Any C0 or C1 control character, or DEL: what must never reach a terminal raw. */

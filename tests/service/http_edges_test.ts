@@ -1,5 +1,5 @@
 /**
- * The HTTP face where it meets browsers, proxies and TLS, over real sockets on loopback:
+ * The HTTP routes where they meet browsers, proxies and TLS, over real sockets on loopback:
  * CORS preflights and headers, the client's address from a trusted proxy (a client bound
  * to 127.0.0.2) against an untrusted peer (127.0.0.1), the caller's own address,
  * Accept-Language, and HTTPS with a self-signed pair made here, replaced while serving.
@@ -13,13 +13,13 @@ import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
 import {
   CorsPolicy,
-  type HttpFace,
-  type HttpFaceOptions,
-  startHttpFace,
+  type HttpRoutes,
+  type HttpRoutesOptions,
+  startHttpRoutes,
   TrustedProxies,
 } from "../../lib/http/mod.ts";
 import { openFixture } from "../support/fixtures.ts";
-import { buildMmdb } from "../support/mmdb_writer.ts";
+import { buildMmdb } from "../../tooling/mod.ts";
 import { rawRequest } from "../support/raw_http.ts";
 import { makeTlsPair } from "../support/tls_pair.ts";
 
@@ -48,14 +48,14 @@ function munichDatabase() {
   ]));
 }
 
-function startFace(options: Partial<HttpFaceOptions> = {}): HttpFace {
+function startRoutes(options: Partial<HttpRoutesOptions> = {}): HttpRoutes {
   const metrics = ServiceMetrics.create({ version: SERVER.version });
   const responder = new GeoipResponder(munichDatabase(), {
     limits: DEFAULT_LIMITS,
     server: SERVER,
     cache: { maxBytes: 1024 * 1024 },
   });
-  return startHttpFace({
+  return startHttpRoutes({
     hostname: "127.0.0.1",
     port: 0,
     responder: () => responder,
@@ -69,8 +69,8 @@ function startFace(options: Partial<HttpFaceOptions> = {}): HttpFace {
 }
 
 Deno.test("CORS: a preflight is answered 204, and every answer to an allowed origin says so", async (t) => {
-  const face = startFace({ cors: CorsPolicy.parse([ORIGIN, "http://localhost:3000"]) });
-  const url = (path: string) => `http://127.0.0.1:${face.addr.port}${path}`;
+  const routes = startRoutes({ cors: CorsPolicy.parse([ORIGIN, "http://localhost:3000"]) });
+  const url = (path: string) => `http://127.0.0.1:${routes.addr.port}${path}`;
   try {
     await t.step("a real preflight from fetch for a POST of JSON", async () => {
       const response = await fetch(url("/json"), {
@@ -158,13 +158,13 @@ Deno.test("CORS: a preflight is answered 204, and every answer to an allowed ori
       assert.equal(response.headers.get("access-control-allow-origin"), ORIGIN);
     });
   } finally {
-    await face.shutdown();
+    await routes.shutdown();
   }
 });
 
 Deno.test("CORS with * allows every origin; without a policy no CORS header is sent", async () => {
-  const any = startFace({ cors: CorsPolicy.parse(["*"]) });
-  const none = startFace();
+  const any = startRoutes({ cors: CorsPolicy.parse(["*"]) });
+  const none = startRoutes();
   try {
     const response = await fetch(`http://127.0.0.1:${any.addr.port}/json/bogus`, {
       headers: { origin: "https://whoever.example" },
@@ -191,14 +191,14 @@ Deno.test("CORS with * allows every origin; without a policy no CORS header is s
 
 Deno.test("the client's address: from a trusted proxy's headers, never from another peer's", async (t) => {
   const limiter = new RateLimiter({ perSecond: 1 });
-  const face = startFace({
+  const routes = startRoutes({
     trustedProxies: TrustedProxies.parse(["127.0.0.2"]),
     rateLimiter: {
       allow: (address, now) => limiter.allow(address, now),
       retryAfterSeconds: (address, now) => limiter.retryAfterSeconds(address, now),
     },
   });
-  const port = face.addr.port;
+  const port = routes.addr.port;
   const trusted = "127.0.0.2";
   try {
     await t.step(
@@ -274,14 +274,14 @@ Deno.test("the client's address: from a trusted proxy's headers, never from anot
       assert.ok(Number(limited.headers.get("retry-after")) >= 1);
     });
   } finally {
-    await face.shutdown();
+    await routes.shutdown();
   }
 });
 
 Deno.test("Accept-Language chooses the names of a request; ?lang= wins over it", async () => {
-  const face = startFace();
+  const routes = startRoutes();
   const get = async (path: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`http://127.0.0.1:${face.addr.port}${path}`, { headers });
+    const response = await fetch(`http://127.0.0.1:${routes.addr.port}${path}`, { headers });
     return { status: response.status, text: await response.text() };
   };
   try {
@@ -317,7 +317,7 @@ Deno.test("Accept-Language chooses the names of a request; ?lang= wins over it",
       error: 'Accept-Language: invalid weight "q=5" (expected q=0 to q=1)',
     });
   } finally {
-    await face.shutdown();
+    await routes.shutdown();
   }
 });
 
@@ -325,8 +325,8 @@ Deno.test("HTTPS: a self-signed pair made here is served, plain text is closed, 
   const first = await makeTlsPair("first.test");
   if (first === undefined) return;
   const second = (await makeTlsPair("second.test"))!;
-  const face = startFace({ tls: first.pem });
-  const port = face.addr.port;
+  const routes = startRoutes({ tls: first.pem });
+  const port = routes.addr.port;
   const trusting = (pem: string) => Deno.createHttpClient({ caCerts: [pem] });
   const firstClient = trusting(first.pem.cert);
   const secondClient = trusting(second.pem.cert);
@@ -350,7 +350,7 @@ Deno.test("HTTPS: a self-signed pair made here is served, plain text is closed, 
       },
     );
     await t.step("replaceTls() serves new connections with the new pair", async () => {
-      await face.replaceTls(second.pem);
+      await routes.replaceTls(second.pem);
       const client = trusting(second.pem.cert);
       try {
         assert.match(await get(client), /^200 /);
@@ -362,13 +362,13 @@ Deno.test("HTTPS: a self-signed pair made here is served, plain text is closed, 
       }
     });
     await t.step("a pair that is refused leaves the one in force", async () => {
-      await assert.rejects(() => face.replaceTls({ cert: first.pem.cert, key: "not a key" }));
+      await assert.rejects(() => routes.replaceTls({ cert: first.pem.cert, key: "not a key" }));
       assert.match(await get(secondClient), /^200 /);
     });
   } finally {
     firstClient.close();
     secondClient.close();
-    await face.shutdown();
+    await routes.shutdown();
     await Promise.all([first.remove(), second.remove()]);
   }
 });

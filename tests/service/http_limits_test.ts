@@ -2,7 +2,7 @@
  * HTTP under pressure, against the real service process: the connection cap, the header
  * timeout against a slowloris client, surviving the open-file limit, and a bounded
  * memory for clients that send large batches and never read; plus the server's own
- * refusals (bad heads, heads too large) and the rate limit's 429, on a face in this
+ * refusals (bad heads, heads too large) and the rate limit's 429, on HTTP routes in this
  * process. Every test uses real sockets.
  *
  * @module
@@ -11,14 +11,14 @@
 import { rssOf } from "../support/service_readings.ts";
 import assert from "node:assert/strict";
 import {
-  type HttpFaceOptions,
+  type HttpRoutesOptions,
   type RequestRateLimiter,
-  startHttpFace,
+  startHttpRoutes,
 } from "../../lib/http/mod.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
-import { writeAll } from "../support/bytes.ts";
+import { writeAll } from "../../tooling/mod.ts";
 import { cityFixture, LONDON_TSV, openFixture, withTempFile } from "../support/fixtures.ts";
 import { freeLoopbackPort, metricValue, sleep } from "../support/live_service.ts";
 import { commandWorks, skipForMissingTool } from "../support/required_tool.ts";
@@ -264,14 +264,14 @@ Deno.test("--http-request-timeout-ms closes a connection whose answer is not rea
   });
 });
 
-/** A face over the city fixture in this process, with the given limits. */
-function startFace(options: Pick<HttpFaceOptions, "limits" | "rateLimiter">) {
+/** HTTP routes over the city fixture in this process, with the given limits. */
+function startRoutes(options: Pick<HttpRoutesOptions, "limits" | "rateLimiter">) {
   const metrics = ServiceMetrics.create({ version: "0.0.0" });
   const responder = new GeoipResponder(openFixture(cityFixture()), {
     limits: DEFAULT_LIMITS,
     server: { version: "0.0.0", libzmqVersion: "4.3.5", startedAt: Date.now() },
   });
-  const face = startHttpFace({
+  const routes = startHttpRoutes({
     hostname: "127.0.0.1",
     port: 0,
     responder: () => responder,
@@ -281,7 +281,7 @@ function startFace(options: Pick<HttpFaceOptions, "limits" | "rateLimiter">) {
     renderMetrics: () => metrics.renderPrometheus(),
     ...options,
   });
-  return { face, metrics, base: `http://127.0.0.1:${face.addr.port}` };
+  return { routes, metrics, base: `http://127.0.0.1:${routes.addr.port}` };
 }
 
 /** Sends raw bytes on a new connection and reads until the server closes it. */
@@ -294,8 +294,8 @@ async function exchange(port: number, bytes: Uint8Array): Promise<string> {
 }
 
 Deno.test("the HTTP server refuses what it does not serve, and closes", async (t) => {
-  const { face, metrics } = startFace({ limits: { maxHeadBytes: 2048 } });
-  const port = face.addr.port;
+  const { routes, metrics } = startRoutes({ limits: { maxHeadBytes: 2048 } });
+  const port = routes.addr.port;
   try {
     await t.step("a malformed request line is 400", async () => {
       const text = await exchange(port, encoder.encode("HELLO\r\n\r\n"));
@@ -343,7 +343,7 @@ Deno.test("the HTTP server refuses what it does not serve, and closes", async (t
     });
     assert.ok(metrics.snapshot().httpDropped.bad_request >= 3);
   } finally {
-    await face.shutdown();
+    await routes.shutdown();
   }
 });
 
@@ -357,7 +357,7 @@ Deno.test("a rate limiter's refusal is a 429 with Retry-After, for lookups only"
     },
     retryAfterSeconds: () => 3,
   };
-  const { face, base } = startFace({ rateLimiter: limiter });
+  const { routes, base } = startRoutes({ rateLimiter: limiter });
   try {
     assert.equal(await fetch(`${base}/geoip/81.2.69.160`).then((r) => r.text()), LONDON_TSV);
     assert.equal((await fetch(`${base}/json?ip=81.2.69.160`)).status, 200);
@@ -370,13 +370,13 @@ Deno.test("a rate limiter's refusal is a 429 with Retry-After, for lookups only"
     assert.equal(health.status, 200, "health checks are not limited");
     assert.deepEqual(asked, ["127.0.0.1", "127.0.0.1", "127.0.0.1"]);
   } finally {
-    await face.shutdown();
+    await routes.shutdown();
   }
 });
 
 Deno.test("every metric family the service exposes is in docs/HTTP.md's metrics list", async () => {
-  const { face, metrics } = startFace({});
-  await face.shutdown();
+  const { routes, metrics } = startRoutes({});
+  await routes.shutdown();
   const docs = await Deno.readTextFile(new URL("../../docs/HTTP.md", import.meta.url));
   const families = [...metrics.renderPrometheus().matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
   assert.ok(families.includes(DROPPED));

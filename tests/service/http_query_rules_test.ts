@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { writeAll } from "../support/bytes.ts";
+import { writeAll } from "../../tooling/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { freeLoopbackPort } from "../support/live_service.ts";
 import { startOnDatabase } from "../support/service_process.ts";

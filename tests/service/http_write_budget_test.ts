@@ -7,12 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import { startHttpFace, WRITE_BUDGET_BYTES } from "../../lib/http/mod.ts";
+import { startHttpRoutes, WRITE_BUDGET_BYTES } from "../../lib/http/mod.ts";
 import { GeoipResponder } from "../../lib/lookup/mod.ts";
 import { ServiceMetrics } from "../../lib/metrics/mod.ts";
 import { DEFAULT_LIMITS } from "../../lib/protocol/mod.ts";
 import { openFixture } from "../support/fixtures.ts";
-import { buildMmdb } from "../support/mmdb_writer.ts";
+import { buildMmdb } from "../../tooling/mod.ts";
 
 /** 81.2.69.160/27: a city whose name alone is several write budgets of UTF-8. */
 const LONG_NAME = "ミュンヘン🙂".repeat(Math.ceil((3 * WRITE_BUDGET_BYTES) / 10));
@@ -31,7 +31,7 @@ Deno.test("a batch whose pieces exceed the write budget arrives whole over HTTP/
     server: { version: "0", libzmqVersion: "4.3.5", startedAt: Date.now() },
     cache: { maxBytes: 1024 * 1024 },
   });
-  const face = startHttpFace({
+  const routes = startHttpRoutes({
     hostname: "127.0.0.1",
     port: 0,
     responder: () => responder,
@@ -42,12 +42,12 @@ Deno.test("a batch whose pieces exceed the write budget arrives whole over HTTP/
   });
   const query = Array.from({ length: 9 }, (_, i) => `ip=81.2.69.${160 + i}`).join("&");
   try {
-    const response = await fetch(`http://127.0.0.1:${face.addr.port}/json?${query}`);
+    const response = await fetch(`http://127.0.0.1:${routes.addr.port}/json?${query}`);
     const answers = await response.json();
     assert.equal(answers.length, 9);
     for (const answer of answers) assert.equal(answer.record.city.names.ja, LONG_NAME);
 
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: face.addr.port });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: routes.addr.port });
     await conn.write(new TextEncoder().encode(`GET /json?${query} HTTP/1.0\r\n\r\n`));
     const text = await new Response(conn.readable).text();
     const [head, body] = [
@@ -60,6 +60,6 @@ Deno.test("a batch whose pieces exceed the write budget arrives whole over HTTP/
     assert.equal(old.length, 9);
     assert.equal(old[8].record.city.names.ja, LONG_NAME);
   } finally {
-    await face.shutdown();
+    await routes.shutdown();
   }
 });

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { bundledDatabasePath } from "../../lib/database/mod.ts";
-import { type CommandOutput, commandOutput } from "../support/command_output.ts";
+import { type CommandOutput, commandOutput } from "../../tooling/mod.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";
 import { startService } from "../support/service_process.ts";
 import { askOn, SocketType, TestClient } from "../support/test_client.ts";

@@ -15,7 +15,7 @@ import {
   uint16,
   uint32,
   uint64,
-} from "../support/mmdb_writer.ts";
+} from "../../tooling/mod.ts";
 
 /** One lookup and what every reader should answer: the record (null: not found) and prefix. */
 interface Case {

@@ -1,5 +1,5 @@
 /**
- * The bench's native load generator (`scripts/c_load/geoip_load.c`): built with `cc` as the
+ * The bench's native load generator (`scripts/baselines/c_load/geoip_load.c`): built with `cc` as the
  * bench builds it, its traffic shapes as it prints them, and short runs against a real
  * geoipmq on a small database. Skips loudly without a C compiler and libzmq's headers
  * (`apt-get install build-essential libzmq3-dev`), fails then under GEOIPMQ_REQUIRE_TOOLS=1.
@@ -7,8 +7,7 @@
 
 import assert from "node:assert/strict";
 import { isIP } from "node:net";
-import { buildLoadGenerator, runLoad, shapeAddresses } from "../../scripts/native_load.ts";
-import { runCommand } from "../../scripts/bench_builds.ts";
+import { buildLoadGenerator, runCommand, runLoad, shapeAddresses } from "../../tooling/mod.ts";
 import { cityFixture, writeTempFile } from "../support/fixtures.ts";
 import { startOnDatabase } from "../support/service_process.ts";
 import { skipForMissingTool } from "../support/required_tool.ts";

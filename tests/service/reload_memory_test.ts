@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { bundledDatabasePath, readDatabaseFile } from "../../lib/database/mod.ts";
-import { serviceFlags } from "../../lib/server/mod.ts";
+import { serviceFlags } from "../../tooling/mod.ts";
 import {
   linesMatching,
   replaceAtomically,

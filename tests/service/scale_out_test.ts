@@ -3,8 +3,7 @@ import { GeoipClient } from "../../lib/client/mod.ts";
 import { Errno, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile, withTempFiles } from "../support/fixtures.ts";
 import { askOn, TestClient } from "../support/test_client.ts";
-import { concatBytes } from "../support/bytes.ts";
-import { encodeCommand, encodeGreeting, tcpAddress } from "../support/zmtp_speaker.ts";
+import { concatBytes, encodeCommand, encodeGreeting, tcpAddress } from "../../tooling/mod.ts";
 import { SERVICE_PERMISSIONS, startOnDatabase, startService } from "../support/service_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runToExit, spawnService } from "../../lib/server/mod.ts";
+import { runToExit, spawnService } from "../../tooling/mod.ts";
 import { VERSION } from "../../lib/service/mod.ts";
 import { cityFixture, LONDON_TSV, withTempFile } from "../support/fixtures.ts";
 import { freeLoopbackPort, metricValue } from "../support/live_service.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { cityFixture, LONDON_TSV, writeTempFile } from "../support/fixtures.ts";
 import { startOnDatabase } from "../support/service_process.ts";
-import { ZmtpSpeaker } from "../support/zmtp_speaker.ts";
+import { ZmtpSpeaker } from "../../tooling/mod.ts";
 
 const decoder = new TextDecoder();
 

@@ -6,7 +6,7 @@
  */
 
 import { GeoDatabase } from "../../lib/database/mod.ts";
-import { buildMmdb, bytes, float32, uint16, uint32, uint64 } from "./mmdb_writer.ts";
+import { buildMmdb, bytes, float32, uint16, uint32, uint64 } from "../../tooling/mod.ts";
 
 /** The London record, with every field of the TSV reply. */
 export const LONDON = {

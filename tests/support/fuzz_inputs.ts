@@ -8,7 +8,7 @@
 
 import type { RequestLimits } from "../../lib/protocol/mod.ts";
 import type { Random } from "./fuzz_random.ts";
-import { concatBytes } from "./bytes.ts";
+import { concatBytes } from "../../tooling/mod.ts";
 
 const encoder = new TextEncoder();
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { buildMmdb } from "./mmdb_writer.ts";
+import { buildMmdb } from "../../tooling/mod.ts";
 import type { ServiceProcess } from "./service_process.ts";
 
 /** How long a test waits for a condition before it fails (the machine may be busy). */

@@ -22,7 +22,7 @@ import {
   uint16,
   uint32,
   uint64,
-} from "./mmdb_writer.ts";
+} from "../../tooling/mod.ts";
 
 /** Where the sections of a `.mmdb` file are. */
 export interface MmdbLayout {

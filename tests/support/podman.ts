@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import { type CommandOutput, commandOutput } from "./command_output.ts";
+import { type CommandOutput, commandOutput } from "../../tooling/mod.ts";
 
 /** A private podman store; remove it with `await using` or {@linkcode Podman.remove}. */
 export class Podman implements AsyncDisposable {

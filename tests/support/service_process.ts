@@ -1,6 +1,6 @@
 /**
  * Runs `main.ts` as a real child process for tests, through the project's one spawner
- * (`lib/server/service_process.ts`): it is ready once it answers, and its "ready" line is
+ * (`tooling/service_process.ts`): it is ready once it answers, and its "ready" line is
  * in {@linkcode ServiceProcess.log} by then, since tests read it.
  *
  * @module
@@ -13,7 +13,7 @@ import {
   type ServiceProbe,
   ServiceProcess,
   spawnService,
-} from "../../lib/server/mod.ts";
+} from "../../tooling/mod.ts";
 
 export { runToExit, ServiceProcess, spawnService };
 

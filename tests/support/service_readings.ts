@@ -6,15 +6,16 @@
  */
 
 import assert from "node:assert/strict";
+import { residentBytes } from "../../tooling/mod.ts";
 
 /**
  * @param pid the service's process id
  * @returns the process's resident memory (`VmRSS`) in bytes
  */
 export function rssOf(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return kb * 1024;
+  const bytes = residentBytes(pid);
+  if (bytes === null) throw new Error(`No VmRSS for process ${pid}: it has exited`);
+  return bytes;
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 
 import dbipPackage from "dbip-city-mmdb/package.json" with { type: "json" };
-import { buildMmdb, float32 } from "./mmdb_writer.ts";
+import { buildMmdb, float32 } from "../../tooling/mod.ts";
 
 /** The npm package the DB-IP file comes from, with its version. */
 export const DBIP_CITY_PACKAGE = `${dbipPackage.name}@${dbipPackage.version}`;

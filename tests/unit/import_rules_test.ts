@@ -51,11 +51,26 @@ const CLEAN: Record<string, string> = {
   "lib/b/mod.ts": 'import { inner } from "../a/mod.ts";\nexport const b = inner;\n',
   "lib/b/inner.ts": "export const no = 1;\n",
   "lib/protocol/mod.ts": 'export * from "../a/mod.ts";\n',
-  "lib/server/mod.ts":
+  "lib/service/mod.ts":
     'import "../protocol/mod.ts";\nexport const s = await import("../b/mod.ts");\n',
   "tests/unit/a/inner_test.ts": 'import { inner } from "../../../lib/a/inner.ts";\ninner;\n',
   "tests/service/b_test.ts": 'import { b } from "../../lib/b/mod.ts";\nb;\n',
   "scripts/tool.mjs": 'import { b } from "../lib/b/mod.ts";\nimport "node:util";\nb;\n',
+  "scripts/bench.ts": 'import { harness } from "../tooling/mod.ts";\nharness;\n',
+  "scripts/baselines/loop.c": "int main(void) { return 0; }\n",
+  "tooling/mod.ts": 'export { harness } from "./harness.ts";\n',
+  "tooling/harness.ts": [
+    'import { b } from "../lib/b/mod.ts";',
+    'export const harness = [b, new URL("../scripts/baselines/loop.c", import.meta.url)];',
+    "",
+  ].join("\n"),
+  "tests/unit/harness_test.ts": 'import { harness } from "../../tooling/harness.ts";\nharness;\n',
+  "tests/service/bench_test.ts": [
+    'import { harness } from "../../tooling/mod.ts";',
+    'const script = new URL("../../scripts/bench.ts", import.meta.url);',
+    "export { harness, script };",
+    "",
+  ].join("\n"),
 };
 
 Deno.test("checkImportRules() passes a tree that keeps the rules", async () => {
@@ -126,10 +141,10 @@ Deno.test("checkImportRules() catches a lower folder importing a higher one", as
     ...CLEAN,
     "lib/http/mod.ts": "export const h = 1;\n",
     "lib/zmq/mod.ts": 'import { h } from "../http/mod.ts";\nexport const z = h;\n',
-    "lib/database/mod.ts": 'import type { s } from "../server/mod.ts";\nexport type D = s;\n',
+    "lib/database/mod.ts": 'import type { s } from "../service/mod.ts";\nexport type D = s;\n',
   });
   assert.deepEqual(violations.map(formatViolation), [
-    "lib/database/mod.ts:1: [layer] lib/database must not import lib/server (lib/server/mod.ts)",
+    "lib/database/mod.ts:1: [layer] lib/database must not import lib/service (lib/service/mod.ts)",
     "lib/zmq/mod.ts:1: [layer] lib/zmq must not import lib/http (lib/http/mod.ts)",
   ]);
 });
@@ -147,4 +162,94 @@ Deno.test({
       `${violations.length} broken import rules:\n${violations.map(formatViolation).join("\n")}`,
     );
   },
+});
+
+Deno.test("checkImportRules() keeps lib/, tooling/, tests/ and scripts/ apart", async (t) => {
+  const cases = [
+    {
+      name: "lib/ importing tooling/",
+      file: "lib/b/inner.ts",
+      text: 'import "../../tooling/mod.ts";\nexport const no = 1;\n',
+      message: "import of tooling/mod.ts: lib/ and main.ts must not import tooling/",
+    },
+    {
+      name: "main.ts importing tests/",
+      file: "main.ts",
+      text: 'import "./tests/service/bench_test.ts";\n',
+      message: "import of tests/service/bench_test.ts: lib/ and main.ts must not import tests/",
+    },
+    {
+      name: "lib/ importing scripts/ dynamically",
+      file: "lib/b/inner.ts",
+      text: 'export const no = await import("../../scripts/bench.ts");\n',
+      message: "dynamic import of scripts/bench.ts: lib/ and main.ts must not import scripts/",
+    },
+    {
+      name: "tooling/ importing tests/",
+      file: "tooling/harness.ts",
+      text: 'export { harness } from "../tests/service/bench_test.ts";\n',
+      message: "import of tests/service/bench_test.ts: tooling/ must not import tests/",
+    },
+    {
+      name: "tooling/ importing scripts/",
+      file: "tooling/harness.ts",
+      text: 'import "../scripts/bench.ts";\nexport const harness = 1;\n',
+      message: "import of scripts/bench.ts: tooling/ must not import scripts/",
+    },
+    {
+      name: "tests/ importing scripts/",
+      file: "tests/service/bench_test.ts",
+      text: 'import "../../scripts/bench.ts";\n',
+      message: "import of scripts/bench.ts: tests/ must not import scripts/",
+    },
+    {
+      name: "scripts/ importing tests/",
+      file: "scripts/bench.ts",
+      text: 'import "../tests/service/bench_test.ts";\n',
+      message: "import of tests/service/bench_test.ts: scripts/ must not import tests/",
+    },
+  ];
+  for (const { name, file, text, message } of cases) {
+    await t.step(name, async () => {
+      const violations = await checkTree({ ...CLEAN, [file]: text });
+      assert.deepEqual(violations.map((v) => [v.rule, v.file, v.line, v.message]), [
+        ["tree", file, 1, message],
+      ]);
+    });
+  }
+});
+
+Deno.test("checkImportRules() lets only tooling/mod.ts be imported from outside tooling/", async (t) => {
+  await t.step("from a script", async () => {
+    const violations = await checkTree({
+      ...CLEAN,
+      "scripts/bench.ts": 'import { harness } from "../tooling/harness.ts";\nharness;\n',
+    });
+    assert.deepEqual(violations.map(formatViolation), [
+      "scripts/bench.ts:1: [face] import of tooling/harness.ts: outside tooling/ only " +
+      "tooling/mod.ts may be imported",
+    ]);
+  });
+  await t.step("from a service test or a lib folder's unit test", async () => {
+    const violations = await checkTree({
+      ...CLEAN,
+      "tests/service/harness_test.ts": 'import "../../tooling/harness.ts";\n',
+      "tests/unit/a/harness_test.ts": 'import "../../../tooling/harness.ts";\n',
+    });
+    assert.deepEqual(violations.map((v) => [v.rule, v.file]), [
+      ["face", "tests/service/harness_test.ts"],
+      ["face", "tests/unit/a/harness_test.ts"],
+    ]);
+  });
+  await t.step(
+    "but a Worker of tooling/ named with new URL from lib/ is still a face",
+    async () => {
+      const violations = await checkTree({
+        ...CLEAN,
+        "lib/b/inner.ts":
+          'export const no = new URL("../../tooling/harness.ts", import.meta.url);\n',
+      });
+      assert.deepEqual(violations.map((v) => [v.rule, v.file]), [["face", "lib/b/inner.ts"]]);
+    },
+  );
 });

@@ -26,7 +26,7 @@ import {
   stringifyJson,
 } from "../../../lib/protocol/mod.ts";
 import { LONDON, openFixture } from "../../support/fixtures.ts";
-import { buildMmdb, bytes, float32, int32, uint128, uint64 } from "../../support/mmdb_writer.ts";
+import { buildMmdb, bytes, float32, int32, uint128, uint64 } from "../../../tooling/mod.ts";
 
 const FIXTURES = new URL("../../fixtures/maxmind/", import.meta.url).pathname;
 const decoder = new TextDecoder();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { recordSchema } from "../../../lib/database/vendor_schema.ts";
 import { sampleRecords } from "../../../lib/database/record_sample.ts";
 import { cityFixture, openFixture } from "../../support/fixtures.ts";
-import { buildMmdb } from "../../support/mmdb_writer.ts";
+import { buildMmdb } from "../../../tooling/mod.ts";
 import { ipinfoLiteFixture, unknownSchemaFixture } from "../../support/vendor_databases.ts";
 
 const DBIP = {

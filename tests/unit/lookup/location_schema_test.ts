@@ -3,7 +3,7 @@ import { locationSchema } from "../../../lib/lookup/location_schema.ts";
 import { GeoipResponder } from "../../../lib/lookup/responder.ts";
 import { DEFAULT_LIMITS } from "../../../lib/protocol/mod.ts";
 import { cityFixture, openFixture } from "../../support/fixtures.ts";
-import { buildMmdb, uint32 } from "../../support/mmdb_writer.ts";
+import { buildMmdb, uint32 } from "../../../tooling/mod.ts";
 import { ipinfoLiteFixture, unknownSchemaFixture } from "../../support/vendor_databases.ts";
 
 const server = { version: "1.0.0", libzmqVersion: "4.3.5", startedAt: 0 };

@@ -3,7 +3,7 @@ import {
   DURATION_BUCKETS_MICROS,
   REQUEST_VERBS,
   ServiceMetrics,
-} from "../../../lib/metrics/service_metrics.ts";
+} from "../../../lib/metrics/mod.ts";
 import { HUGE_MICROS, type MetricsWorkerSetup, recordPlan } from "../../support/metrics_worker.ts";
 
 interface Sample {

@@ -7,7 +7,7 @@ import {
   parseCommand,
   parseGreeting,
   tcpAddress,
-} from "../../support/zmtp_speaker.ts";
+} from "../../../tooling/mod.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const hex = (bytes: Uint8Array) =>
