@@ -14,6 +14,7 @@ import {
   type ClientLimits,
   DEFAULT_MAX_INBOUND_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
+  MIB,
   type RequestLimits,
 } from "../protocol/mod.ts";
 
@@ -246,4 +247,3 @@ export function threadSetup(
   };
 }
 
-const MIB = 1024 * 1024;
