@@ -56,7 +56,10 @@ export class FieldWriter {
   constructor(section: DataSection, languages: readonly string[]) {
     this.#section = section;
     this.#values = new ValueWriter(section);
-    this.#languages = [...languages, "en"].map((language) => encoder.encode(language));
+    // Each language once: a duplicate would keep the scan of the names map going.
+    this.#languages = [...new Set([...languages, "en"])].map((language) =>
+      encoder.encode(language)
+    );
     this.#names = new Int32Array(this.#languages.length);
   }
 

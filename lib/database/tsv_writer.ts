@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatFixed6, MISSING_FIELD } from "../protocol/mod.ts";
+import { MISSING_FIELD } from "../protocol/mod.ts";
 import type { ByteSink } from "./byte_sink.ts";
 import { DataSection, DataType, isSmallNumber } from "./data_section.ts";
 import { ValueWriter } from "./value_writer.ts";
@@ -52,7 +52,8 @@ export class TsvWriter {
   constructor(section: DataSection, languages: readonly string[]) {
     this.#section = section;
     this.#values = new ValueWriter(section);
-    this.#languages = [...languages, "en"].map(key);
+    // Each language once: a duplicate would keep the scan of the names map going.
+    this.#languages = [...new Set([...languages, "en"])].map(key);
     this.#names = new Int32Array(this.#languages.length);
   }
 
@@ -139,7 +140,7 @@ export class TsvWriter {
       if (isSmallNumber(section.type)) {
         const value = section.number();
         if (Number.isFinite(value)) {
-          values.ascii(formatFixed6(value));
+          values.fixed6(value);
           return;
         }
       }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { formatFixed6 } from "../protocol/mod.ts";
 import type { ByteSink } from "./byte_sink.ts";
 import { DataSection, DataSectionError, DataType, MAX_DEPTH } from "./data_section.ts";
 
@@ -297,6 +298,47 @@ export class ValueWriter {
       out[--n] = 0x30 + (v % 10);
       v = Math.floor(v / 10);
     } while (v > 0);
+  }
+
+  /**
+   * Writes a number with six decimals as {@linkcode formatFixed6} does (C's `%f`: ties to
+   * even), without making a string: the digits of the rounded value times 10^6. A value
+   * whose scaled fraction lies near a half (where the double's product could round the
+   * other way), or that is too large for the product to be exact enough, is written by
+   * `formatFixed6` itself.
+   *
+   * @param value a finite number
+   */
+  fixed6(value: number): void {
+    const magnitude = value < 0 ? -value : value;
+    const scaled = magnitude * 1e6;
+    const whole = Math.floor(scaled);
+    const fraction = scaled - whole;
+    if (magnitude >= 1e6 || (fraction > 0.499 && fraction < 0.501)) {
+      this.ascii(formatFixed6(value));
+      return;
+    }
+    const rounded = fraction > 0.5 ? whole + 1 : whole;
+    const out = this.#room(24);
+    let n = this.#n;
+    if (value < 0 || Object.is(value, -0)) out[n++] = 0x2d;
+    const units = Math.floor(rounded / 1e6);
+    let micros = rounded - units * 1e6;
+    let digits = 1;
+    for (let v = units; v >= 10; v = Math.floor(v / 10)) digits++;
+    n += digits;
+    let at = n;
+    let v = units;
+    do {
+      out[--at] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    } while (v > 0);
+    out[n] = 0x2e;
+    for (let i = 6; i > 0; i--) {
+      out[n + i] = 0x30 + (micros % 10);
+      micros = Math.floor(micros / 10);
+    }
+    this.#n = n + 7;
   }
 
   /** @param text ASCII text, written as it is */

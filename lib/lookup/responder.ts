@@ -11,6 +11,7 @@
  */
 
 import { AnswerCache } from "./answer_cache.ts";
+import { RecordAnswers } from "./record_answers.ts";
 import { ByteSlab } from "./byte_slab.ts";
 import { FieldListMemo } from "./field_list_memo.ts";
 import { CacheBudget } from "./cache_budget.ts";
@@ -110,6 +111,9 @@ const DOT = 0x2e;
 const SLASH = 0x2f;
 const IP_OPEN = encoder.encode('{"ip":"');
 const NOT_FOUND_TAIL = encoder.encode('","network":null,"record":null}');
+/** What a `geoip` line and a `json` record of a real City database take, about: sizes the caches' tables. */
+const TSV_AVERAGE_BYTES = 56;
+const JSON_AVERAGE_BYTES = 1024;
 const NETWORK_OPEN = encoder.encode('","network":"');
 const RECORD_OPEN = encoder.encode('","record":');
 /** How request frames are read as text in messages (as `RequestScan.addressText` does). */
@@ -165,8 +169,8 @@ export class GeoipResponder {
   readonly #others: readonly TraitSource[];
   readonly #languages: readonly string[];
   readonly #options: ResponderOptions;
-  readonly #tsvCache: AnswerCache<Uint8Array>;
-  readonly #jsonCache: AnswerCache<Uint8Array>;
+  readonly #tsvCache: RecordAnswers;
+  readonly #jsonCache: RecordAnswers;
   /** Merged records (several databases) and `get` lines, keyed by every offset found. */
   readonly #mergedCache: AnswerCache<string, string>;
   /** Answers written from the location database's bytes: the TSV line, `get`, JSON. */
@@ -224,8 +228,8 @@ export class GeoipResponder {
     this.#options = options;
     const cache = new CacheBudget(options.cache?.maxBytes ?? 0);
     this.#cacheBudget = cache;
-    this.#tsvCache = new AnswerCache(cache);
-    this.#jsonCache = new AnswerCache(cache);
+    this.#tsvCache = new RecordAnswers(cache, { averageBytes: TSV_AVERAGE_BYTES });
+    this.#jsonCache = new RecordAnswers(cache, { averageBytes: JSON_AVERAGE_BYTES });
     this.#mergedCache = new AnswerCache(cache);
     this.#tsvWriter = new TsvWriter(location.section, this.#languages);
     this.#fieldWriter = new FieldWriter(location.section, this.#languages);
@@ -372,11 +376,9 @@ export class GeoipResponder {
         out.append(NOT_FOUND_BYTES);
         return undefined;
       }
-      const cached = this.#tsvCache.peek(offset);
-      if (cached !== undefined) out.append(cached);
-      else {
+      if (!this.#tsvCache.copyInto(offset, out)) {
         this.#writeTsv(offset, out);
-        this.#keep(this.#tsvCache, offset, { out, from });
+        this.#tsvCache.keep(offset, { out, from });
       }
       tally.found++;
       this.#result = "found";
@@ -579,12 +581,10 @@ export class GeoipResponder {
       out.append(NETWORK_OPEN);
       this.#appendNetwork(version, database.lastPrefixLength, out);
       out.append(RECORD_OPEN);
-      const cached = this.#jsonCache.peek(offset);
-      if (cached !== undefined) out.append(cached);
-      else {
+      if (!this.#jsonCache.copyInto(offset, out)) {
         const start = out.length;
         this.#writeJson(offset, out);
-        this.#keep(this.#jsonCache, offset, { out, from: start });
+        this.#jsonCache.keep(offset, { out, from: start });
       }
       out.appendByte(CLOSE_BRACE);
       tally.found++;
