@@ -18,8 +18,8 @@ import type { BudgetOwner, CacheBudget } from "./cache_budget.ts";
 import type { CacheStats } from "./answer_cache.ts";
 import type { ReplyBuffer } from "./reply_buffer.ts";
 
-/** Table bytes per slot: the key (a double), the answer's start and its length. */
-const SLOT_BYTES = 16;
+/** Table bytes per slot: the key, the answer's start and its length. */
+const SLOT_BYTES = 12;
 /** The fewest slots a generation has. */
 const FEWEST_SLOTS = 64;
 /** The smallest arena worth keeping answers in. */
@@ -29,7 +29,7 @@ const LONGEST = 0xffff;
 
 /** One generation: a table with linear probing and the arena its entries point into. */
 class Generation {
-  readonly keys: Float64Array;
+  readonly keys: Int32Array;
   readonly starts: Int32Array;
   readonly lengths: Int32Array;
   readonly arena: Uint8Array;
@@ -40,7 +40,7 @@ class Generation {
   used = 0;
 
   constructor(slots: number, arenaBytes: number) {
-    this.keys = new Float64Array(slots).fill(-1);
+    this.keys = new Int32Array(slots).fill(-1);
     this.starts = new Int32Array(slots);
     this.lengths = new Int32Array(slots);
     this.arena = new Uint8Array(arenaBytes);
@@ -175,6 +175,7 @@ export class RecordAnswers implements BudgetOwner {
   keep(offset: number, written: { out: ReplyBuffer; from: number }): void {
     const { out, from } = written;
     const length = out.length - from;
+    if (offset > 0x7fffffff) return; // beyond the table's keys (a data section over 2 GiB)
     // An answer of more than an eighth of a generation would churn it: it is not kept.
     if (this.#generationBytes === 0 || length > this.#arenaBytes >> 3 || length > LONGEST) return;
     let current = this.#current;
