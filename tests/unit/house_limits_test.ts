@@ -11,8 +11,6 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  */
 const STILL_TO_CUT: ReadonlySet<string> = new Set([
   "lib/server/service.ts lib/server/service.ts",
-  "lib/lookup/responder.ts lib/lookup/responder.ts",
-  "lib/database/geo_database.ts lib/database/geo_database.ts",
   "lib/http/http_server.ts lib/http/http_server.ts",
   "lib/metrics/service_metrics.ts lib/metrics/service_metrics.ts",
   "lib/http/http_face.ts lib/http/http_face.ts",
