@@ -28,7 +28,6 @@ const STILL_TO_CUT: ReadonlySet<string> = new Set([
   "lib/server/router_loop.ts RouterLoop.#serveClient",
   "scripts/soak.ts runLoad",
   "lib/server/http_worker.ts serveHttp",
-  "scripts/answer_cost.ts main",
   "lib/http/http_server.ts HttpServer.#converse",
   "lib/server/service.ts Service.startHttp",
   "scripts/memory.ts main",
