@@ -20,6 +20,8 @@ import type { ReplyBuffer } from "./reply_buffer.ts";
 
 /** Table bytes per slot: the key, the answer's start and its length. */
 const SLOT_BYTES = 12;
+/** How full a table may get (linear probing: about 2.5 probes for a miss at 0.75). */
+const LOAD = 0.75;
 /** The fewest slots a generation has. */
 const FEWEST_SLOTS = 64;
 /** The smallest arena worth keeping answers in. */
@@ -34,7 +36,7 @@ class Generation {
   readonly lengths: Int32Array;
   readonly arena: Uint8Array;
   readonly shift: number;
-  /** Entries it may hold: half its slots, so that probes stay short. */
+  /** Entries it may hold: three quarters of its slots, so that probes stay short. */
   readonly most: number;
   count = 0;
   used = 0;
@@ -45,7 +47,7 @@ class Generation {
     this.lengths = new Int32Array(slots);
     this.arena = new Uint8Array(arenaBytes);
     this.shift = 32 - Math.log2(slots);
-    this.most = slots >> 1;
+    this.most = Math.floor(slots * LOAD);
   }
 
   /** @returns the slot holding `key`, or -1 */
@@ -124,9 +126,12 @@ export class RecordAnswers implements BudgetOwner {
   constructor(budget: CacheBudget, options: { averageBytes: number }) {
     this.#budget = budget;
     const half = Math.floor(budget.limit / 2);
+    // The table size that holds the most answers of the average size: the table and the
+    // arena full together.
     let slots = FEWEST_SLOTS;
-    // Two slots per entry (the table at most half full), and the entry's bytes.
-    while ((slots * 2) * SLOT_BYTES + slots * options.averageBytes <= half) slots *= 2;
+    const fit = (n: number) =>
+      Math.min(n * LOAD, Math.max(0, half - n * SLOT_BYTES) / options.averageBytes);
+    while (fit(slots * 2) > fit(slots)) slots *= 2;
     this.#slots = slots;
     const arena = half - slots * SLOT_BYTES;
     // Too small a budget for a table and answers: keep nothing.
