@@ -35,6 +35,9 @@ const RECORD_OPEN = encoder.encode('","record":');
 /** About what a `geoip` line and a `json` record of a real City database take: sizes the caches' tables. */
 const TSV_AVERAGE_BYTES = 56;
 const JSON_AVERAGE_BYTES = 1024;
+/** The JSON memo's share of the cache budget (a sixteenth), and its most bytes. */
+const MEMO_SHARE = 16;
+const MEMO_MOST_BYTES = 512 * 1024;
 /** How request frames are read as text in messages (as `RequestScan.addressText` does). */
 const latin1Decoder = new TextDecoder("latin1");
 
@@ -105,6 +108,9 @@ export class AddressAnswers {
     const section = databases.location.section;
     this.#tsvWriter = new TsvWriter(section, parts.languages);
     this.#jsonWriter = new ValueWriter(section);
+    // The memo of shared values' JSON comes out of the budget first: the caches share the rest.
+    const memo = Math.min(MEMO_MOST_BYTES, Math.floor(parts.budget.limit / MEMO_SHARE));
+    if (memo > 0 && parts.budget.hold(memo)) this.#jsonWriter.memoize(memo);
     this.tsvCache = new RecordAnswers(parts.budget, { averageBytes: TSV_AVERAGE_BYTES });
     this.jsonCache = new RecordAnswers(parts.budget, { averageBytes: JSON_AVERAGE_BYTES });
   }

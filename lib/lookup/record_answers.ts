@@ -120,12 +120,13 @@ export class RecordAnswers implements BudgetOwner {
   #misses = 0;
 
   /**
-   * @param budget the budget shared with the other caches: a generation is half of it
+   * @param budget the budget shared with the other caches: a generation is half of what
+   *   it does not hold for good
    * @param options how long an answer of this format usually is (sizes the table)
    */
   constructor(budget: CacheBudget, options: { averageBytes: number }) {
     this.#budget = budget;
-    const half = Math.floor(budget.limit / 2);
+    const half = Math.floor((budget.limit - budget.held) / 2);
     // The table size that holds the most answers of the average size: the table and the
     // arena full together.
     let slots = FEWEST_SLOTS;
