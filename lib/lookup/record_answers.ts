@@ -114,6 +114,8 @@ export class RecordAnswers implements BudgetOwner {
   #previous: Generation | null = null;
   /** A generation dropped by the budget, kept to be started again without allocating. */
   #spare: Generation | null = null;
+  /** Whether this cache is asking the budget for its next generation. */
+  #rotating = false;
   /** Whether the current generation is charged to the budget. */
   #charged = false;
   #hits = 0;
@@ -200,7 +202,10 @@ export class RecordAnswers implements BudgetOwner {
    * @returns the new generation, or null when the budget cannot take one
    */
   #start(): Generation | null {
-    if (!this.#budget.admit(this, this.#generationBytes)) return null;
+    this.#rotating = true;
+    const admitted = this.#budget.admit(this, this.#generationBytes);
+    this.#rotating = false;
+    if (!admitted) return null;
     let next: Generation | null;
     if (this.#current !== null && this.#charged) {
       this.#previous = this.#current;
@@ -224,14 +229,19 @@ export class RecordAnswers implements BudgetOwner {
    * @returns what it was charged
    */
   evictOldest(): number {
+    // Dropped to make room for this cache's next generation, a generation is kept to be
+    // started again; dropped for another cache, its memory is let go.
     if (this.#previous !== null) {
-      this.#previous.clear();
-      this.#spare = this.#previous;
+      if (this.#rotating) {
+        this.#previous.clear();
+        this.#spare = this.#previous;
+      }
       this.#previous = null;
       return this.#generationBytes;
     }
     if (this.#current !== null && this.#charged) {
       this.#current.clear();
+      if (!this.#rotating) this.#current = null;
       this.#charged = false;
       return this.#generationBytes;
     }
