@@ -152,26 +152,29 @@ export class RecordAnswers implements BudgetOwner {
    */
   copyInto(offset: number, out: ReplyBuffer): boolean {
     const current = this.#current;
-    if (current !== null) {
-      const slot = current.find(offset);
-      if (slot >= 0) {
-        append(out, current, slot);
-        this.#hits++;
-        return true;
-      }
-      const previous = this.#previous;
-      const old = previous === null ? -1 : previous.find(offset);
-      if (old >= 0) {
-        const from = out.length;
-        append(out, previous!, old);
-        this.#hits++;
-        // Repeated: it moves to the current generation, so it outlives the previous one.
-        this.keep(offset, { out, from });
-        return true;
-      }
+    const slot = current === null ? -1 : current.find(offset);
+    if (slot >= 0) {
+      append(out, current!, slot);
+      this.#hits++;
+      return true;
     }
-    this.#misses++;
-    return false;
+    return this.#fromPrevious(offset, out);
+  }
+
+  /** Looks in the previous generation after a miss in the current one. */
+  #fromPrevious(offset: number, out: ReplyBuffer): boolean {
+    const previous = this.#current === null ? null : this.#previous;
+    const slot = previous === null ? -1 : previous.find(offset);
+    if (slot < 0) {
+      this.#misses++;
+      return false;
+    }
+    const from = out.length;
+    append(out, previous!, slot);
+    this.#hits++;
+    // Repeated: it moves to the current generation, so it outlives the previous one.
+    this.keep(offset, { out, from });
+    return true;
   }
 
   /**
