@@ -91,32 +91,23 @@ function dotted(bytes: Uint8Array, i: number): string {
   return `${bytes[i * 4]}.${bytes[i * 4 + 1]}.${bytes[i * 4 + 2]}.${bytes[i * 4 + 3]}`;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      rounds: { type: "string", default: "3" },
-      lookups: { type: "string", default: "200000" },
-      db: { type: "string" },
-      only: { type: "string", default: "" },
-    },
-  });
-  const only = values.only;
-  const rounds = Number(values.rounds);
-  const lookups = Number(values.lookups);
-  const database = await GeoDatabase.open(values.db ?? bundledDatabasePath());
-  const addresses = randomAddresses(lookups, 1);
-  const out = new ReplyBuffer();
-  const responder = (cacheMb: number) =>
-    new GeoipResponder(database, {
-      limits: DEFAULT_LIMITS,
-      server: SERVER,
-      cache: { maxBytes: cacheMb * MiB },
-    });
+/** What every table measures with: the database, the random addresses, a reply buffer. */
+interface Bench {
+  database: GeoDatabase;
+  addresses: Uint8Array;
+  lookups: number;
+  rounds: number;
+  out: ReplyBuffer;
+}
 
-  // Parts of one lookup, on random addresses (a fresh record almost every time).
+/** The parts of one lookup, on random addresses (a fresh record almost every time). */
+function partsTable(bench: Bench): void {
+  const { database, addresses, lookups, out } = bench;
   const tsv = new TsvWriter(database.section, ["en"]);
   const json = new ValueWriter(database.section);
+  // As a lookup worker's responder has it: a memo of the JSON of values records share.
+  const memoized = new ValueWriter(database.section);
+  memoized.memoize(256 * 1024);
   const offsets = new Int32Array(lookups);
   const walk = () => {
     for (let i = 0; i < lookups; i++) {
@@ -133,63 +124,102 @@ async function main(): Promise<void> {
     }
     return lookups;
   };
-  if (only === "" || only === "parts") {
-    table("Parts of a lookup, uniformly random IPv4 (no cache)", [
-      { name: "tree walk only", run: walk },
-      { name: "walk + geoip line written from the bytes", run: each((o) => tsv.write(o, out)) },
-      {
-        name: "walk + geoip line from the decoded record (before)",
-        run: each((o) => out.appendText(formatTsv(database.decodeRecord(o)))),
-      },
-      {
-        name: "walk + json record written from the bytes",
-        run: each((o) => {
-          database.section.start();
-          json.begin(out);
-          json.json(database.section.at(o));
-          json.end();
-        }),
-      },
-      {
-        name: "walk + json record from the decoded record (before)",
-        run: each((o) => out.appendText(stringifyJson(database.decodeRecord(o)))),
-      },
-    ], rounds);
-  }
+  table("Parts of a lookup, uniformly random IPv4 (no cache)", [
+    { name: "tree walk only", run: walk },
+    { name: "walk + geoip line written from the bytes", run: each((o) => tsv.write(o, out)) },
+    {
+      name: "walk + geoip line from the decoded record (before)",
+      run: each((o) => out.appendText(formatTsv(database.decodeRecord(o)))),
+    },
+    {
+      name: "walk + json record written from the bytes",
+      run: each((o) => {
+        database.section.start();
+        json.begin(out);
+        json.json(database.section.at(o));
+        json.end();
+      }),
+    },
+    {
+      name: "walk + json record written from the bytes, memo of shared values",
+      run: each((o) => {
+        database.section.start();
+        memoized.begin(out);
+        memoized.json(database.section.at(o));
+        memoized.end();
+      }),
+    },
+    {
+      name: "walk + json record from the decoded record (before)",
+      run: each((o) => out.appendText(stringifyJson(database.decodeRecord(o)))),
+    },
+  ], bench.rounds);
+}
 
+/** Whole requests of a verb through responders with the answer cache at several sizes. */
+function verbTable(bench: Bench, verb: string): void {
+  const { database, addresses, lookups, out } = bench;
+  const responder = (cacheMb: number) =>
+    new GeoipResponder(database, {
+      limits: DEFAULT_LIMITS,
+      server: SERVER,
+      cache: { maxBytes: cacheMb * MiB },
+    });
+  const uniform = Array.from(
+    { length: lookups },
+    (_, i) => encoder.encode(`${verb} ${dotted(addresses, i)}`),
+  );
+  const pool = randomAddresses(1_000_000, 2);
+  const draws = zipfDraws(1_000_000, lookups, 3);
+  const zipf = Array.from(draws, (k) => encoder.encode(`${verb} ${dotted(pool, k)}`));
+  const same = encoder.encode(`${verb} 81.2.69.160`);
+  const requests = (frames: Uint8Array[], target: GeoipResponder) => () => {
+    for (const frame of frames) target.respondInto(frame, frame.length, out);
+    return frames.length;
+  };
+  const repeated = (target: GeoipResponder) => () => {
+    for (let i = 0; i < lookups; i++) target.respondInto(same, same.length, out);
+    return lookups;
+  };
+  const sizes = [12, 4, 1, 0];
+  const warm = sizes.map((mb) => responder(mb));
+  // Fill the caches as a running service's would be.
+  for (const target of warm) requests(zipf, target)();
+  table(`\`${verb}\` requests, one address each: the same address, answer cache 12 MiB`, [
+    { name: "the same address", run: repeated(warm[0]!) },
+    ...sizes.map((mb, i) => ({
+      name: `uniform random, cache ${mb} MiB`,
+      run: requests(uniform, warm[i]!),
+    })),
+    ...sizes.map((mb, i) => ({
+      name: `Zipf mix, cache ${mb} MiB`,
+      run: requests(zipf, warm[i]!),
+    })),
+  ], bench.rounds);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      rounds: { type: "string", default: "3" },
+      lookups: { type: "string", default: "200000" },
+      db: { type: "string" },
+      only: { type: "string", default: "" },
+    },
+  });
+  const only = values.only;
+  const lookups = Number(values.lookups);
+  const bench: Bench = {
+    database: await GeoDatabase.open(values.db ?? bundledDatabasePath()),
+    addresses: randomAddresses(lookups, 1),
+    lookups,
+    rounds: Number(values.rounds),
+    out: new ReplyBuffer(),
+  };
+  if (only === "" || only === "parts") partsTable(bench);
   for (const verb of ["geoip", "json"]) {
-    if (only !== "" && only !== verb) continue;
-    const uniform = Array.from(
-      { length: lookups },
-      (_, i) => encoder.encode(`${verb} ${dotted(addresses, i)}`),
-    );
-    const pool = randomAddresses(1_000_000, 2);
-    const draws = zipfDraws(1_000_000, lookups, 3);
-    const zipf = Array.from(draws, (k) => encoder.encode(`${verb} ${dotted(pool, k)}`));
-    const same = encoder.encode(`${verb} 81.2.69.160`);
-    const requests = (frames: Uint8Array[], target: GeoipResponder) => () => {
-      for (const frame of frames) target.respondInto(frame, frame.length, out);
-      return frames.length;
-    };
-    const repeated = (target: GeoipResponder) => () => {
-      for (let i = 0; i < lookups; i++) target.respondInto(same, same.length, out);
-      return lookups;
-    };
-    const sizes = [12, 4, 1, 0];
-    const warm = sizes.map((mb) => responder(mb));
-    // Fill the caches as a running service's would be.
-    for (const target of warm) requests(zipf, target)();
-    table(`\`${verb}\` requests, one address each: the same address, answer cache 12 MiB`, [
-      { name: "the same address", run: repeated(warm[0]!) },
-      ...sizes.map((mb, i) => ({
-        name: `uniform random, cache ${mb} MiB`,
-        run: requests(uniform, warm[i]!),
-      })),
-      ...sizes.map((mb, i) => ({
-        name: `Zipf mix, cache ${mb} MiB`,
-        run: requests(zipf, warm[i]!),
-      })),
-    ], rounds);
+    if (only === "" || only === verb) verbTable(bench, verb);
   }
 }
 

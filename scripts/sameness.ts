@@ -5,9 +5,10 @@
  * GeoLite2-City (or `--db`).
  *
  * 1. Every distinct record the search tree points to: its JSON written from the bytes
- *    equals `JSON.stringify` of the decoded record (the old path) byte for byte; its
- *    `geoip` line (English, and `de,ru,zh-CN`) and a `get` line of {@linkcode GET_FIELDS}
- *    equal the old renderings.
+ *    equals `JSON.stringify` of the decoded record (the old path) byte for byte, without
+ *    and with the memo of values records share through pointers (as a lookup worker
+ *    writes it); its `geoip` line (English, and `de,ru,zh-CN`) and a `get` line of
+ *    {@linkcode GET_FIELDS} equal the old renderings.
  * 2. A service started on the file (at its defaults) is asked about `--count` addresses,
  *    uniformly random over the whole IPv4 space (half) and the whole IPv6 space (half),
  *    with `geoip`, `json` and `get`, and every answer is compared with what libmaxminddb
@@ -50,6 +51,9 @@ function sweepRecords(database: GeoDatabase): { records: number; differences: st
   const section = database.section;
   const out = new ReplyBuffer();
   const json = new ValueWriter(section);
+  // As a lookup worker has it: with the memo of values records share through pointers.
+  const memoized = new ValueWriter(section);
+  memoized.memoize(256 * 1024);
   const tsv = LANGUAGE_ORDERS.map((languages) => new TsvWriter(section, languages));
   const parsed = parseFieldList(GET_FIELDS);
   if (!parsed.ok) throw new Error(parsed.reason);
@@ -70,7 +74,14 @@ function sweepRecords(database: GeoDatabase): { records: number; differences: st
     json.begin(out);
     json.json(section.at(offset));
     json.end();
-    let different = differ(offset, "json", decoder.decode(out.view()), stringifyJson(record));
+    const expected = stringifyJson(record);
+    let different = differ(offset, "json", decoder.decode(out.view()), expected);
+    out.reset();
+    section.start();
+    memoized.begin(out);
+    memoized.json(section.at(offset));
+    memoized.end();
+    different = differ(offset, "json (memo)", decoder.decode(out.view()), expected) || different;
     LANGUAGE_ORDERS.forEach((languages, i) => {
       out.reset();
       tsv[i]!.write(offset, out);

@@ -97,6 +97,49 @@ export class DataSection {
     this.#values = MAX_VALUES;
   }
 
+  /** How many more values the record started last may read. */
+  get valuesLeft(): number {
+    return this.#values;
+  }
+
+  /**
+   * Counts values read elsewhere (a rendering kept from an earlier record) against the
+   * record's budget, as if they had been read here.
+   *
+   * @param count how many
+   * @throws {DataSectionError} when the record has then read too many
+   */
+  charge(count: number): void {
+    this.#values -= count;
+    if (this.#values < 0) throw new DataSectionError(`record has more than ${MAX_VALUES} values`);
+  }
+
+  /**
+   * Where the pointer at `offset` points, without reading what lies there.
+   *
+   * @param offset where a value lies (inside the file)
+   * @returns the file offset it points to, or -1 when it is not a pointer
+   */
+  pointerTarget(offset: number): number {
+    const b = this.bytes;
+    const control = b[offset]!;
+    if (control >> 5 !== DataType.pointer) return -1;
+    const size = (control >> 3) & 3;
+    const o = offset + 1;
+    if (o + size + 1 > this.#end) return -1;
+    switch (size) {
+      case 0:
+        return this.base + (((control & 7) << 8) | b[o]!);
+      case 1:
+        return this.base + (((control & 7) << 16) | (b[o]! << 8) | b[o + 1]!) + POINTER_BIAS_1;
+      case 2:
+        return this.base +
+          (((control & 7) << 24) | (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!) + POINTER_BIAS_2;
+      default:
+        return this.base + b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+    }
+  }
+
   /**
    * @param recordOffset a record's offset in the data section (from the tree walk)
    * @returns where it lies in the file

@@ -46,6 +46,8 @@ export class FieldWriter {
   readonly #values: ValueWriter;
   readonly #languages: readonly Uint8Array[];
   readonly #names: Int32Array;
+  /** The search of a names map, made once (an object per call would be garbage). */
+  readonly #namesSearch: { keys: readonly Uint8Array[]; found: Int32Array };
   readonly #compiled = new WeakMap<FieldPath, CompiledPath>();
 
   /**
@@ -56,8 +58,12 @@ export class FieldWriter {
   constructor(section: DataSection, languages: readonly string[]) {
     this.#section = section;
     this.#values = new ValueWriter(section);
-    this.#languages = [...languages, "en"].map((language) => encoder.encode(language));
+    // Each language once: a duplicate would keep the scan of the names map going.
+    this.#languages = [...new Set([...languages, "en"])].map((language) =>
+      encoder.encode(language)
+    );
     this.#names = new Int32Array(this.#languages.length);
+    this.#namesSearch = { keys: this.#languages, found: this.#names };
   }
 
   /**
@@ -112,7 +118,7 @@ export class FieldWriter {
     const names = section.memberOf(at, NAMES);
     if (names < 0) return -1;
     const found = this.#names;
-    section.members(names, { keys: this.#languages, found });
+    section.members(names, this.#namesSearch);
     for (let i = 0; i < found.length; i++) {
       if (found[i]! < 0) continue;
       section.read(found[i]!);

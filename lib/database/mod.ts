@@ -13,16 +13,11 @@
  * @module
  */
 
-export {
-  AddressFamilyError,
-  DatabaseError,
-  type DatabaseMetadata,
-  GeoDatabase,
-  hasMetadataMarker,
-  type LookupResult,
-  MAX_RECORD_VALUES,
-  readDatabaseFile,
-} from "./geo_database.ts";
+export { GeoDatabase, type LookupResult } from "./geo_database.ts";
+export { AddressFamilyError, DatabaseError } from "./database_errors.ts";
+export { type DatabaseMetadata, hasMetadataMarker } from "./database_metadata.ts";
+export { MAX_RECORD_VALUES } from "./maxmind_reader.ts";
+export { readDatabaseFile } from "./database_file.ts";
 export type { ByteSink } from "./byte_sink.ts";
 export { DataSection, DataSectionError, DataType } from "./data_section.ts";
 export { ValueWriter } from "./value_writer.ts";

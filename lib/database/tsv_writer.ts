@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatFixed6, MISSING_FIELD } from "../protocol/mod.ts";
+import { MISSING_FIELD } from "../protocol/mod.ts";
 import type { ByteSink } from "./byte_sink.ts";
 import { DataSection, DataType, isSmallNumber } from "./data_section.ts";
 import { ValueWriter } from "./value_writer.ts";
@@ -43,6 +43,10 @@ export class TsvWriter {
   readonly #top = new Int32Array(TOP.length);
   readonly #location = new Int32Array(LOCATION.length);
   readonly #names: Int32Array;
+  /** The searches of `members`, made once: an object per call would be garbage per line. */
+  readonly #topSearch: { keys: readonly Uint8Array[]; found: Int32Array };
+  readonly #locationSearch: { keys: readonly Uint8Array[]; found: Int32Array };
+  readonly #namesSearch: { keys: readonly Uint8Array[]; found: Int32Array };
 
   /**
    * @param section the data section of the database
@@ -52,8 +56,12 @@ export class TsvWriter {
   constructor(section: DataSection, languages: readonly string[]) {
     this.#section = section;
     this.#values = new ValueWriter(section);
-    this.#languages = [...languages, "en"].map(key);
+    // Each language once: a duplicate would keep the scan of the names map going.
+    this.#languages = [...new Set([...languages, "en"])].map(key);
     this.#names = new Int32Array(this.#languages.length);
+    this.#topSearch = { keys: TOP, found: this.#top };
+    this.#locationSearch = { keys: LOCATION, found: this.#location };
+    this.#namesSearch = { keys: this.#languages, found: this.#names };
   }
 
   /**
@@ -70,7 +78,7 @@ export class TsvWriter {
     values.begin(sink);
     section.start();
     const top = this.#top;
-    section.members(section.at(recordOffset), { keys: TOP, found: top });
+    section.members(section.at(recordOffset), this.#topSearch);
     const country = top[0]!;
     this.#text(country < 0 ? -1 : section.memberOf(country, ISO_CODE));
     values.byte(TAB);
@@ -83,7 +91,7 @@ export class TsvWriter {
     values.byte(TAB);
     const location = this.#location;
     if (top[4]! < 0) location.fill(-1);
-    else section.members(top[4]!, { keys: LOCATION, found: location });
+    else section.members(top[4]!, this.#locationSearch);
     this.#coordinate(location[0]!);
     values.byte(TAB);
     this.#coordinate(location[1]!);
@@ -100,7 +108,7 @@ export class TsvWriter {
     const names = city < 0 ? -1 : section.memberOf(city, NAMES);
     if (names >= 0) {
       const found = this.#names;
-      section.members(names, { keys: this.#languages, found });
+      section.members(names, this.#namesSearch);
       for (let i = 0; i < found.length; i++) {
         if (found[i]! < 0) continue;
         section.read(found[i]!);
@@ -139,7 +147,7 @@ export class TsvWriter {
       if (isSmallNumber(section.type)) {
         const value = section.number();
         if (Number.isFinite(value)) {
-          values.ascii(formatFixed6(value));
+          values.fixed6(value);
           return;
         }
       }

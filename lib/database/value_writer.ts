@@ -12,7 +12,10 @@
  * @module
  */
 
+import { formatFixed6 } from "../protocol/mod.ts";
 import type { ByteSink } from "./byte_sink.ts";
+import { RenderMemo } from "./render_memo.ts";
+import { fixed6Digits } from "./fixed6_digits.ts";
 import { DataSection, DataSectionError, DataType, MAX_DEPTH } from "./data_section.ts";
 
 const QUOTE = 0x22;
@@ -58,6 +61,12 @@ export class ValueWriter {
   /** Keys of the maps being written, for the duplicate check: payload offset and size. */
   readonly #keyAt = new Int32Array(MAX_DEPTH * MAX_KEYS);
   readonly #keySize = new Int32Array(MAX_DEPTH * MAX_KEYS);
+  /** Where a number's digits are made before they are copied. */
+  readonly #digits = new Uint8Array(32);
+  /** JSON of values reached through pointers, by target (none until `memoize`). */
+  #memo: RenderMemo | null = null;
+  /** The depth of the deepest map or array met since it was last reset (memo heights). */
+  #deepest = 0;
 
   /** @param section the data section values are read from */
   constructor(section: DataSection) {
@@ -100,7 +109,56 @@ export class ValueWriter {
     return this.#json(offset, 0);
   }
 
+  /**
+   * Keeps the JSON of values reached through a pointer (which records share: a country,
+   * a continent, a city) by the pointer's target, in a memo of at most `bytes`; a value
+   * met again is copied. Errors are the same: a copy counts the values its rendering read
+   * against the record's budget, and is used only where its maps would nest no deeper
+   * than they may.
+   *
+   * @param bytes the memo's budget (under 16 KiB: no memo)
+   * @returns the bytes the memo holds
+   */
+  memoize(bytes: number): number {
+    this.#memo = bytes > 0 ? new RenderMemo(bytes) : null;
+    return this.#memo?.bytes ?? 0;
+  }
+
   #json(offset: number, depth: number): number {
+    if (this.#memo !== null && depth > 0) {
+      const target = this.#section.pointerTarget(offset);
+      if (target >= 0 && target <= 0x7fffffff) return this.#shared(offset, target, depth);
+    }
+    return this.#value(offset, depth);
+  }
+
+  /** Writes a value reached through a pointer: from the memo, or rendered and kept. */
+  #shared(offset: number, target: number, depth: number): number {
+    const memo = this.#memo!;
+    const section = this.#section;
+    const sink = this.#sink;
+    const slot = memo.find(target);
+    if (slot >= 0 && depth + memo.height(slot) < MAX_DEPTH) {
+      section.charge(memo.values(slot));
+      sink.length = this.#n;
+      memo.copy(slot, sink);
+      this.#n = sink.length;
+      this.#out = sink.room(0);
+      return offset + 2 + ((section.bytes[offset]! >> 3) & 3);
+    }
+    const from = this.#n;
+    const left = section.valuesLeft;
+    const deepest = this.#deepest;
+    this.#deepest = depth;
+    const next = this.#value(offset, depth);
+    const height = this.#deepest - depth;
+    if (deepest > this.#deepest) this.#deepest = deepest;
+    sink.length = this.#n;
+    memo.keep(target, { sink, from, values: left - section.valuesLeft, height });
+    return next;
+  }
+
+  #value(offset: number, depth: number): number {
     const section = this.#section;
     const next = section.read(offset);
     const type = section.type;
@@ -114,6 +172,7 @@ export class ValueWriter {
         return this.#map(next, depth, size, payload);
       case DataType.array: {
         if (depth >= MAX_DEPTH) throw deep();
+        if (depth > this.#deepest) this.#deepest = depth;
         this.byte(0x5b);
         let at = payload;
         for (let i = 0; i < size; i++) {
@@ -161,6 +220,7 @@ export class ValueWriter {
 
   #map(next: number, depth: number, size: number, payload: number): number {
     if (depth >= MAX_DEPTH) throw deep();
+    if (depth > this.#deepest) this.#deepest = depth;
     if (size > MAX_KEYS) throw new DataSectionError(`map of more than ${MAX_KEYS} keys`);
     const section = this.#section;
     const b = section.bytes;
@@ -297,6 +357,28 @@ export class ValueWriter {
       out[--n] = 0x30 + (v % 10);
       v = Math.floor(v / 10);
     } while (v > 0);
+  }
+
+  /**
+   * Writes a number with six decimals as {@linkcode formatFixed6} does (C's `%f`: ties to
+   * even), without making a string: the digits of the rounded value times 10^6. A value
+   * whose scaled fraction lies near a half (where the double's product could round the
+   * other way), or that is too large for the product to be exact enough, is written by
+   * `formatFixed6` itself.
+   *
+   * @param value a finite number
+   */
+  fixed6(value: number): void {
+    const digits = this.#digits;
+    const length = fixed6Digits(value, digits);
+    if (length < 0) {
+      this.ascii(formatFixed6(value));
+      return;
+    }
+    const out = this.#room(length);
+    const n = this.#n;
+    for (let i = 0; i < length; i++) out[n + i] = digits[i]!;
+    this.#n = n + length;
   }
 
   /** @param text ASCII text, written as it is */

@@ -93,6 +93,7 @@ export class CacheBudget {
   /** The most bytes the entries may cost together; 0 keeps nothing. */
   readonly limit: number;
   #used = 0;
+  #held = 0;
   /** The owner of every entry held, oldest first from `#head`. */
   #order: (BudgetOwner | undefined)[] = [];
   #head = 0;
@@ -102,9 +103,28 @@ export class CacheBudget {
     this.limit = Math.max(0, limit);
   }
 
-  /** Bytes the entries held cost now. */
+  /** Bytes the entries held cost now (what is held for good included). */
   get used(): number {
     return this.#used;
+  }
+
+  /** Bytes held for good, outside the caches' entries (see {@linkcode CacheBudget.hold}). */
+  get held(): number {
+    return this.#held;
+  }
+
+  /**
+   * Takes bytes out of the budget for good, for memory allocated once beside the caches
+   * (a memo of rendered values): the caches then share what is left.
+   *
+   * @param bytes how many
+   * @returns false when fewer than that are left to take (then nothing is taken)
+   */
+  hold(bytes: number): boolean {
+    if (bytes < 0 || this.#held + bytes > this.limit || this.#used > this.#held) return false;
+    this.#held += bytes;
+    this.#used += bytes;
+    return true;
   }
 
   /**
@@ -116,7 +136,7 @@ export class CacheBudget {
    * @returns false when the entry is larger than the whole budget (then keep it not)
    */
   admit(owner: BudgetOwner, cost: number): boolean {
-    if (cost > this.limit) return false;
+    if (cost > this.limit - this.#held) return false;
     const order = this.#order;
     while (this.#used + cost > this.limit && this.#head < order.length) {
       const oldest = order[this.#head]!;

@@ -87,10 +87,15 @@ export class ReplyBuffer implements ByteSink {
    * @param range which of them: `source[start..end)`
    */
   appendRange(source: Uint8Array, range: { start: number; end: number }): void {
-    const size = range.end - range.start;
+    const { start, end } = range;
+    const size = end - start;
     this.#reserve(size);
-    this.#bytes.set(source.subarray(range.start, range.end), this.#length);
-    this.#length += size;
+    const bytes = this.#bytes;
+    const at = this.#length;
+    // A short run is copied byte by byte: a view for `set` would be garbage per call.
+    if (size > 128) bytes.set(source.subarray(start, end), at);
+    else for (let i = 0; i < size; i++) bytes[at + i] = source[start + i]!;
+    this.#length = at + size;
   }
 
   /** @returns the bytes so far, a view valid until the buffer changes */

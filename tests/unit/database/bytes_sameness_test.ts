@@ -59,6 +59,10 @@ function checkEveryRecord(database: GeoDatabase, name: string): number {
   const section = database.section;
   const out = new ReplyBuffer(64);
   const json = new ValueWriter(section);
+  // The same with a memo of values reached through pointers, small enough to be dropped
+  // and filled again: every record twice, so the second pass copies what the first kept.
+  const memoized = new ValueWriter(section);
+  memoized.memoize(16 * 1024);
   const tsv = LANGUAGE_ORDERS.map((languages) => new TsvWriter(section, languages));
   const fields = LANGUAGE_ORDERS.map((languages) => new FieldWriter(section, languages));
   const offsets = database.recordOffsets();
@@ -70,6 +74,14 @@ function checkEveryRecord(database: GeoDatabase, name: string): number {
     json.json(section.at(offset));
     json.end();
     assert.equal(decoder.decode(out.view()), stringifyJson(record), `${name} @${offset}: json`);
+    for (let pass = 0; pass < 2; pass++) {
+      out.reset();
+      section.start();
+      memoized.begin(out);
+      memoized.json(section.at(offset));
+      memoized.end();
+      assert.equal(decoder.decode(out.view()), stringifyJson(record), `${name} @${offset}: memo`);
+    }
     const paths = [...pathsOf(record), ["city", "name"], ["nothing"], ["location", "9"]]
       .map(fieldPath);
     LANGUAGE_ORDERS.forEach((languages, i) => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DatabaseError, readDatabaseFile } from "../../../lib/database/geo_database.ts";
+import { DatabaseError, readDatabaseFile } from "../../../lib/database/mod.ts";
 import { cityFixture, writeTempFile } from "../../support/fixtures.ts";
 import { makeFifo, skipWithoutMkfifo } from "../../support/fifo.ts";
 

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  AddressFamilyError,
-  DatabaseError,
-  GeoDatabase,
-} from "../../../lib/database/geo_database.ts";
+import { AddressFamilyError, DatabaseError, GeoDatabase } from "../../../lib/database/mod.ts";
 import { parseIpAddress } from "../../../lib/protocol/mod.ts";
 import { cityFixture, gzip, ipv4OnlyFixture, writeTempFile } from "../../support/fixtures.ts";
 
