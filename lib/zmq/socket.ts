@@ -272,11 +272,15 @@ export class ZmqSocket {
    *   `Errno.EHOSTUNREACH` (no such peer)
    */
   trySendBytes(buffer: Uint8Array, length: number, flags: number): number {
-    const sent = this.#symbols.zmq_send(this.pointer, buffer, usize(length), flags);
-    if (sent >= 0) return 0;
-    const errno = this.#symbols.zmq_errno();
-    if (errno === Errno.EAGAIN || errno === Errno.EHOSTUNREACH) return errno;
-    throw this.#lib.lastError("send");
+    while (true) {
+      const sent = this.#symbols.zmq_send(this.pointer, buffer, usize(length), flags);
+      if (sent >= 0) return 0;
+      const errno = this.#symbols.zmq_errno();
+      if (errno === Errno.EAGAIN || errno === Errno.EHOSTUNREACH) return errno;
+      // A signal came before the frame was queued (libzmq queued nothing): send it again,
+      // rather than lose the frame and leave a multipart message half sent.
+      if (errno !== Errno.EINTR) throw this.#lib.lastError("send");
+    }
   }
 
   /**
@@ -296,6 +300,7 @@ export class ZmqSocket {
       if (size < 0) {
         const error = this.#lib.lastError("receive");
         symbols.zmq_msg_close(message);
+        if (error.errno === Errno.EINTR) continue; // nothing taken: wait for the frame again
         if (error.errno === Errno.EAGAIN && frames.length === 0 && options.dontWait) return null;
         throw error;
       }
@@ -320,9 +325,13 @@ export class ZmqSocket {
    * @returns the frame's full size (larger than `buffer.length` when it was cut)
    */
   receiveFrameInto(buffer: Uint8Array, flags: number): number {
-    const size = this.#symbols.zmq_recv(this.pointer, buffer, usize(buffer.length), flags);
-    if (size < 0) throw this.#lib.lastError("receive");
-    return size;
+    while (true) {
+      const size = this.#symbols.zmq_recv(this.pointer, buffer, usize(buffer.length), flags);
+      if (size >= 0) return size;
+      // Interrupted before a frame arrived: wait again, so that a signal between the frames
+      // of one message cannot make the next frame read as the start of another.
+      if (this.#symbols.zmq_errno() !== Errno.EINTR) throw this.#lib.lastError("receive");
+    }
   }
 
   /**
@@ -335,11 +344,14 @@ export class ZmqSocket {
    * @returns the frame's full size, or -1 when nothing arrived
    */
   tryReceiveFrameInto(buffer: Uint8Array, flags: number): number {
-    const size = this.#symbols.zmq_recv(this.pointer, buffer, usize(buffer.length), flags);
-    if (size >= 0) return size;
-    // Test errno before building an error: a polling loop meets EAGAIN all the time.
-    if (this.#symbols.zmq_errno() === Errno.EAGAIN) return -1;
-    throw this.#lib.lastError("receive");
+    while (true) {
+      const size = this.#symbols.zmq_recv(this.pointer, buffer, usize(buffer.length), flags);
+      if (size >= 0) return size;
+      // Test errno before building an error: a polling loop meets EAGAIN all the time.
+      const errno = this.#symbols.zmq_errno();
+      if (errno === Errno.EAGAIN) return -1;
+      if (errno !== Errno.EINTR) throw this.#lib.lastError("receive");
+    }
   }
 
   /** @returns whether the last frame received has more frames after it */
