@@ -1,7 +1,7 @@
 /**
  * Checks the import rules of the repository's layout:
  *
- * - **face**: code outside a folder `lib/<folder>/` imports only `lib/<folder>/mod.ts`;
+ * - **entry**: code outside a folder `lib/<folder>/` imports only `lib/<folder>/mod.ts`;
  *   unit tests under `tests/unit/<folder>/` may reach inside `lib/<folder>/`, and inside a
  *   folder anything goes (a Worker entry module is referenced with `new URL(...)` from
  *   there);
@@ -13,7 +13,7 @@
  *   `tooling/` nothing from `tests/` or `scripts/`; `tests/` and `scripts/` nothing from
  *   each other (both import `tooling/` and `lib/`). A `new URL(…)` is not an import here: a
  *   test may name a script it runs as a process, and the tooling the C sources it builds;
- * - **face** again for `tooling/`: code outside it imports only `tooling/mod.ts`, except
+ * - **entry** again for `tooling/`: code outside it imports only `tooling/mod.ts`, except
  *   the unit tests of `tooling/` (directly in `tests/unit/`, or under `tests/unit/tooling/`).
  *
  * It reads every `.ts` and `.mjs` file under `lib/`, `tooling/`, `tests/` and `scripts/`,
@@ -55,7 +55,7 @@ export type TreePart = "lib" | "tooling" | "tests" | "scripts";
 /** One broken rule. */
 export interface ImportViolation {
   /** Which rule. */
-  rule: "face" | "cycle" | "layer" | "tree";
+  rule: "entry" | "cycle" | "layer" | "tree";
   /** The importing file, relative to the root, with `/` separators. */
   file: string;
   /** The line of the import in that file (1-based). */
@@ -85,7 +85,7 @@ export interface Reference {
  * ```
  *
  * @param root the repository root (holds `lib/`, `tooling/`, `tests/`, `scripts/`, `main.ts`)
- * @returns the violations, faces first, then cycles, then layers, then the tree
+ * @returns the violations, entry points first, then cycles, then layers, then the tree
  */
 export async function checkImportRules(root: string): Promise<ImportViolation[]> {
   const files = await sourceFiles(root);
@@ -95,7 +95,7 @@ export async function checkImportRules(root: string): Promise<ImportViolation[]>
     references.push(...findReferences(file, source));
   }
   return [
-    ...faceViolations(references),
+    ...entryPointViolations(references),
     ...cycleViolations(references),
     ...layerViolations(references),
     ...treeViolations(references),
@@ -179,7 +179,7 @@ function treeViolations(references: Reference[]): ImportViolation[] {
   return violations;
 }
 
-function faceViolations(references: Reference[]): ImportViolation[] {
+function entryPointViolations(references: Reference[]): ImportViolation[] {
   const violations: ImportViolation[] = [];
   for (const reference of references) {
     if (
@@ -187,7 +187,7 @@ function faceViolations(references: Reference[]): ImportViolation[] {
       reference.to !== "tooling/mod.ts" && !toolingUnitTest(reference.from)
     ) {
       violations.push({
-        rule: "face",
+        rule: "entry",
         file: reference.from,
         line: reference.line,
         message: `${reference.kind} of ${reference.to}: outside tooling/ only ` +
@@ -200,7 +200,7 @@ function faceViolations(references: Reference[]): ImportViolation[] {
     if (reference.to === `lib/${folder}/mod.ts`) continue;
     if (reference.from.startsWith(`tests/unit/${folder}/`)) continue;
     violations.push({
-      rule: "face",
+      rule: "entry",
       file: reference.from,
       line: reference.line,
       message: `${reference.kind} of ${reference.to}: outside lib/${folder}/ only ` +

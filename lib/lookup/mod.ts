@@ -1,6 +1,6 @@
 /**
  * The responder: request bytes in, reply bytes out, from the databases loaded (one, or
- * several merged), with bounded caches of rendered answers. Socket-free, so the ZeroMQ loops, the HTTP face, tests
+ * several merged), with bounded caches of rendered answers. Socket-free, so the ZeroMQ loops, the HTTP routes, tests
  * and benchmarks all answer through it; a cached `geoip` answer allocates nothing.
  *
  * @module

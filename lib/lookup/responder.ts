@@ -1,7 +1,7 @@
 /**
  * Turns one request frame into one reply: the whole service logic, without sockets, so
  * that a worker's loop, the HTTP front, a test and a benchmark all call the same thing.
- * Here the wire dispatch and the answers for a face other than the wire (HTTP); the
+ * Here the wire dispatch and the answers for the HTTP routes; the
  * `geoip` and `json` answers of an address are written by `address_answers.ts`, `get` by
  * `get_answers.ts`, the `json` of several databases by `merged_json.ts`, `info` by
  * `responder_info.ts`.
@@ -193,7 +193,7 @@ export class GeoipResponder {
 
   /**
    * Starts counting a new request in {@linkcode GeoipResponder.tally}; the wire protocol
-   * does it itself, another face calls it before its lookups.
+   * does it itself, the HTTP routes call it before their lookups.
    *
    * @param verb the request's verb
    */
@@ -247,7 +247,7 @@ export class GeoipResponder {
   }
 
   /**
-   * One address's answer, typed, for a face other than the wire protocol (HTTP): counted
+   * One address's answer, typed, for the HTTP routes: counted
    * in {@linkcode GeoipResponder.tally} like the addresses of a request.
    *
    * @example
@@ -283,7 +283,7 @@ export class GeoipResponder {
 
   /**
    * One address's record, decoded afresh (not cached), for answers shaped per request: a
-   * face's own choice of fields or languages. Counted like {@linkcode GeoipResponder.answer}.
+   * the HTTP routes' own choice of fields or languages. Counted like {@linkcode GeoipResponder.answer}.
    *
    * @param text the address as sent
    * @returns how it went; when found, the merged record, the location record alone (for

@@ -58,7 +58,7 @@ export interface ResponseTally {
 /** How one address fared. */
 export type AddressResult = "found" | "not_found" | "invalid" | "error";
 
-/** One address's answer, for a face that is not the wire protocol (HTTP). */
+/** One address's answer, for a caller that does not speak the wire protocol (the HTTP routes). */
 export interface AddressAnswer {
   /** How the lookup went. */
   result: AddressResult;

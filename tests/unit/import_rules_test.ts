@@ -84,7 +84,7 @@ Deno.test("checkImportRules() catches an import past a folder's mod.ts", async (
       "main.ts": '// first line\nimport { no } from "./lib/b/inner.ts";\nno;\n',
     });
     assert.deepEqual(violations, [{
-      rule: "face",
+      rule: "entry",
       file: "main.ts",
       line: 2,
       message: "import of lib/b/inner.ts: outside lib/b/ only lib/b/mod.ts may be imported",
@@ -96,7 +96,7 @@ Deno.test("checkImportRules() catches an import past a folder's mod.ts", async (
       "tests/unit/b/a_test.ts": 'export { inner } from "../../../lib/a/inner.ts";\n',
     });
     assert.deepEqual(violations.map(formatViolation), [
-      "tests/unit/b/a_test.ts:1: [face] import of lib/a/inner.ts: outside lib/a/ only " +
+      "tests/unit/b/a_test.ts:1: [entry] import of lib/a/inner.ts: outside lib/a/ only " +
       "lib/a/mod.ts may be imported",
     ]);
   });
@@ -118,7 +118,7 @@ Deno.test("checkImportRules() catches an import past a folder's mod.ts", async (
     await t.step(name, async () => {
       const violations = await checkTree({ ...CLEAN, [file]: text });
       assert.deepEqual(violations.map((v) => [v.rule, v.file, v.message.split(":")[0]]), [
-        ["face", file, reference],
+        ["entry", file, reference],
       ]);
     });
   }
@@ -151,7 +151,7 @@ Deno.test("checkImportRules() catches a lower folder importing a higher one", as
 
 Deno.test({
   name: "the repository keeps its import rules",
-  // The folders' mod.ts faces are what the rules are about; without them every import
+  // The folders' mod.ts entry points are what the rules are about; without them every import
   // from outside a folder breaks the first rule.
   ignore: !exists("lib/zmq/mod.ts"),
   async fn() {
@@ -226,7 +226,7 @@ Deno.test("checkImportRules() lets only tooling/mod.ts be imported from outside 
       "scripts/bench.ts": 'import { harness } from "../tooling/harness.ts";\nharness;\n',
     });
     assert.deepEqual(violations.map(formatViolation), [
-      "scripts/bench.ts:1: [face] import of tooling/harness.ts: outside tooling/ only " +
+      "scripts/bench.ts:1: [entry] import of tooling/harness.ts: outside tooling/ only " +
       "tooling/mod.ts may be imported",
     ]);
   });
@@ -237,19 +237,19 @@ Deno.test("checkImportRules() lets only tooling/mod.ts be imported from outside 
       "tests/unit/a/harness_test.ts": 'import "../../../tooling/harness.ts";\n',
     });
     assert.deepEqual(violations.map((v) => [v.rule, v.file]), [
-      ["face", "tests/service/harness_test.ts"],
-      ["face", "tests/unit/a/harness_test.ts"],
+      ["entry", "tests/service/harness_test.ts"],
+      ["entry", "tests/unit/a/harness_test.ts"],
     ]);
   });
   await t.step(
-    "but a Worker of tooling/ named with new URL from lib/ is still a face",
+    "but a Worker of tooling/ named with new URL from lib/ is still an entry-point violation",
     async () => {
       const violations = await checkTree({
         ...CLEAN,
         "lib/b/inner.ts":
           'export const no = new URL("../../tooling/harness.ts", import.meta.url);\n',
       });
-      assert.deepEqual(violations.map((v) => [v.rule, v.file]), [["face", "lib/b/inner.ts"]]);
+      assert.deepEqual(violations.map((v) => [v.rule, v.file]), [["entry", "lib/b/inner.ts"]]);
     },
   );
 });
