@@ -188,6 +188,7 @@ export class LookupPool {
       const router = {
         routerAddress: bound.router.address,
         poolAddress: pool?.address ?? 0n,
+        poolWorkers: options.workers - 1,
         monitorAddress: bound.monitor.address,
         connect: options.connect,
         frameLimit: frameLimit(options.limits.maxRequestBytes, options.curve !== undefined),

@@ -47,6 +47,8 @@ export interface LookupSetup {
   router?: {
     routerAddress: bigint;
     poolAddress: bigint;
+    /** How many pool workers answer behind the DEALER. */
+    poolWorkers: number;
     /** The ROUTER's monitor ({@linkcode SocketMonitor.address}), started before binding. */
     monitorAddress: bigint;
     /** The endpoints the ROUTER connects to (`--connect`), connected again on request. */
@@ -192,6 +194,7 @@ function routerThreadLoop(
     lib,
     router,
     pool,
+    poolWorkers: sockets.poolWorkers,
     responder: parts.responder,
     limits: setup.limits,
     control: parts.control,

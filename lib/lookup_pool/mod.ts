@@ -11,7 +11,7 @@ export { LookupPool } from "./lookup_pool.ts";
 export type { CurveOptions, LookupPoolOptions, WorkerLifeEvent } from "./lookup_pool_options.ts";
 export type { BrokerLinkEvent } from "./broker_link.ts";
 export type { SwitchOutcome } from "./database_switch.ts";
-export { SMALL_REQUEST_BYTES } from "./router_loop.ts";
+export { SHARED_REQUEST_BYTES, SMALL_REQUEST_BYTES } from "./router_loop.ts";
 
 /** The lookup worker's module, for a test that runs it with a fault injected. */
 export const LOOKUP_WORKER_MODULE: URL = new URL("./lookup_worker.ts", import.meta.url);

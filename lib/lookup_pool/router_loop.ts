@@ -45,6 +45,12 @@ const EMPTY = new Uint8Array(0);
  * queued behind minutes of work (or computed here, holding up every small request).
  */
 export const MAX_IN_POOL = 256;
+/**
+ * The longest request the router thread answers itself when every pool worker already has
+ * one (a batch of about 100 IPv4 addresses): answering it costs less than the thread would
+ * otherwise wait, and longer ones (big batches, `json` of many addresses) stay in the pool.
+ */
+export const SHARED_REQUEST_BYTES = 2048;
 /** The answer to a batch when the pool is full. */
 const BUSY = errorReply("busy: too many batches in progress, try again later");
 /** The answer to a request over the rate limit. */
@@ -68,6 +74,7 @@ const MAX_DROPS_COUNTED = 100_000;
 export class RouterLoop {
   readonly #router: ZmqSocket;
   readonly #pool: ZmqSocket | null;
+  readonly #poolWorkers: number;
   readonly #control: LoopControl;
   readonly #metrics: ServiceMetrics;
   #responder: GeoipResponder;
@@ -105,6 +112,7 @@ export class RouterLoop {
     this.#idle = new IdleCollector({ lib: options.lib });
     this.#router = options.router;
     this.#pool = options.pool;
+    this.#poolWorkers = options.poolWorkers ?? 1;
     this.#control = options.control;
     this.#metrics = options.metrics;
     this.#responder = options.responder;
@@ -315,7 +323,7 @@ export class RouterLoop {
       reply.encode(errorReply(problem));
     } else if (size > this.#limits.maxRequestBytes) {
       reply.encode(errorReply(`request larger than ${this.#limits.maxRequestBytes} bytes`));
-    } else if (size > SMALL_REQUEST_BYTES && this.#pool !== null) {
+    } else if (size > SMALL_REQUEST_BYTES && this.#pool !== null && !this.#sharesWork(size)) {
       if (this.#inPool < MAX_IN_POOL && this.#budget.mayQueue(fd)) {
         if (this.#toPool(size, fd)) return; // counted by the pool worker that answers it
       }
@@ -343,6 +351,14 @@ export class RouterLoop {
     }
     if (answered) this.#counter.answered(started);
     else this.#counter.refused(started);
+  }
+
+  /**
+   * Whether the router thread answers a request for the pool itself: when every pool worker
+   * already has one and the request is short enough not to hold the other clients up long.
+   */
+  #sharesWork(size: number): boolean {
+    return size <= SHARED_REQUEST_BYTES && this.#inPool >= this.#poolWorkers;
   }
 
   /** @returns whether the reply may follow the envelope (see `Envelope.sendTo`) */

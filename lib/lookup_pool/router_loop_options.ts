@@ -19,6 +19,11 @@ export interface RouterLoopOptions {
   router: ZmqSocket;
   /** A DEALER bound to the pool's `inproc://` endpoint, or null without a pool. */
   pool: ZmqSocket | null;
+  /**
+   * How many pool workers answer behind `pool`: while each has a request, the router thread
+   * answers a request of up to `SHARED_REQUEST_BYTES` itself (default 1).
+   */
+  poolWorkers?: number;
   /** Answers requests. */
   responder: GeoipResponder;
   /** Request bounds. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SMALL_REQUEST_BYTES } from "../../lib/lookup_pool/mod.ts";
+import { SHARED_REQUEST_BYTES, SMALL_REQUEST_BYTES } from "../../lib/lookup_pool/mod.ts";
 import { type Service, StartupError, VERSION } from "../../lib/service/mod.ts";
 import { Errno, SocketBytesOption, SocketOption, SocketType, ZmqError } from "../../lib/zmq/mod.ts";
 import { brokenDoubleFixture, ipv4OnlyFixture, LONDON_TSV } from "../support/fixtures.ts";
@@ -226,6 +226,32 @@ Deno.test("the server serves 20 clients at once with every worker", async () => 
       }
     }
     assert.deepEqual([...workersSeen].sort(), [0, 1, 2], "every worker answered");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("the router thread answers short pool requests itself while the pool is busy, never long ones", async () => {
+  await using client = new TestClient();
+  const server = await startServer(client, { workers: 2 });
+  try {
+    const sockets = Array.from(
+      { length: 20 },
+      () => client.socket(SocketType.REQ, server.endpoints[0]!),
+    );
+    const workersOf = (request: string): Set<number> => {
+      const seen = new Set<number>();
+      for (let round = 0; round < 5; round++) {
+        for (const socket of sockets) socket.send(request);
+        for (const socket of sockets) {
+          seen.add(JSON.parse(new TextDecoder().decode(socket.receive()![0])).worker);
+        }
+      }
+      return seen;
+    };
+    assert.deepEqual([...workersOf(POOL_INFO)].sort(), [0, 1], "both threads answered");
+    const longInfo = "info" + " ".repeat(SHARED_REQUEST_BYTES);
+    assert.deepEqual([...workersOf(longInfo)], [1], "only the pool worker answered");
   } finally {
     await server.stop();
   }
