@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { scriptArgs } from "../tooling/mod.ts";
 import { bundledDatabasePath, GeoDatabase, TsvWriter, ValueWriter } from "../lib/database/mod.ts";
 import { GeoipResponder, ReplyBuffer } from "../lib/lookup/mod.ts";
 import { DEFAULT_LIMITS, formatTsv, stringifyJson } from "../lib/protocol/mod.ts";
@@ -199,7 +199,7 @@ function verbTable(bench: Bench, verb: string): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = scriptArgs("answer_cost", {
     args: Deno.args,
     options: {
       rounds: { type: "string", default: "3" },

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { scriptArgs } from "../tooling/mod.ts";
 import { bundledDatabasePath, collectGarbage, GeoDatabase } from "../lib/database/mod.ts";
 import { GeoipResponder } from "../lib/lookup/mod.ts";
 import { DEFAULT_LIMITS } from "../lib/protocol/mod.ts";
@@ -31,7 +31,7 @@ function measure(): { heap: number; external: number; rss: number } {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = scriptArgs("cache_cost", {
     args: Deno.args,
     options: {
       lookups: { type: "string", default: "200000" },

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { scriptArgs } from "../tooling/mod.ts";
 import { bundledDatabasePath, GeoDatabase } from "../lib/database/mod.ts";
 import { GeoipResponder, ReplyBuffer } from "../lib/lookup/mod.ts";
 import { DEFAULT_LIMITS } from "../lib/protocol/mod.ts";
@@ -25,7 +25,7 @@ import { mulberry32 } from "./bench/mod.ts";
 const encoder = new TextEncoder();
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = scriptArgs("cold_path", {
     args: Deno.args,
     options: {
       verb: { type: "string", default: "geoip" },

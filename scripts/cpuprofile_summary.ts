@@ -57,7 +57,14 @@ if (import.meta.main) {
     console.error("Usage: cpuprofile_summary.ts FILE.cpuprofile [TOP]");
     Deno.exit(2);
   }
-  const { rows, totalMs } = selfTimes(JSON.parse(await Deno.readTextFile(file)));
+  let profile: unknown;
+  try {
+    profile = JSON.parse(await Deno.readTextFile(file));
+  } catch (error) {
+    console.error(`cpuprofile_summary: cannot read "${file}": ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+  const { rows, totalMs } = selfTimes(profile as Parameters<typeof selfTimes>[0]);
   console.log(`${file}: ${totalMs.toFixed(0)} ms sampled`);
   for (const [name, ms] of rows.slice(0, Number(top))) {
     console.log(

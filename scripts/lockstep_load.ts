@@ -20,7 +20,10 @@ import { LoadGenerator, SCENARIOS } from "./bench/mod.ts";
 if (import.meta.main) {
   const [endpoint, seconds = "10", name = "lockstep"] = Deno.args;
   const scenario = SCENARIOS.find((s) => s.name === name);
-  if (endpoint === undefined || scenario === undefined || !(Number(seconds) > 0)) {
+  if (
+    endpoint === undefined || !/^(tcp|ipc|inproc):\/\/./.test(endpoint) ||
+    scenario === undefined || !(Number(seconds) > 0)
+  ) {
     console.error("Usage: lockstep_load.ts ENDPOINT [SECONDS] [lockstep|pipelined|batch]");
     Deno.exit(2);
   }

@@ -27,11 +27,11 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { BUNDLED_DATABASE_PACKAGE, bundledDatabasePath } from "../lib/database/mod.ts";
 import {
   gunzip,
   residentBytes,
+  scriptArgs,
   serviceFlags,
   type ServiceProcess,
   spawnService,
@@ -233,7 +233,7 @@ async function reload(
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = scriptArgs("memory", {
     args: Deno.args,
     options: {
       lookups: { type: "string", default: "1000000" },

@@ -151,6 +151,9 @@ async function main(): Promise<number> {
 if (import.meta.main) {
   if (Deno.args[0] === "--child") {
     await runChild(Deno.args[1] as Role, Deno.args[2]!);
+  } else if (Deno.args.length > 0) {
+    console.error(`probe_npm_zeromq: takes no arguments, got "${Deno.args.join(" ")}"`);
+    Deno.exit(2);
   } else {
     Deno.exit(await main());
   }

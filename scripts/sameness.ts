@@ -23,7 +23,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   BUNDLED_DATABASE_PACKAGE,
   bundledDatabasePath,
@@ -34,7 +33,7 @@ import {
 } from "../lib/database/mod.ts";
 import { ReplyBuffer } from "../lib/lookup/mod.ts";
 import { formatFields, formatTsv, parseFieldList, stringifyJson } from "../lib/protocol/mod.ts";
-import { gunzip, serviceFlags, spawnService } from "../tooling/mod.ts";
+import { gunzip, scriptArgs, serviceFlags, spawnService } from "../tooling/mod.ts";
 
 /** The `get` fields compared for every record: strings, names, numbers, maps, lists. */
 const GET_FIELDS = "country.iso_code,city.name,subdivisions.0.iso_code,subdivisions.1.name," +
@@ -130,7 +129,7 @@ async function agreement(db: string, options: { count: number; seed: number }) {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = scriptArgs("sameness", {
     args: Deno.args,
     options: {
       count: { type: "string", default: "1000000" },

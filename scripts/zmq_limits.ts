@@ -19,7 +19,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   Libzmq,
   SocketOption,
@@ -29,7 +28,7 @@ import {
   type ZmqSocket,
 } from "../lib/zmq/mod.ts";
 import { bundledLibzmqPath } from "../lib/zmq/mod.ts";
-import { encodeFrame, ZmtpSpeaker } from "../tooling/mod.ts";
+import { encodeFrame, scriptArgs, ZmtpSpeaker } from "../tooling/mod.ts";
 
 function rssMb(): number {
   const match = Deno.readTextFileSync("/proc/self/status").match(/^VmRSS:\s+(\d+) kB/m);
@@ -163,7 +162,7 @@ async function repliesToNonReader(context: ZmqContext, mandatory: boolean): Prom
  * @returns the exit code
  */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { libzmq: { type: "string" } } });
+  const { values } = scriptArgs("zmq_limits", { args, options: { libzmq: { type: "string" } } });
   const lib = Libzmq.open(values.libzmq ?? bundledLibzmqPath());
   const context = ZmqContext.create(lib);
   console.log(`libzmq ${lib.version()} from ${lib.path}`);
