@@ -53,7 +53,7 @@ export interface ServeOptions extends ServiceOptions {
  * written from the database bytes, so a miss is cheap for `geoip`; a few MiB per worker
  * keep the `json` records that traffic repeats (see docs/BENCHMARKS.md).
  */
-export const DEFAULT_CACHE_MB = 8;
+export const DEFAULT_CACHE_MB = 4;
 
 /**
  * The default threads serving HTTP: the main thread and one HTTP worker, so that HTTP

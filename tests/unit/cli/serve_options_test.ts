@@ -36,7 +36,7 @@ Deno.test("parseServeOptions() has sane defaults", () => {
   assert.equal(config.maxRequestBytes, DEFAULT_LIMITS.maxRequestBytes);
   assert.equal(config.maxAddresses, DEFAULT_LIMITS.maxAddresses);
   assert.equal(config.cacheMb, DEFAULT_CACHE_MB);
-  assert.equal(config.cacheMb, 8);
+  assert.equal(config.cacheMb, 4);
   assert.equal(config.hwm, DEFAULT_HWM);
   assert.equal(config.hwm, 1000);
   assert.equal(config.curveSecretKeyFile, undefined);
