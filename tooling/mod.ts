@@ -101,4 +101,4 @@ export {
   parseLdd,
   usedPackages,
 } from "./image.ts";
-export { refuseArgs, scriptArgs } from "./script_args.ts";
+export { scriptArgs } from "./script_args.ts";

@@ -35,22 +35,3 @@ export function scriptArgs<T extends ParseArgsConfig>(
     Deno.exit(2);
   }
 }
-
-/**
- * Ends a script with one line and exit code 2 when `failure` is not undefined: for the
- * checks of positional arguments that `parseArgs` does not do.
- *
- * @example
- * ```ts
- * import { refuseArgs } from "./script_args.ts";
- * refuseArgs("demo", undefined); // nothing wrong: returns
- * ```
- *
- * @param name the script's name, for the message
- * @param failure the reason, or undefined when the arguments are good
- */
-export function refuseArgs(name: string, failure: string | undefined): void {
-  if (failure === undefined) return;
-  console.error(`${name}: ${failure}`);
-  Deno.exit(2);
-}
