@@ -275,7 +275,7 @@ export class RouterLoop {
     const address = this.#rateLimiter === null
       ? undefined
       : budget.peerAddress(fd, () => first.property(PEER_ADDRESS));
-    first.discard();
+    // The routing id stays in `first` until the next request's receive releases it.
     const started = this.#clock.now();
     let wireBytes = 0;
     let wireFrames = 0;

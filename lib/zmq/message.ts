@@ -12,6 +12,11 @@ import type { ZmqSocket } from "./socket.ts";
 /**
  * One reusable `zmq_msg_t`, for moving frames from one socket to another without copying
  * them into JavaScript (a front end forwarding replies).
+ *
+ * The message is initialised once and stays so: `zmq_msg_recv` releases what it held before
+ * it receives ("any content previously stored in msg shall be properly deallocated"), and a
+ * successful `zmq_msg_send` leaves it empty, so a request loop makes no `zmq_msg_init` or
+ * `zmq_msg_close` call per frame.
  */
 export class ZmqMessage {
   readonly #lib: Libzmq;
@@ -20,6 +25,7 @@ export class ZmqMessage {
   /** @param lib the library, opened on this thread */
   constructor(lib: Libzmq) {
     this.#lib = lib;
+    lib.symbols.zmq_msg_init(this.#message);
   }
 
   /**
@@ -46,12 +52,11 @@ export class ZmqMessage {
    */
   tryReceive(socket: ZmqSocket, flags: number): number {
     const symbols = this.#lib.symbols;
-    symbols.zmq_msg_init(this.#message);
     const size = symbols.zmq_msg_recv(this.#message, socket.pointer, flags);
     if (size >= 0) return size;
     const errno = symbols.zmq_errno();
-    symbols.zmq_msg_close(this.#message);
-    if (errno === Errno.EAGAIN) return -1;
+    if (errno === Errno.EAGAIN) return -1; // libzmq left it empty
+    this.discard();
     throw new ZmqError("receive", errno, this.#lib.strerror(errno));
   }
 
@@ -100,9 +105,14 @@ export class ZmqMessage {
     return value === null ? null : Deno.UnsafePointerView.getCString(value);
   }
 
-  /** Releases the frame last received without sending it. */
+  /**
+   * Releases the frame last received without sending it (receiving the next one also
+   * releases it).
+   */
   discard(): void {
-    this.#lib.symbols.zmq_msg_close(this.#message);
+    const symbols = this.#lib.symbols;
+    symbols.zmq_msg_close(this.#message);
+    symbols.zmq_msg_init(this.#message);
   }
 
   /**
@@ -120,7 +130,7 @@ export class ZmqMessage {
     }
     const errno = symbols.zmq_errno();
     if (errno === Errno.EAGAIN) return false;
-    symbols.zmq_msg_close(this.#message);
+    this.discard();
     throw new ZmqError("send", errno, this.#lib.strerror(errno));
   }
 
@@ -151,7 +161,7 @@ export class ZmqMessage {
     const symbols = this.#lib.symbols;
     if (symbols.zmq_msg_send(this.#message, socket.pointer, flags) >= 0) return 0;
     const errno = symbols.zmq_errno();
-    symbols.zmq_msg_close(this.#message);
+    this.discard();
     if (errno === Errno.EAGAIN || errno === Errno.EHOSTUNREACH) return errno;
     throw new ZmqError("send", errno, this.#lib.strerror(errno));
   }
