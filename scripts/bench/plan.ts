@@ -160,6 +160,8 @@ export interface Options {
   warmup: number;
   runs: number;
   db: string | undefined;
+  /** The libzmq geoipmq loads (`--libzmq`), or undefined for the bundled one. */
+  libzmq: string | undefined;
   servers: ServerKey[];
   shapes: ShapeName[];
   loads: LoadName[];

@@ -35,6 +35,8 @@ export async function startServers(prepared: Prepared): Promise<RunningServers> 
   const { options, registry, builds, database, problems } = prepared;
   const wanted = (key: ServerKey) => options.servers.includes(key);
   const http = prepared.hasWrk ? ["--http", "127.0.0.1:0"] : [];
+  const libzmq = options.libzmq === undefined ? [] : ["--libzmq", options.libzmq];
+  const withLibzmq = options.libzmq === undefined ? "" : `, --libzmq ${options.libzmq}`;
   const cache = prepared.defaultCacheMb === undefined
     ? "default cache"
     : `default cache: --cache-mb ${prepared.defaultCacheMb}`;
@@ -48,18 +50,18 @@ export async function startServers(prepared: Prepared): Promise<RunningServers> 
   const starting: Promise<Server | undefined>[] = [
     startGeoipmq(registry, {
       key: "geoipmq",
-      label: `geoipmq at its defaults (${cache})${http.length > 0 ? ", --http" : ""}`,
+      label: `geoipmq at its defaults (${cache})${http.length > 0 ? ", --http" : ""}${withLibzmq}`,
       database: database.path,
-      extra: http,
+      extra: [...http, ...libzmq],
     }),
   ];
   if (wanted("nocache")) {
     starting.push(optional("nocache", () =>
       startGeoipmq(registry, {
         key: "nocache",
-        label: "geoipmq --cache-mb 0 (no answer cache), otherwise at its defaults",
+        label: `geoipmq --cache-mb 0 (no answer cache), otherwise at its defaults${withLibzmq}`,
         database: database.path,
-        extra: ["--cache-mb", "0", ...http],
+        extra: ["--cache-mb", "0", ...http, ...libzmq],
       })));
   }
   const { cLoop, goPeer } = builds;
