@@ -80,7 +80,7 @@ const BIG_REPLY_READ_RATE = 32_000_000;
 const RATE_LIMIT = 5;
 
 const USAGE = `Usage: deno task attack [--seconds N] [--rss-cap-mb N] [--only NAME,...]
-                          [--chunked-connections N]
+                          [--chunked-connections N] [--never-read-clients N]
 
 Runs hostile clients against a fresh geoipmq on 127.0.0.1, one attack at a time, while a
 well-behaved client asks "geoip <random address>", and prints what each attack cost.
@@ -93,6 +93,8 @@ well-behaved client asks "geoip <random address>", and prints what each attack c
   --only NAMES     run only these attacks (comma-separated)
   --chunked-connections N
                    connections of http-chunked-unfinished (default 100, at most 1000)
+  --never-read-clients N
+                   clients of json-batches-never-read (default 20, at most 200)
   --help           print this text
 
 Attacks: ${"{names}"}
@@ -351,6 +353,8 @@ interface AttackContext {
   signal: AbortSignal;
   /** Connections of `http-chunked-unfinished`. */
   chunkedConnections: number;
+  /** Clients of `json-batches-never-read`. */
+  neverReadClients: number;
 }
 
 /** One attack: how to start its service, and the hostile traffic. */
@@ -458,9 +462,10 @@ const ATTACKS: readonly Attack[] = [
   },
   {
     name: "json-batches-never-read",
-    summary: "20 raw ZMTP DEALERs send `json` with 1000 addresses, again and again, never read",
+    summary: "raw ZMTP DEALERs (--never-read-clients, default 20) send `json` with 1000 " +
+      "addresses, again and again, never read",
     setup: (database) => serviceTarget(database),
-    async run({ target, signal }) {
+    async run({ target, signal, neverReadClients }) {
       const requests = Array.from({ length: 8 }, () =>
         concatBytes([
           encodeFrame(new Uint8Array(0), { more: true }),
@@ -468,7 +473,7 @@ const ATTACKS: readonly Attack[] = [
         ]));
       let sent = 0;
       let ended = 0;
-      const clients = Array.from({ length: 20 }, async (_, i) => {
+      const clients = Array.from({ length: neverReadClients }, async (_, i) => {
         const speaker = await ZmtpSpeaker.connect(target.endpoint, { socketType: "DEALER" });
         signal.addEventListener("abort", () => speaker.close());
         try {
@@ -484,7 +489,8 @@ const ATTACKS: readonly Attack[] = [
       });
       await Promise.all(clients);
       return `${sent} requests of ${(requests[0]!.length / 1024).toFixed(0)} KB sent, ` +
-        `no reply read` + (ended > 0 ? `; the server ended ${ended} of 20 connections` : "");
+        `no reply read by ${neverReadClients} clients` +
+        (ended > 0 ? `; the server ended ${ended} of ${neverReadClients} connections` : "");
     },
   },
   {
@@ -888,10 +894,16 @@ function startProbe(target: Target): { stop(): Promise<ProbeResult | undefined> 
   };
 }
 
-async function runAttack(
-  attack: Attack,
-  options: { database: string; seconds: number; capBytes: number; chunkedConnections: number },
-): Promise<Row> {
+/** How one attack runs: its database, how long, the memory cap, the attacks' sizes. */
+interface AttackRun {
+  database: string;
+  seconds: number;
+  capBytes: number;
+  chunkedConnections: number;
+  neverReadClients: number;
+}
+
+async function runAttack(attack: Attack, options: AttackRun): Promise<Row> {
   const target = await attack.setup(options.database);
   const pid = target.service.pid;
   try {
@@ -913,6 +925,7 @@ async function runAttack(
       target,
       signal: controller.signal,
       chunkedConnections: options.chunkedConnections,
+      neverReadClients: options.neverReadClients,
     }).catch((error) => `the attack failed: ${error instanceof Error ? error.message : error}`)
       .finally(() => done = true);
     const started = performance.now();
@@ -1048,6 +1061,8 @@ interface AttackOptions {
   capMb: number;
   /** Connections of the unfinished chunked bodies attack. */
   chunkedConnections: number;
+  /** Clients of the attack whose clients never read. */
+  neverReadClients: number;
   /** The attacks to run. */
   chosen: Attack[];
 }
@@ -1068,6 +1083,7 @@ function readOptions(args: string[]): AttackOptions | number {
         seconds: { type: "string", default: "15" },
         "rss-cap-mb": { type: "string", default: "1024" },
         "chunked-connections": { type: "string", default: "100" },
+        "never-read-clients": { type: "string", default: "20" },
         only: { type: "string" },
         help: { type: "boolean" },
       },
@@ -1090,17 +1106,13 @@ function readOptions(args: string[]): AttackOptions | number {
     console.error(`attack: --rss-cap-mb "${values["rss-cap-mb"]}" must be from 1 to 8192`);
     return 2;
   }
-  const chunkedConnections = Number(values["chunked-connections"]);
-  if (
-    !(Number.isInteger(chunkedConnections) && chunkedConnections >= 1 &&
-      chunkedConnections <= 1000)
-  ) {
-    console.error(
-      `attack: --chunked-connections "${values["chunked-connections"]}" must be a whole ` +
-        "number from 1 to 1000",
-    );
-    return 2;
-  }
+  const chunkedConnections = wholeNumber(
+    "chunked-connections",
+    values["chunked-connections"],
+    1000,
+  );
+  const neverReadClients = wholeNumber("never-read-clients", values["never-read-clients"], 200);
+  if (chunkedConnections === undefined || neverReadClients === undefined) return 2;
   const only = values.only?.split(",").map((name) => name.trim());
   const unknown = only?.find((name) => !names.includes(name));
   if (unknown !== undefined) {
@@ -1108,7 +1120,15 @@ function readOptions(args: string[]): AttackOptions | number {
     return 2;
   }
   const chosen = ATTACKS.filter((attack) => only === undefined ? true : only.includes(attack.name));
-  return { seconds, capMb, chunkedConnections, chosen };
+  return { seconds, capMb, chunkedConnections, neverReadClients, chosen };
+}
+
+/** @returns the flag's value, a whole number from 1 to `max`, or undefined after saying why not */
+function wholeNumber(name: string, text: string, max: number): number | undefined {
+  const value = Number(text);
+  if (Number.isInteger(value) && value >= 1 && value <= max) return value;
+  console.error(`attack: --${name} "${text}" must be a whole number from 1 to ${max}`);
+  return undefined;
 }
 
 /**
@@ -1121,7 +1141,7 @@ function readOptions(args: string[]): AttackOptions | number {
 export async function main(args: string[]): Promise<number> {
   const options = readOptions(args);
   if (typeof options === "number") return options;
-  const { seconds, capMb, chunkedConnections, chosen } = options;
+  const { seconds, capMb, chunkedConnections, neverReadClients, chosen } = options;
   const directory = await Deno.makeTempDir({ prefix: "geoipmq-attack-" });
   const database = `${directory}/GeoLite2-City.mmdb`;
   const rows: Row[] = [];
@@ -1141,6 +1161,7 @@ export async function main(args: string[]): Promise<number> {
             seconds,
             capBytes: capMb * 1024 * 1024,
             chunkedConnections,
+            neverReadClients,
           }),
         );
       } catch (error) {

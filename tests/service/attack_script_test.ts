@@ -41,6 +41,11 @@ Deno.test("scripts/attack.ts lists its attacks and refuses bad flags", async (t)
     assert.equal(code, 2);
     assert.match(stderr, /--chunked-connections "0"/);
   });
+  await t.step("--never-read-clients out of range", async () => {
+    const { code, stderr } = await runAttack(["--never-read-clients", "201"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /--never-read-clients "201" must be a whole number from 1 to 200/);
+  });
   await t.step("--seconds out of range", async () => {
     const { code, stderr } = await runAttack(["--seconds", "600"]);
     assert.equal(code, 2);
