@@ -7,16 +7,11 @@
  * @module
  */
 
-import { type GeoDatabase, TsvWriter, ValueWriter } from "../database/mod.ts";
-import {
-  formatNetwork,
-  formatTsv,
-  NOT_FOUND,
-  parseIpInto,
-  stringifyJson,
-} from "../protocol/mod.ts";
+import { TsvWriter } from "../database/mod.ts";
+import { formatNetwork, formatTsv, NOT_FOUND, parseIpInto } from "../protocol/mod.ts";
 import type { AddressOutcome } from "./address_outcome.ts";
 import type { CacheBudget } from "./cache_budget.ts";
+import type { LocationJson } from "./location_json.ts";
 import type { MergedJson } from "./merged_json.ts";
 import { RecordAnswers } from "./record_answers.ts";
 import type { ReplyBuffer } from "./reply_buffer.ts";
@@ -32,12 +27,11 @@ const IP_OPEN = encoder.encode('{"ip":"');
 const NOT_FOUND_TAIL = encoder.encode('","network":null,"record":null}');
 const NETWORK_OPEN = encoder.encode('","network":"');
 const RECORD_OPEN = encoder.encode('","record":');
-/** About what a `geoip` line and a `json` record of a real City database take: sizes the caches' tables. */
+const NO_NETWORK_RECORD_OPEN = encoder.encode('","network":null,"record":');
+/** The offset that stands for "no database has a record" among several. */
+const NOBODY = -2;
+/** About what a `geoip` line of a real City database takes: sizes the cache's table. */
 const TSV_AVERAGE_BYTES = 56;
-const JSON_AVERAGE_BYTES = 1024;
-/** The JSON memo's share of the cache budget (a sixteenth), and its most bytes. */
-const MEMO_SHARE = 16;
-const MEMO_MOST_BYTES = 512 * 1024;
 /** How request frames are read as text in messages (as `RequestScan.addressText` does). */
 const latin1Decoder = new TextDecoder("latin1");
 
@@ -59,6 +53,7 @@ export interface AddressPlace {
  * import { AddressAnswers } from "./address_answers.ts";
  * import { AddressOutcome } from "./address_outcome.ts";
  * import { CacheBudget } from "./cache_budget.ts";
+ * import { LocationJson } from "./location_json.ts";
  * import { MergedJson } from "./merged_json.ts";
  * import { ReplyBuffer } from "./reply_buffer.ts";
  * import { ResponderDatabases } from "./responder_databases.ts";
@@ -66,8 +61,15 @@ export interface AddressPlace {
  * const tally = { verb: "geoip", outcome: "ok", found: 0, notFound: 0, invalid: 0, error: 0 } as const;
  * const outcome = new AddressOutcome({ ...tally });
  * const budget = new CacheBudget(1024 * 1024);
- * const merged = new MergedJson(databases, { budget, outcome });
- * const answers = new AddressAnswers(databases, { budget, outcome, languages: ["en"], merged });
+ * const location = new LocationJson(databases.location, budget);
+ * const merged = new MergedJson(databases, { budget, location });
+ * const answers = new AddressAnswers(databases, {
+ *   budget,
+ *   outcome,
+ *   languages: ["en"],
+ *   location,
+ *   merged,
+ * });
  * const frame = new TextEncoder().encode("81.2.69.160");
  * const out = new ReplyBuffer();
  * answers.tsv(frame, { start: 0, end: frame.length, out });
@@ -79,18 +81,16 @@ export class AddressAnswers {
   readonly #outcome: AddressOutcome;
   readonly #languages: readonly string[];
   readonly #merged: MergedJson;
+  readonly #location: LocationJson;
   readonly #tsvWriter: TsvWriter;
-  readonly #jsonWriter: ValueWriter;
   readonly #address = new Uint8Array(16);
   /** `geoip` lines by record offset. */
   readonly tsvCache: RecordAnswers;
-  /** `json` records by record offset. */
-  readonly jsonCache: RecordAnswers;
 
   /**
    * @param databases the location database and the others
-   * @param parts the cache budget, the tally, the languages of names, and the writer of
-   *   the `json` of several databases
+   * @param parts the cache budget, the tally, the languages of names, the writer of
+   *   location records' JSON, and the writer of the `json` of several databases
    */
   constructor(
     databases: ResponderDatabases,
@@ -98,6 +98,7 @@ export class AddressAnswers {
       budget: CacheBudget;
       outcome: AddressOutcome;
       languages: readonly string[];
+      location: LocationJson;
       merged: MergedJson;
     },
   ) {
@@ -105,14 +106,9 @@ export class AddressAnswers {
     this.#outcome = parts.outcome;
     this.#languages = parts.languages;
     this.#merged = parts.merged;
-    const section = databases.location.section;
-    this.#tsvWriter = new TsvWriter(section, parts.languages);
-    this.#jsonWriter = new ValueWriter(section);
-    // The memo of shared values' JSON comes out of the budget first: the caches share the rest.
-    const memo = Math.min(MEMO_MOST_BYTES, Math.floor(parts.budget.limit / MEMO_SHARE));
-    if (memo > 0 && parts.budget.hold(memo)) this.#jsonWriter.memoize(memo);
+    this.#location = parts.location;
+    this.#tsvWriter = new TsvWriter(databases.location.section, parts.languages);
     this.tsvCache = new RecordAnswers(parts.budget, { averageBytes: TSV_AVERAGE_BYTES });
-    this.jsonCache = new RecordAnswers(parts.budget, { averageBytes: JSON_AVERAGE_BYTES });
   }
 
   /**
@@ -186,28 +182,35 @@ export class AddressAnswers {
     const from = out.length;
     try {
       const databases = this.#databases;
-      if (databases.others.length > 0) {
-        const bytes = version === 4 ? this.#address.slice(0, 4) : this.#address.slice();
-        this.#merged.write({ version, bytes }, { text: addressText(frame, place), out });
-        return undefined;
-      }
+      const several = databases.others.length > 0;
       const database = databases.location;
-      const offset = database.findOffset(this.#address, version);
+      const offset = several
+        ? (databases.locate(this.#address, version) ? databases.offsets[0]! : NOBODY)
+        : database.findOffset(this.#address, version);
       // A valid address is made of hex digits, dots and colons: no JSON escaping needed.
       out.append(IP_OPEN);
       out.appendRange(frame, place);
-      if (offset < 0) {
+      if (offset === NOBODY || (offset < 0 && !several)) {
         outcome.notFound();
         out.append(NOT_FOUND_TAIL);
         return undefined;
       }
-      out.append(NETWORK_OPEN);
-      this.#appendNetwork(version, database.lastPrefixLength, out);
-      out.append(RECORD_OPEN);
-      if (!this.jsonCache.copyInto(offset, out)) {
-        const start = out.length;
-        this.#writeJson(database, { offset, out });
-        this.jsonCache.keep(offset, { out, from: start });
+      if (offset >= 0) {
+        out.append(NETWORK_OPEN);
+        this.#appendNetwork(version, database.lastPrefixLength, out);
+        out.append(RECORD_OPEN);
+      } else {
+        out.append(NO_NETWORK_RECORD_OPEN); // found by the other databases only
+      }
+      if (!several) {
+        this.#location.write(offset, out);
+      } else if (!this.#merged.writeRecord(out)) {
+        out.length = from;
+        out.append(IP_OPEN);
+        out.appendRange(frame, place);
+        outcome.notFound();
+        out.append(NOT_FOUND_TAIL);
+        return undefined;
       }
       out.appendByte(CLOSE_BRACE);
       outcome.found();
@@ -235,25 +238,6 @@ export class AddressAnswers {
     }
     out.appendByte(SLASH);
     appendDecimal(out, prefix);
-  }
-
-  /**
-   * Writes a location record as JSON from the bytes; where they are not as the reader
-   * takes them, from the decoded record (the decoder's error, if it has one).
-   */
-  #writeJson(database: GeoDatabase, record: { offset: number; out: ReplyBuffer }): void {
-    const { offset, out } = record;
-    const from = out.length;
-    try {
-      const section = database.section;
-      section.start();
-      this.#jsonWriter.begin(out);
-      this.#jsonWriter.json(section.at(offset));
-      this.#jsonWriter.end();
-    } catch {
-      out.length = from;
-      out.appendText(stringifyJson(database.decodeRecord(offset)));
-    }
   }
 }
 

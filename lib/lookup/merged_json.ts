@@ -1,17 +1,18 @@
 /**
  * The `json` answer when several databases answer (`--db` more than once): the location
- * record with each other database's fields under `traits`. Written from the bytes where
- * the fragments just join; else merged from the decoded records (`mergeTraits`)
- * and kept, as text, by the combination of records found.
+ * record with each other database's fields under `traits`. Where the fragments just join,
+ * the location record's JSON (kept by record offset, as for one database) with the others'
+ * fields written from the bytes after it; else merged from the decoded records
+ * (`mergeTraits`) and kept, as text, by the combination of records found.
  *
  * @module
  */
 
-import { DataType, ValueWriter } from "../database/mod.ts";
-import { formatNetwork, type IpAddress, stringifyJson } from "../protocol/mod.ts";
+import { DataType } from "../database/mod.ts";
+import { stringifyJson } from "../protocol/mod.ts";
 import { AnswerCache } from "./answer_cache.ts";
-import type { AddressOutcome } from "./address_outcome.ts";
 import type { CacheBudget } from "./cache_budget.ts";
+import type { LocationJson } from "./location_json.ts";
 import type { ReplyBuffer } from "./reply_buffer.ts";
 import type { ResponderDatabases } from "./responder_databases.ts";
 
@@ -22,86 +23,68 @@ const TRAITS_KEY = encoder.encode("traits");
 const TRAITS_OPEN = encoder.encode(',"traits":{');
 
 /**
- * Writes `json` answers merged from several databases.
+ * Writes the records of `json` answers merged from several databases.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bundledDatabasePath, GeoDatabase } from "../database/mod.ts";
- * import { AddressOutcome } from "./address_outcome.ts";
  * import { CacheBudget } from "./cache_budget.ts";
+ * import { LocationJson } from "./location_json.ts";
  * import { MergedJson } from "./merged_json.ts";
  * import { ReplyBuffer } from "./reply_buffer.ts";
  * import { ResponderDatabases } from "./responder_databases.ts";
  * const databases = new ResponderDatabases([await GeoDatabase.open(bundledDatabasePath())]);
- * const tally = { verb: "json", outcome: "ok", found: 0, notFound: 0, invalid: 0, error: 0 } as const;
- * const outcome = new AddressOutcome({ ...tally });
- * const merged = new MergedJson(databases, { budget: new CacheBudget(0), outcome });
+ * const budget = new CacheBudget(1024 * 1024);
+ * const location = new LocationJson(databases.location, budget);
+ * const merged = new MergedJson(databases, { budget, location });
  * const out = new ReplyBuffer();
- * merged.write({ version: 4, bytes: new Uint8Array([10, 0, 0, 1]) }, { text: "10.0.0.1", out });
- * console.log(new TextDecoder().decode(out.view())); // '{"ip":"10.0.0.1","network":null,"record":null}'
+ * assert.equal(databases.locate(new Uint8Array([10, 0, 0, 1]), 4), false);
+ * assert.equal(databases.locate(new Uint8Array([81, 2, 69, 160]), 4), true);
+ * assert.equal(merged.writeRecord(out), true);
+ * const record = JSON.parse(new TextDecoder().decode(out.view()));
+ * console.log(record.city.names.en); // "East Finchley"
  * ```
  */
 export class MergedJson {
   readonly #databases: ResponderDatabases;
-  readonly #outcome: AddressOutcome;
-  readonly #writer: ValueWriter;
+  readonly #location: LocationJson;
   /** Merged records, by the combination of records found. */
   readonly cache: AnswerCache<string, string>;
 
   /**
    * @param databases the location database and the others
-   * @param parts the cache budget to keep merged records on, and the tally
+   * @param parts the cache budget to keep merged records on, and the writer of location
+   *   records' JSON
    */
   constructor(
     databases: ResponderDatabases,
-    parts: { budget: CacheBudget; outcome: AddressOutcome },
+    parts: { budget: CacheBudget; location: LocationJson },
   ) {
     this.#databases = databases;
-    this.#outcome = parts.outcome;
-    this.#writer = new ValueWriter(databases.location.section);
+    this.#location = parts.location;
     this.cache = new AnswerCache(parts.budget);
   }
 
   /**
-   * Writes the `json` answer of an address (not found: with a null record).
+   * Writes the merged record of the combination {@linkcode ResponderDatabases.locate} found,
+   * as the `record` of a `json` answer.
    *
-   * @param address the address
-   * @param answer the address as sent, and where the answer goes
-   * @throws {import("../database/mod.ts").AddressFamilyError} for an IPv6 address in an
-   *   IPv4-only location database; a decoder's error for a corrupt record
+   * @param out where it goes
+   * @returns false when nobody has a record (`out` is then as it was)
+   * @throws a decoder's error for a record that cannot be read at all
    */
-  write(address: IpAddress, answer: { text: string; out: ReplyBuffer }): void {
-    const { text, out } = answer;
-    const databases = this.#databases;
-    const found = databases.locate(address.bytes, address.version);
-    const prefix = databases.location.lastPrefixLength;
-    const locationFound = databases.offsets[0]! >= 0;
-    const network = locationFound ? `"${formatNetwork(address, prefix)}"` : "null";
-    const from = out.length;
-    out.appendText(`{"ip":"${text}","network":${network},"record":`);
-    const start = out.length;
-    let written = found && this.#splice(out);
-    if (found && !written) {
-      out.length = start;
-      const key = databases.key();
-      let record = this.cache.peek(key);
-      if (record === undefined) {
-        const merged = databases.mergedRecord("stored");
-        record = this.cache.put(key, merged === null ? "null" : stringifyJson(merged));
-      }
-      if (record !== "null") {
-        out.appendText(record);
-        written = true;
-      }
+  writeRecord(out: ReplyBuffer): boolean {
+    if (this.#splice(out)) return true;
+    const key = this.#databases.key();
+    let record = this.cache.peek(key);
+    if (record === undefined) {
+      const merged = this.#databases.mergedRecord("stored");
+      record = this.cache.put(key, merged === null ? "null" : stringifyJson(merged));
     }
-    if (!written) {
-      out.length = from;
-      this.#outcome.notFound();
-      out.appendText(`{"ip":"${text}","network":null,"record":null}`);
-      return;
-    }
-    out.appendByte(CLOSE_BRACE);
-    this.#outcome.found();
+    if (record === "null") return false;
+    out.appendText(record);
+    return true;
   }
 
   /**
@@ -128,9 +111,7 @@ export class MergedJson {
         const at = section.at(offset);
         section.read(at);
         if (section.type !== DataType.map || section.memberOf(at, TRAITS_KEY) >= 0) return false;
-        this.#writer.begin(out);
-        this.#writer.json(at);
-        this.#writer.end();
+        this.#location.write(offset, out);
         out.length--; // the closing brace
         members = out.length - from > 1;
       }

@@ -27,6 +27,7 @@ import { AddressOutcome } from "./address_outcome.ts";
 import { CacheBudget } from "./cache_budget.ts";
 import { GetAnswers } from "./get_answers.ts";
 import type { LocationSchema } from "./location_schema.ts";
+import { LocationJson } from "./location_json.ts";
 import { MergedJson } from "./merged_json.ts";
 import { ReplyBuffer } from "./reply_buffer.ts";
 import { ResponderDatabases } from "./responder_databases.ts";
@@ -77,6 +78,7 @@ export class GeoipResponder {
   readonly #outcome: AddressOutcome;
   readonly #cacheBudget: CacheBudget;
   readonly #answers: AddressAnswers;
+  readonly #location: LocationJson;
   readonly #merged: MergedJson;
   readonly #get: GetAnswers;
   /** Where answers given as text (not into a request's reply) are written first. */
@@ -99,11 +101,14 @@ export class GeoipResponder {
     this.#cacheBudget = budget;
     const outcome = new AddressOutcome(this.tally);
     this.#outcome = outcome;
-    this.#merged = new MergedJson(this.#databases, { budget, outcome });
+    const location = new LocationJson(this.#databases.location, budget);
+    this.#location = location;
+    this.#merged = new MergedJson(this.#databases, { budget, location });
     this.#answers = new AddressAnswers(this.#databases, {
       budget,
       outcome,
       languages,
+      location,
       merged: this.#merged,
     });
     this.#get = new GetAnswers(this.#databases, { budget, outcome, languages });
@@ -127,13 +132,13 @@ export class GeoipResponder {
 
   /** Cache hits so far, every reply format together. */
   get cacheHits(): number {
-    return this.#answers.tsvCache.hits + this.#answers.jsonCache.hits +
+    return this.#answers.tsvCache.hits + this.#location.cache.hits +
       this.#merged.cache.hits + this.#get.cache.hits;
   }
 
   /** Cache misses so far, every reply format together. */
   get cacheMisses(): number {
-    return this.#answers.tsvCache.misses + this.#answers.jsonCache.misses +
+    return this.#answers.tsvCache.misses + this.#location.cache.misses +
       this.#merged.cache.misses + this.#get.cache.misses;
   }
 
@@ -341,7 +346,7 @@ export class GeoipResponder {
       cache: {
         maxBytes: this.#cacheBudget.limit,
         geoip: this.#answers.tsvCache.stats(),
-        json: this.#answers.jsonCache.stats(),
+        json: this.#location.cache.stats(),
         ...(several ? { merged: this.#merged.cache.stats() } : {}),
         get: this.#get.cache.stats(),
       },
