@@ -109,7 +109,8 @@ function hexValue(code: number): number {
 }
 
 function parseIpv6Into(text: Uint8Array, start: number, end: number, out: Uint8Array): boolean {
-  const groups = new Array<number>(8);
+  // Groups are written into `out` as they come (group g at bytes 2g, 2g + 1); a "::" gap is
+  // opened at the end, by moving the groups after it to the back.
   let groupCount = 0;
   let gapAt = -1;
   let i = start;
@@ -135,16 +136,19 @@ function parseIpv6Into(text: Uint8Array, start: number, end: number, out: Uint8A
       i++;
     }
     if (i < end && text[i] === 46) {
-      // An IPv4 tail takes the last two groups.
+      // An IPv4 tail takes the next two groups: parsed into bytes 12-15 (after every group
+      // so far, at most six), then moved to where those groups go.
       if (groupCount > 6) return false;
       if (!parseIpv4Into(text, groupStart, end, out, 12)) return false;
-      groups[groupCount++] = (out[12]! << 8) | out[13]!;
-      groups[groupCount++] = (out[14]! << 8) | out[15]!;
+      out.copyWithin(groupCount * 2, 12, 16);
+      groupCount += 2;
       i = end;
       break;
     }
     if (digits === 0 || digits > 4 || groupCount === 8) return false;
-    groups[groupCount++] = value;
+    out[groupCount * 2] = value >> 8;
+    out[groupCount * 2 + 1] = value & 0xff;
+    groupCount++;
     if (i === end) break;
     if (text[i] !== 58) return false;
     i++;
@@ -157,14 +161,11 @@ function parseIpv6Into(text: Uint8Array, start: number, end: number, out: Uint8A
       return false; // a single trailing ":"
     }
   }
-  if (gapAt < 0 ? groupCount !== 8 : groupCount > 7) return false;
-  out.fill(0, 0, 16);
-  const tailStart = gapAt < 0 ? 8 : 8 - (groupCount - gapAt);
-  for (let g = 0; g < groupCount; g++) {
-    const position = gapAt >= 0 && g >= gapAt ? tailStart + (g - gapAt) : g;
-    out[position * 2] = groups[g]! >> 8;
-    out[position * 2 + 1] = groups[g]! & 0xff;
-  }
+  if (gapAt < 0) return groupCount === 8;
+  if (groupCount > 7) return false;
+  const tailGroups = groupCount - gapAt;
+  out.copyWithin(16 - tailGroups * 2, gapAt * 2, groupCount * 2);
+  out.fill(0, gapAt * 2, 16 - tailGroups * 2);
   return true;
 }
 

@@ -106,3 +106,30 @@ Deno.test("formatNetwork() masks the address to its prefix", () => {
   assert.equal(formatNetwork(parseIpAddress("2001:db8:ffff::1")!, 32), "2001:db8::/32");
   assert.equal(formatNetwork(parseIpAddress("2001:db8::1")!, 128), "2001:db8::1/128");
 });
+
+/** The forms an IPv6 address can be written in: in full, as the URL parser writes it, with an IPv4 tail. */
+function ipv6Forms(bytes: Uint8Array): string[] {
+  const groups = Array.from({ length: 8 }, (_, g) => ((bytes[2 * g]! << 8) | bytes[2 * g + 1]!));
+  const full = groups.map((group) => group.toString(16)).join(":");
+  // WHATWG URL writes IPv6 hosts as RFC 5952 says: the longest run of zero groups as "::".
+  const compressed = new URL(`http://[${full}]/`).hostname.slice(1, -1);
+  const dotted = [...bytes.subarray(12)].join(".");
+  const head = groups.slice(0, 6).map((group) => group.toString(16)).join(":");
+  return [full, full.toUpperCase(), compressed, `${head}:${dotted}`];
+}
+
+Deno.test("parseIpAddress() reads every form of 5,000 random IPv6 addresses with runs of zeros", () => {
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16;
+  for (let n = 0; n < 5000; n++) {
+    const bytes = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) bytes[i] = next() & 0xff;
+    // A run of zero groups somewhere (or none), so that "::" falls at every place.
+    const from = next() % 9;
+    const to = from + (next() % (9 - from));
+    bytes.fill(0, from * 2, to * 2);
+    for (const form of ipv6Forms(bytes)) {
+      assert.deepEqual(bytesOf(form), [...bytes], form);
+    }
+  }
+});
