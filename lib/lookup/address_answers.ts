@@ -28,8 +28,6 @@ const NOT_FOUND_TAIL = encoder.encode('","network":null,"record":null}');
 const NETWORK_OPEN = encoder.encode('","network":"');
 const RECORD_OPEN = encoder.encode('","record":');
 const NO_NETWORK_RECORD_OPEN = encoder.encode('","network":null,"record":');
-/** The offset that stands for "no database has a record" among several. */
-const NOBODY = -2;
 /** About what a `geoip` line of a real City database takes: sizes the cache's table. */
 const TSV_AVERAGE_BYTES = 56;
 /** How request frames are read as text in messages (as `RequestScan.addressText` does). */
@@ -181,45 +179,53 @@ export class AddressAnswers {
     }
     const from = out.length;
     try {
-      const databases = this.#databases;
-      const several = databases.others.length > 0;
-      const database = databases.location;
-      const offset = several
-        ? (databases.locate(this.#address, version) ? databases.offsets[0]! : NOBODY)
-        : database.findOffset(this.#address, version);
       // A valid address is made of hex digits, dots and colons: no JSON escaping needed.
       out.append(IP_OPEN);
       out.appendRange(frame, place);
-      if (offset === NOBODY || (offset < 0 && !several)) {
-        outcome.notFound();
-        out.append(NOT_FOUND_TAIL);
-        return undefined;
-      }
-      if (offset >= 0) {
-        out.append(NETWORK_OPEN);
-        this.#appendNetwork(version, database.lastPrefixLength, out);
-        out.append(RECORD_OPEN);
+      const afterIp = out.length;
+      if (this.#writeRecordPart(version, out)) {
+        out.appendByte(CLOSE_BRACE);
+        outcome.found();
       } else {
-        out.append(NO_NETWORK_RECORD_OPEN); // found by the other databases only
-      }
-      if (!several) {
-        this.#location.write(offset, out);
-      } else if (!this.#merged.writeRecord(out)) {
-        out.length = from;
-        out.append(IP_OPEN);
-        out.appendRange(frame, place);
+        out.length = afterIp;
         outcome.notFound();
         out.append(NOT_FOUND_TAIL);
-        return undefined;
       }
-      out.appendByte(CLOSE_BRACE);
-      outcome.found();
       return undefined;
     } catch (error) {
       out.length = from;
       const ip = addressText(frame, place);
       return { ip, error: outcome.lookupFailed(error, ip) };
     }
+  }
+
+  /**
+   * Writes `","network":…,"record":…` for the address in `#address`: the location record, or
+   * with several databases the merged one (the network null when only the others know it).
+   *
+   * @returns false when no database has a record (what it wrote is then to be dropped)
+   */
+  #writeRecordPart(version: 4 | 6, out: ReplyBuffer): boolean {
+    const databases = this.#databases;
+    const database = databases.location;
+    if (databases.others.length === 0) {
+      const offset = database.findOffset(this.#address, version);
+      if (offset < 0) return false;
+      this.#openRecord(version, out);
+      this.#location.write(offset, out);
+      return true;
+    }
+    if (!databases.locate(this.#address, version)) return false;
+    if (databases.offsets[0]! >= 0) this.#openRecord(version, out);
+    else out.append(NO_NETWORK_RECORD_OPEN); // found by the other databases only
+    return this.#merged.writeRecord(out);
+  }
+
+  /** Writes `","network":"a.b.c.d/n","record":` for the address in `#address`. */
+  #openRecord(version: 4 | 6, out: ReplyBuffer): void {
+    out.append(NETWORK_OPEN);
+    this.#appendNetwork(version, this.#databases.location.lastPrefixLength, out);
+    out.append(RECORD_OPEN);
   }
 
   /** Writes the network of the address in `#address` (`a.b.c.d/n` or IPv6 CIDR). */
